@@ -1,0 +1,32 @@
+# mlops-ladder - everything runs offline. `make demo` and `make test` are the two commands a newcomer needs.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+export PULUMI_SKIP_UPDATE_CHECK=true
+export SAGEMAKER_TELEMETRY_OPT_OUT=true
+
+.PHONY: install test test-fast demo bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP)  ## create .venv and install the tool with everything the tests need
+
+test: $(STAMP)  ## the whole suite (slow tests included), on all cores
+	$(PY) -m pytest -n auto --dist loadfile -q
+
+test-fast: $(STAMP)  ## skip the tests marked slow
+	$(PY) -m pytest -n auto -q -m "not slow"
+
+demo: $(STAMP)  ## the main job, offline
+	$(VENV)/bin/ladder demo
+
+bench: $(STAMP)  ## performance figures (ratios measured in one run)
+	$(PY) benchmarks/plan_scaling.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ladder build

@@ -1,0 +1,201 @@
+"""``ladder``: plan, check, scaffold and run an MLOps stack offline.
+
+Exit codes: 0 ok, 1 a command failed (or ``check`` found a mandatory violation), 2 bad input (spec errors,
+unknown stack or project).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from rich.tree import Tree
+
+from . import levels as levels_mod
+from . import spec as spec_mod
+
+app = typer.Typer(
+    name="ladder",
+    help="mlops-ladder: declare an MLOps maturity level (0-4) per environment; plan, check, scaffold and run "
+         "the AWS stack for it offline. The production path is `pulumi up` with the same stack files.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+err = Console(stderr=True)
+
+StackOpt = typer.Option(None, "--stack", "-s", help="Stack name: reads stacks/Pulumi.<stack>.yaml.")
+StackFileOpt = typer.Option(None, "--stack-file", "-f", help="Any stack file (instead of --stack).",
+                            exists=False, dir_okay=False)
+JsonOpt = typer.Option(False, "--json", help="Machine-readable JSON on stdout.")
+
+
+def _fail(message: str, code: int) -> None:
+    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def _resolve(stack: Optional[str], stack_file: Optional[Path]) -> tuple[Optional[str], Optional[Path]]:
+    if stack and stack_file:
+        _fail("give either --stack or --stack-file, not both", 2)
+    if not stack and not stack_file:
+        stack = "dev"
+    return stack, stack_file
+
+
+def _load(stack: Optional[str], stack_file: Optional[Path], **kw) -> spec_mod.StackSpec:
+    stack, stack_file = _resolve(stack, stack_file)
+    try:
+        return spec_mod.load(stack=stack, path=stack_file, **kw)
+    except spec_mod.SpecError as exc:
+        for line in str(exc).splitlines():
+            err.print(f"[bold red]error:[/] {line}", highlight=False, soft_wrap=True)
+        raise typer.Exit(2) from None
+
+
+def _plan(stack: Optional[str], stack_file: Optional[Path], maturity: Optional[int] = None):
+    from . import plan as plan_mod
+
+    stack, stack_file = _resolve(stack, stack_file)
+    _load(stack, stack_file, overrides={"mlops:maturity": maturity} if maturity is not None else None)
+    try:
+        return plan_mod.plan(stack=stack, path=stack_file, maturity=maturity)
+    except spec_mod.SpecError as exc:
+        for line in str(exc).splitlines():
+            err.print(f"[bold red]error:[/] {line}", highlight=False, soft_wrap=True)
+        raise typer.Exit(2) from None
+    except plan_mod.ProgramError as exc:
+        _fail(f"the program failed under the offline engine: {exc}", 1)
+
+
+@app.command()
+def levels(json_out: bool = JsonOpt) -> None:
+    """Print the maturity levels and what each one provisions."""
+    if json_out:
+        data = [{
+            "level": lv.number, "slug": lv.slug, "name": lv.name, "microsoft": lv.microsoft, "google": lv.google,
+            "meaning": lv.meaning,
+            "adds": [{"capability": c.key, "scope": c.scope, "provisions": c.provisions, "requires": list(c.requires)}
+                     for c in levels_mod.CAPABILITIES if c.min_level == lv.number],
+        } for lv in levels_mod.LEVELS]
+        typer.echo(json.dumps(data, indent=2))
+        return
+    table = Table(title="MLOps maturity levels (each level adds to the one below)", show_lines=True)
+    table.add_column("Level", justify="center")
+    table.add_column("Name")
+    table.add_column("Microsoft / Google")
+    table.add_column("Adds")
+    for lv in levels_mod.LEVELS:
+        adds = "\n".join(f"[bold]{c.key}[/] ({c.scope}): {c.provisions}"
+                         for c in levels_mod.CAPABILITIES if c.min_level == lv.number)
+        table.add_row(f"{lv.number}\n{lv.slug}", f"{lv.name}\n[dim]{lv.meaning}[/]", f"{lv.microsoft}\n{lv.google}", adds)
+    console.print(table)
+
+
+@app.command()
+def validate(stack: Optional[str] = StackOpt, stack_file: Optional[Path] = StackFileOpt,
+             json_out: bool = JsonOpt) -> None:
+    """Validate a stack spec; print every problem (file, key path, what is allowed); exit 2 on any."""
+    s = _load(stack, stack_file)
+    if json_out:
+        typer.echo(json.dumps({"stack": s.stack, "valid": True, "spec": s.model_dump(by_alias=True)}, indent=2))
+    else:
+        console.print(f"[green]ok[/] {s.source}: level {s.maturity} ({levels_mod.level(s.maturity).slug}), "
+                      f"{len(s.projects)} project(s), capabilities: {', '.join(sorted(s.capabilities))}")
+
+
+def render_plan(graph, title: str | None = None) -> Tree:
+    lv = levels_mod.level(graph.maturity)
+    custom = [r for r in graph.resources if r.custom]
+    tree = Tree(title or f"[bold]stack {graph.stack}[/] ({graph.environment}, level {lv.number} {lv.slug}): "
+                         f"{len(custom)} resources in {len(graph.resources) - len(custom)} components")
+    nodes = {}
+    for r in sorted(graph.resources, key=lambda r: (r.urn.count("$"), r.urn)):
+        if r.custom:
+            continue
+        parent = nodes.get(r.parent, tree)
+        descendants = [c for c in custom if c.urn.startswith(r.urn.split("::")[0]) and _under(graph, c, r.urn)]
+        counts = Counter(c.type.rsplit(":", 1)[-1] for c in descendants)
+        label = f"[bold cyan]{r.name}[/] [dim]{r.type}[/] ({len(descendants)})"
+        nodes[r.urn] = parent.add(label)
+        for kind, n in sorted(counts.items()):
+            nodes[r.urn].add(f"{kind} x{n}" if n > 1 else kind)
+    orphans = [r for r in custom if r.parent is None]
+    for r in orphans:
+        tree.add(f"{r.name} [dim]{r.type}[/]")
+    for note in graph.notes:
+        tree.add(f"[yellow]note:[/] {note}")
+    return tree
+
+
+def _under(graph, res, ancestor_urn: str) -> bool:
+    parents = {r.urn: r.parent for r in graph.resources}
+    p = res.parent
+    while p:
+        if p == ancestor_urn:
+            return True
+        p = parents.get(p)
+    return False
+
+
+@app.command()
+def plan(stack: Optional[str] = StackOpt, stack_file: Optional[Path] = StackFileOpt, json_out: bool = JsonOpt,
+         compare_level: Optional[int] = typer.Option(
+             None, "--compare-level", min=0, max=levels_mod.MAX_LEVEL,
+             help="Also plan the same spec at level N and list what it adds or removes."),
+         ) -> None:
+    """Run the Pulumi program offline (mocks, no credentials, no network) and show the resource graph."""
+    graph = _plan(stack, stack_file)
+    other = _plan(stack, stack_file, maturity=compare_level) if compare_level is not None else None
+    if other is not None:
+        from .plan import compare
+
+        diff = compare(graph, other)
+        if json_out:
+            typer.echo(json.dumps({
+                "stack": graph.stack, "from": graph.maturity, "to": other.maturity,
+                "added": [{"urn": r.urn, "type": r.type, "name": r.name} for r in diff.added],
+                "removed": [{"urn": r.urn, "type": r.type, "name": r.name} for r in diff.removed],
+                "changed": [{"urn": a.urn, "type": a.type, "name": a.name} for a, _ in diff.changed],
+            }, indent=2))
+            return
+        console.print(render_plan(graph))
+        verb = "adds" if other.maturity >= graph.maturity else "removes"
+        console.print(f"\n[bold]Level {graph.maturity} -> {other.maturity}[/] {verb}: "
+                      f"{len(diff.added)} added, {len(diff.removed)} removed, {len(diff.changed)} changed")
+        for r in diff.added:
+            console.print(f"  [green]+ {r.type}[/] {r.name}", highlight=False)
+        for r in diff.removed:
+            console.print(f"  [red]- {r.type}[/] {r.name}", highlight=False)
+        for a, _ in diff.changed:
+            console.print(f"  [yellow]~ {a.type}[/] {a.name}", highlight=False)
+        return
+    if json_out:
+        typer.echo(json.dumps(graph.to_json(), indent=2, default=str))
+        return
+    console.print(render_plan(graph))
+
+
+@app.command()
+def demo(stacks: list[str] = typer.Option(["dev", "staging", "prod"], "--stack", "-s",
+                                          help="Stacks to plan (repeatable).")) -> None:
+    """Print the offline plan of every sample stack (the full sandbox demo builds on this)."""
+    for name in stacks:
+        graph = _plan(name, None)
+        console.print(render_plan(graph))
+        console.print()
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(app())

@@ -1,0 +1,1 @@
+"""One ComponentResource per capability. Token ``mlops:<module>:<Type>``; children ``f"{name}-<role>"``."""

@@ -1,0 +1,169 @@
+"""Level 0 (shared): KMS key, artifact bucket (+ access-log bucket), SageMaker execution role."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from .base import Context, child, policy_json
+
+LOG_PREFIX = "s3-access/artifacts/"
+
+
+@dataclass(frozen=True)
+class FoundationArgs:
+    ctx: Context
+
+
+class Foundation(pulumi.ComponentResource):
+    key: aws.kms.Key
+    artifact_bucket: aws.s3.Bucket
+    log_bucket: aws.s3.Bucket
+    execution_role: aws.iam.Role
+
+    def __init__(self, name: str, args: FoundationArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("mlops:foundation:Foundation", name, None, opts)
+        ctx = args.ctx
+        naming = ctx.naming
+        tags = ctx.tags(component="foundation")
+        stateful = dict(retain_on_delete=True, protect=ctx.spec.environment == "prod")
+        account_root = ctx.arn("iam", "root", region=False)
+
+        # ---- KMS key: rotation and an explicit key policy ------------------------------------
+        self.key = aws.kms.Key(
+            f"{name}-kms-key",
+            description=f"mlops-ladder {naming.shared('data')} - artifacts, models, captures, topics",
+            enable_key_rotation=True,
+            rotation_period_in_days=365,
+            deletion_window_in_days=30,
+            key_usage="ENCRYPT_DECRYPT",
+            customer_master_key_spec="SYMMETRIC_DEFAULT",
+            policy=policy_json([
+                {"Sid": "AccountAdministersKeyThroughIam", "Effect": "Allow",
+                 "Principal": {"AWS": account_root}, "Action": "kms:*", "Resource": "*"},
+                {"Sid": "ServicesPublishToEncryptedTopicsAndLogs", "Effect": "Allow",
+                 "Principal": {"Service": ["events.amazonaws.com", "cloudwatch.amazonaws.com",
+                                           "sns.amazonaws.com", f"logs.{ctx.region}.amazonaws.com"]},
+                 "Action": ["kms:Decrypt", "kms:GenerateDataKey*", "kms:Encrypt", "kms:DescribeKey"],
+                 "Resource": "*",
+                 "Condition": {"StringEquals": {"aws:SourceAccount": ctx.account_id}}},
+            ]),
+            tags=tags,
+            opts=child(self, **stateful),
+        )
+        self.key_alias = aws.kms.Alias(
+            f"{name}-kms-alias", name=f"alias/{naming.shared('data')}", target_key_id=self.key.key_id,
+            opts=child(self))
+
+        # ---- access-log bucket (S3 server access logs need SSE-S3 on the target) ----------------
+        self.log_bucket = aws.s3.Bucket(f"{name}-log-bucket", bucket_prefix=naming.bucket_prefix("access-logs"),
+                                        force_destroy=False, tags=tags,
+                                        opts=child(self, **stateful))
+        self._secure_bucket(f"{name}-log-bucket", self.log_bucket, kms_key=None, expire_days=365,
+                            extra_policy=[{
+                                "Sid": "S3ServerAccessLogsDelivery", "Effect": "Allow",
+                                "Principal": {"Service": "logging.s3.amazonaws.com"},
+                                "Action": "s3:PutObject",
+                                "Resource": self.log_bucket.arn.apply(lambda a: f"{a}/{LOG_PREFIX}*"),
+                                "Condition": {"StringEquals": {"aws:SourceAccount": ctx.account_id}},
+                            }])
+
+        # ---- artifact bucket -------------------------------------------------------------------
+        self.artifact_bucket = aws.s3.Bucket(f"{name}-artifact-bucket",
+                                             bucket_prefix=naming.bucket_prefix("artifacts"), force_destroy=False, tags=tags,
+                                             opts=child(self, **stateful))
+        self._secure_bucket(f"{name}-artifact-bucket", self.artifact_bucket, kms_key=self.key, expire_days=None)
+        self.artifact_logging = aws.s3.BucketLogging(
+            f"{name}-artifact-bucket-logging", bucket=self.artifact_bucket.id,
+            target_bucket=self.log_bucket.id, target_prefix=LOG_PREFIX, opts=child(self))
+
+        # ---- SageMaker execution role (least privilege) -----------------------------------------
+        role_name = naming.shared("sagemaker-execution")
+        self.execution_role = aws.iam.Role(
+            f"{name}-execution-role",
+            name=role_name,
+            description="SageMaker execution role: jobs, pipelines and endpoints of this stack",
+            assume_role_policy=policy_json([{
+                "Effect": "Allow", "Principal": {"Service": "sagemaker.amazonaws.com"},
+                "Action": "sts:AssumeRole",
+                "Condition": {"StringEquals": {"aws:SourceAccount": ctx.account_id}},
+            }]),
+            max_session_duration=3600,
+            tags=tags,
+            opts=child(self),
+        )
+        bucket_arn = self.artifact_bucket.arn
+        self.execution_policy = aws.iam.RolePolicy(
+            f"{name}-execution-policy",
+            name="foundation",
+            role=self.execution_role.id,
+            policy=policy_json([
+                {"Sid": "ListArtifactBucket", "Effect": "Allow",
+                 "Action": ["s3:ListBucket", "s3:GetBucketLocation"], "Resource": bucket_arn},
+                {"Sid": "ReadWriteArtifacts", "Effect": "Allow",
+                 "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"],
+                 "Resource": bucket_arn.apply(lambda a: f"{a}/*")},
+                {"Sid": "UseDataKey", "Effect": "Allow",
+                 "Action": ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey",
+                            "kms:CreateGrant"],
+                 "Resource": self.key.arn},
+                {"Sid": "WriteJobLogs", "Effect": "Allow",
+                 "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents",
+                            "logs:DescribeLogStreams"],
+                 "Resource": ctx.arn("logs", "log-group:/aws/sagemaker/*")},
+                {"Sid": "PublishSageMakerMetrics", "Effect": "Allow", "Action": "cloudwatch:PutMetricData",
+                 "Resource": "*",  # PutMetricData has no resource-level permissions; scoped by namespace
+                 "Condition": {"StringLike": {"cloudwatch:namespace": ["aws/sagemaker/*", "/aws/sagemaker/*"]}}},
+                {"Sid": "PassOnlyItselfToSageMaker", "Effect": "Allow", "Action": "iam:PassRole",
+                 "Resource": ctx.arn("iam", f"role/{role_name}", region=False),
+                 "Condition": {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}},
+            ]),
+            opts=child(self),
+        )
+
+        self.register_outputs({
+            "kmsKeyArn": self.key.arn,
+            "artifactBucket": self.artifact_bucket.bucket,
+            "artifactBucketArn": self.artifact_bucket.arn,
+            "logBucket": self.log_bucket.bucket,
+            "executionRoleArn": self.execution_role.arn,
+        })
+
+    def _secure_bucket(self, name: str, bucket: aws.s3.Bucket, *, kms_key: aws.kms.Key | None,
+                       expire_days: int | None, extra_policy: list | None = None) -> None:
+        """Versioning, encryption, all four public-access blocks, owner-enforced, TLS-only, lifecycle."""
+        aws.s3.BucketOwnershipControls(f"{name}-ownership", bucket=bucket.id,
+                                       rule={"object_ownership": "BucketOwnerEnforced"}, opts=child(self))
+        aws.s3.BucketVersioning(f"{name}-versioning", bucket=bucket.id,
+                                versioning_configuration={"status": "Enabled"}, opts=child(self))
+        if kms_key is not None:
+            default = {"sse_algorithm": "aws:kms", "kms_master_key_id": kms_key.arn}
+        else:
+            default = {"sse_algorithm": "AES256"}
+        aws.s3.BucketServerSideEncryptionConfiguration(
+            f"{name}-encryption", bucket=bucket.id,
+            rules=[{"apply_server_side_encryption_by_default": default, "bucket_key_enabled": kms_key is not None}],
+            opts=child(self))
+        pab = aws.s3.BucketPublicAccessBlock(
+            f"{name}-public-access-block", bucket=bucket.id, block_public_acls=True, block_public_policy=True,
+            ignore_public_acls=True, restrict_public_buckets=True, opts=child(self))
+        statements = [{
+            "Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
+            "Resource": [bucket.arn, bucket.arn.apply(lambda a: f"{a}/*")],
+            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+        }, *(extra_policy or [])]
+        aws.s3.BucketPolicy(f"{name}-policy", bucket=bucket.id, policy=policy_json(statements),
+                            opts=child(self, depends_on=[pab]))
+        rules = [{
+            "id": "abort-incomplete-uploads", "status": "Enabled", "filter": {},
+            "abort_incomplete_multipart_upload": {"days_after_initiation": 7},
+        }, {
+            "id": "expire-noncurrent-versions", "status": "Enabled", "filter": {},
+            "noncurrent_version_expiration": {"noncurrent_days": 90},
+        }]
+        if expire_days:
+            rules.append({"id": "expire-objects", "status": "Enabled", "filter": {},
+                          "expiration": {"days": expire_days}})
+        aws.s3.BucketLifecycleConfiguration(f"{name}-lifecycle", bucket=bucket.id, rules=rules, opts=child(self))

@@ -1,0 +1,343 @@
+"""Run the real Pulumi program (``__main__.py``) offline under ``pulumi.runtime.set_mocks``.
+
+The result is the resource graph the program declares: every component and custom resource with its URN,
+type, logical name, parent and inputs exactly as the program sent them (camelCase, as on the wire), plus
+resource options (protect, retainOnDelete, ignoreChanges) and the stack outputs.
+
+No AWS credentials, no network: provider invokes (caller identity, partition) are answered by the mocks.
+The same runner drives the sandbox engine with a different :class:`pulumi.runtime.Mocks`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import runpy
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Iterator, Optional
+
+from . import spec as spec_mod
+from .spec import REPO_ROOT, StackSpec
+
+PROJECT = "mlops-ladder"
+MAIN = REPO_ROOT / "__main__.py"
+PLAN_ACCOUNT = "123456789012"
+
+
+class ProgramError(RuntimeError):
+    """The program failed while running under mocks (the message is the program's)."""
+
+
+@dataclass
+class Resource:
+    urn: str
+    type: str
+    name: str
+    parent: Optional[str]
+    inputs: dict[str, Any]
+    custom: bool = True
+    id: Optional[str] = None
+    outputs: dict[str, Any] = field(default_factory=dict)
+    protect: bool = False
+    retain_on_delete: bool = False
+    ignore_changes: list[str] = field(default_factory=list)
+    delete_before_replace: bool = False
+    replace_on_changes: list[str] = field(default_factory=list)
+    dependencies: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Graph:
+    stack: str
+    environment: str
+    maturity: int
+    resources: list[Resource]
+    outputs: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    def by_type(self, type_: str) -> list[Resource]:
+        return [r for r in self.resources if r.type == type_]
+
+    def get(self, urn: str) -> Resource:
+        for r in self.resources:
+            if r.urn == urn:
+                return r
+        raise KeyError(urn)
+
+    def children(self, urn: str) -> list[Resource]:
+        return [r for r in self.resources if r.parent == urn]
+
+    def find(self, type_: str, name: str) -> Resource:
+        for r in self.resources:
+            if r.type == type_ and r.name == name:
+                return r
+        raise KeyError(f"{type_} {name}")
+
+    def to_json(self, *, full: bool = False) -> dict[str, Any]:
+        resources = []
+        for r in self.resources:
+            item = {"urn": r.urn, "type": r.type, "name": r.name, "parent": r.parent, "inputs": r.inputs}
+            if full:
+                item.update({k: v for k, v in asdict(r).items() if k not in item})
+            resources.append(item)
+        return {"stack": self.stack, "environment": self.environment, "maturity": self.maturity,
+                "resources": resources}
+
+
+# ---------------------------------------------------------------------------------------------------
+# Mocks
+# ---------------------------------------------------------------------------------------------------
+
+def _import_pulumi():
+    import pulumi  # noqa: F401  (slow import kept out of module import)
+    from pulumi.runtime import mocks, settings, stack
+    from pulumi.runtime.sync_await import _sync_await
+
+    return mocks, settings, stack, _sync_await
+
+
+def physical_name(type_: str, name: str, inputs: dict[str, Any]) -> str:
+    """The name AWS would know the resource by; auto-named resources get Pulumi's random-looking suffix."""
+    for key in ("name", "bucket", "functionName", "topicName"):
+        if isinstance(inputs.get(key), str) and inputs[key]:
+            return inputs[key]
+    if isinstance(inputs.get("bucketPrefix"), str):
+        return inputs["bucketPrefix"] + hashlib.sha1(f"{type_}::{name}".encode()).hexdigest()[:26]
+    digest = hashlib.sha1(f"{type_}::{name}".encode()).hexdigest()[:7]
+    return f"{name}-{digest}"
+
+
+def plan_arn(type_: str, physical: str, region: str, account: str = PLAN_ACCOUNT) -> str:
+    module = type_.split(":")[1].split("/")[0] if ":" in type_ else "unknown"
+    kind = type_.rsplit(":", 1)[-1]
+    if module == "s3" and kind == "Bucket":
+        return f"arn:aws:s3:::{physical}"
+    if module == "iam":
+        return f"arn:aws:iam::{account}:{kind[0].lower() + kind[1:]}/{physical}"
+    service = {"cloudwatch": "events" if "Event" in kind else "cloudwatch", "scheduler": "scheduler"}.get(module, module)
+    return f"arn:aws:{service}:{region}:{account}:{kind.lower()}/{physical}"
+
+
+class PlanMocks:
+    """Deterministic outputs for a plan: inputs echoed back plus the ids and ARNs AWS would return."""
+
+    def __init__(self, region: str = "us-east-1", account: str = PLAN_ACCOUNT):
+        self.region = region
+        self.account = account
+
+    def new_resource(self, args) -> tuple[str, dict]:
+        physical = physical_name(args.typ, args.name, args.inputs)
+        outputs = dict(args.inputs)
+        outputs.setdefault("arn", plan_arn(args.typ, physical, self.region, self.account))
+        kind = args.typ.rsplit(":", 1)[-1]
+        if args.typ == "aws:s3/bucket:Bucket":
+            outputs.setdefault("bucket", physical)
+            outputs["bucketRegionalDomainName"] = f"{physical}.s3.{self.region}.amazonaws.com"
+        elif args.typ == "aws:kms/key:Key":
+            key_id = hashlib.sha1(args.name.encode()).hexdigest()[:8] + "-plan-key"
+            outputs["keyId"] = key_id
+            outputs["arn"] = f"arn:aws:kms:{self.region}:{self.account}:key/{key_id}"
+        elif args.typ == "aws:ecr/repository:Repository":
+            outputs["repositoryUrl"] = f"{self.account}.dkr.ecr.{self.region}.amazonaws.com/{physical}"
+            outputs["registryId"] = self.account
+        elif args.typ == "aws:iam/openIdConnectProvider:OpenIdConnectProvider":
+            host = str(args.inputs.get("url", "")).removeprefix("https://")
+            outputs["arn"] = f"arn:aws:iam::{self.account}:oidc-provider/{host}"
+        outputs.setdefault("name", physical)
+        outputs["tagsAll"] = dict(args.inputs.get("tags") or {})
+        resource_id = physical if kind not in ("Key",) else outputs.get("keyId", physical)
+        return resource_id, outputs
+
+    def call(self, args) -> tuple[dict, list]:
+        if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
+            return {"accountId": self.account, "arn": f"arn:aws:iam::{self.account}:user/plan",
+                    "userId": "AIDAPLAN", "id": self.account}, []
+        if args.token == "aws:index/getPartition:getPartition":
+            return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws",
+                    "reverseDnsPrefix": "com.amazonaws"}, []
+        if args.token == "aws:index/getRegion:getRegion":
+            return {"name": self.region, "region": self.region, "id": self.region,
+                    "endpoint": f"ec2.{self.region}.amazonaws.com"}, []
+        raise ProgramError(f"the offline engine has no answer for the provider function {args.token}")
+
+
+def _make_monitor(mocks_impl):
+    mocks, _, _, _ = _import_pulumi()
+    from pulumi.runtime import rpc
+    from pulumi.runtime.sync_await import _ensure_event_loop
+
+    class Adapter(mocks.Mocks):
+        def new_resource(self, args):
+            return mocks_impl.new_resource(args)
+
+        def call(self, args):
+            return mocks_impl.call(args)
+
+    class RecordingMonitor(mocks.MockMonitor):
+        def __init__(self):
+            super().__init__(Adapter())
+            self.order: list[Resource] = []
+            self.by_urn: dict[str, Resource] = {}
+            self.stack_urn: Optional[str] = None
+
+        def RegisterResource(self, request):
+            urn = self.make_urn(request.parent, request.type, request.name)
+            if request.type == "pulumi:pulumi:Stack":
+                self.stack_urn = urn
+                return super().RegisterResource(request)
+            _ensure_event_loop()
+            inputs = rpc.deserialize_properties(request.object)
+            res = Resource(
+                urn=urn, type=request.type, name=request.name,
+                parent=request.parent if request.parent and request.parent != self.stack_urn else None,
+                inputs=_plain(inputs), custom=bool(request.custom),
+                protect=bool(request.protect), retain_on_delete=bool(request.retainOnDelete),
+                ignore_changes=list(request.ignoreChanges), delete_before_replace=bool(request.deleteBeforeReplace),
+                replace_on_changes=list(request.replaceOnChanges), dependencies=list(request.dependencies),
+            )
+            if request.custom:
+                response = super().RegisterResource(request)
+                reg = self.resources[urn]
+                res.id = reg.id
+                res.outputs = _plain(reg.state)
+            else:
+                from pulumi.runtime.proto import resource_pb2
+
+                response = resource_pb2.RegisterResourceResponse(urn=urn)
+            self.order.append(res)
+            self.by_urn[urn] = res
+            return response
+
+        def RegisterResourceOutputs(self, request):
+            _ensure_event_loop()
+            if request.urn in self.by_urn:
+                self.by_urn[request.urn].outputs = _plain(rpc.deserialize_properties(request.outputs))
+            return super().RegisterResourceOutputs(request)
+
+    return Adapter(), RecordingMonitor()
+
+
+def _plain(value: Any) -> Any:
+    """Strip Pulumi wire artefacts (secrets markers, unknowns) into JSON-able values."""
+    if isinstance(value, dict):
+        if value.get("4dabf18193072939515e22adb298388d") == "1b47061264138c4ac30d75fd1eb44270":
+            return _plain(value.get("value"))
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    return str(value)
+
+
+@contextlib.contextmanager
+def _environment(overrides: dict[str, str]) -> Iterator[None]:
+    saved = {k: os.environ.get(k) for k in overrides}
+    os.environ.update(overrides)
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def run_program(spec: StackSpec, config: dict[str, Any], mocks_impl=None, *, program: Path = MAIN,
+                secret_keys: list[str] | None = None) -> Graph:
+    """Run ``program`` with ``config`` (structured stack config) under mocks; return the graph.
+
+    Resets Pulumi's global state before and after, so runs in one process never leak into each other.
+    """
+    mocks, settings, stack_mod, _sync_await = _import_pulumi()
+    import pulumi
+    from pulumi.runtime import config as pconfig
+
+    mocks_impl = mocks_impl or PlanMocks(region=spec.region)
+    adapter, monitor = _make_monitor(mocks_impl)
+    error: list[BaseException] = []
+    outputs: dict[str, Any] = {}
+
+    def program_fn():
+        try:
+            runpy.run_path(str(program), run_name="__main__")
+        except BaseException as exc:  # noqa: BLE001 - reported below with the program's message
+            error.append(exc)
+            return None
+        root = settings.get_root_resource()
+
+        async def collect():
+            resolved = await pulumi.Output.from_input(dict(root.outputs)).future()
+            outputs.update(_plain(resolved or {}))
+
+        return collect()
+
+    env = {"LADDER_STACK_SOURCE": spec.source, "PULUMI_CONFIG": "{}"}
+    with _environment(env):
+        settings.reset_options(project=PROJECT, stack=spec.stack, preview=False)
+        pconfig.set_all_config(spec_mod.config_to_pulumi(config), secret_keys or [])
+        mocks.set_mocks(adapter, project=PROJECT, stack=spec.stack, preview=False, monitor=monitor)
+        try:
+            _sync_await(stack_mod.run_pulumi_func(program_fn))
+        except Exception as exc:  # noqa: BLE001
+            error.append(exc)
+        finally:
+            settings.reset_options()
+            pconfig.set_all_config({}, [])
+    if error:
+        exc = error[0]
+        message = str(exc)
+        if isinstance(exc, ProgramError):
+            raise exc
+        raise ProgramError(message or type(exc).__name__) from exc
+    notes = [str(n) for n in outputs.get("notes", []) or []]
+    return Graph(stack=spec.stack, environment=spec.environment, maturity=spec.maturity,
+                 resources=sorted(monitor.order, key=lambda r: r.urn), outputs=outputs, notes=notes)
+
+
+def plan(stack: str | None = None, path: str | Path | None = None, *, maturity: int | None = None,
+         mocks_impl=None) -> Graph:
+    """Load + validate the stack (SpecError on bad input, before anything registers), then run the program."""
+    p = Path(path) if path is not None else spec_mod.stack_file(stack)
+    config = spec_mod.read_config(p)
+    if maturity is not None:
+        config["mlops:maturity"] = maturity
+    spec = spec_mod.load(stack=stack, path=p, overrides={"mlops:maturity": maturity} if maturity is not None else None)
+    return run_program(spec, config, mocks_impl)
+
+
+def plan_spec(spec: StackSpec, config: dict[str, Any], mocks_impl=None) -> Graph:
+    return run_program(spec, config, mocks_impl)
+
+
+@dataclass
+class Comparison:
+    added: list[Resource]
+    removed: list[Resource]
+    changed: list[tuple[Resource, Resource]]
+
+
+def compare(a: Graph, b: Graph, *, ignore_tag_keys: tuple[str, ...] = ("mlops:maturity",)) -> Comparison:
+    """What ``b`` adds, removes and changes relative to ``a`` (tags listed in ignore_tag_keys excluded)."""
+    amap = {r.urn: r for r in a.resources}
+    bmap = {r.urn: r for r in b.resources}
+    changed = []
+    for urn in amap.keys() & bmap.keys():
+        if normalized_inputs(amap[urn], ignore_tag_keys) != normalized_inputs(bmap[urn], ignore_tag_keys):
+            changed.append((amap[urn], bmap[urn]))
+    return Comparison(added=[r for u, r in bmap.items() if u not in amap],
+                      removed=[r for u, r in amap.items() if u not in bmap],
+                      changed=sorted(changed, key=lambda p: p[0].urn))
+
+
+def normalized_inputs(r: Resource, ignore_tag_keys: tuple[str, ...] = ("mlops:maturity",)) -> str:
+    inputs = json.loads(json.dumps(r.inputs))
+    for key in ("tags", "tagsAll"):
+        if isinstance(inputs.get(key), dict):
+            for t in ignore_tag_keys:
+                inputs[key].pop(t, None)
+    return json.dumps(inputs, sort_keys=True)

@@ -1,0 +1,78 @@
+"""Compose the platform from a validated spec: one component per enabled capability.
+
+Raising the level only ADDS components (and resources inside them); nothing existing is renamed or
+replaced, which ``tests/test_levels.py`` checks for every pair of adjacent levels.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+
+from .components.base import Context, context_for
+from .components.delivery import GitHubOidc, ProjectDelivery, ProjectDeliveryArgs
+from .components.foundation import Foundation, FoundationArgs
+from . import levels
+from .spec import StackSpec
+
+# Capabilities this version provisions; anything else enabled by the level is reported in the plan notes.
+IMPLEMENTED = frozenset({"foundation", "container_registry", "ci_identity"})
+
+
+@dataclass
+class Platform:
+    spec: StackSpec
+    ctx: Context
+    foundation: Foundation
+    components: dict[str, dict[str, pulumi.ComponentResource]] = field(default_factory=dict)
+    outputs: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
+def build(spec: StackSpec) -> Platform:
+    ctx = context_for(spec)
+    caps = spec.capabilities
+    foundation = Foundation("foundation", FoundationArgs(ctx=ctx))
+    platform = Platform(spec=spec, ctx=ctx, foundation=foundation)
+    platform.outputs.update({
+        "environment": spec.environment,
+        "maturity": spec.maturity,
+        "kmsKeyArn": foundation.key.arn,
+        "artifactBucket": foundation.artifact_bucket.bucket,
+        "executionRoleArn": foundation.execution_role.arn,
+    })
+
+    oidc_arn: pulumi.Input[str] | None = None
+    if "ci_identity" in caps:
+        if spec.github and spec.github.oidc_provider_arn:
+            oidc_arn = spec.github.oidc_provider_arn
+        else:
+            oidc_arn = GitHubOidc("github-oidc", ctx).arn
+        platform.outputs["githubOidcProviderArn"] = oidc_arn
+
+    projects_out: dict[str, dict[str, Any]] = {}
+    for project in spec.projects:
+        comps: dict[str, pulumi.ComponentResource] = {}
+        out: dict[str, Any] = {}
+        if "container_registry" in caps or "ci_identity" in caps:
+            delivery = ProjectDelivery(f"{project.name}-delivery", ProjectDeliveryArgs(
+                ctx=ctx, project=project.name, repository=spec.repository_of(project),
+                kms_key_arn=foundation.key.arn, oidc_provider_arn=oidc_arn,
+                with_registry="container_registry" in caps, with_ci_identity="ci_identity" in caps))
+            comps["delivery"] = delivery
+            if delivery.repository is not None:
+                out["ecrRepositoryUrl"] = delivery.repository.repository_url
+            if delivery.ci_role is not None:
+                out["ciRoleArn"] = delivery.ci_role.arn
+        platform.components[project.name] = comps
+        projects_out[project.name] = out
+    pending = sorted(caps - IMPLEMENTED, key=lambda k: (levels.CAPABILITY_BY_KEY[k].min_level, k))
+    for key in pending:
+        cap = levels.CAPABILITY_BY_KEY[key]
+        platform.notes.append(f"capability '{key}' (level {cap.min_level}) is enabled but not provisioned by this "
+                              f"version of mlops-ladder yet")
+    platform.outputs["projects"] = projects_out
+    platform.outputs["notes"] = platform.notes
+    return platform

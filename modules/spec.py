@@ -1,0 +1,474 @@
+"""The typed stack spec: the ``mlops:*`` keys of ``stacks/Pulumi.<stack>.yaml``.
+
+Validated once, up front. Bad input never becomes a half-built graph: :class:`SpecError` carries one
+:class:`Problem` per mistake (file, key path, what is allowed) and the CLI exits 2 with all of them.
+Defaults live here, not in components.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+import types
+import typing
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal, Optional
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic.alias_generators import to_camel
+
+from . import levels
+from .naming import LIMITS, Naming
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+STACKS_DIR = REPO_ROOT / "stacks"
+NAMESPACE = "mlops"
+
+INSTANCE_TYPE_RE = re.compile(r"^ml\.[a-z][a-z0-9-]*\.[0-9]*x?large$|^ml\.[a-z][a-z0-9-]*\.(medium|small|micro|nano|metal)$")
+SLUG_RE = re.compile(r"^[a-z]([a-z0-9-]*[a-z0-9])?$")
+ACCOUNT_RE = re.compile(r"^\d{12}$")
+ARN_RE = re.compile(r"^arn:aws[a-z-]*:")
+TAG_VALUE_RE = re.compile(r"^[\w\s.:/=+\-@]{1,256}$")
+REPO_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]*/[A-Za-z0-9._-]+$")
+RATE_RE = re.compile(r"^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$")
+CRON_FIELD_RES = (
+    re.compile(r"^[0-9,\-*/]+$"),            # minutes
+    re.compile(r"^[0-9,\-*/]+$"),            # hours
+    re.compile(r"^[0-9,\-*/?LW]+$"),         # day of month
+    re.compile(r"^[0-9A-Za-z,\-*/]+$"),      # month
+    re.compile(r"^[0-9A-Za-z,\-*/?L#]+$"),   # day of week
+    re.compile(r"^[0-9,\-*/]+$"),            # year
+)
+METRICS = ("auc", "accuracy", "f1", "precision", "recall")
+
+
+@dataclass(frozen=True)
+class Problem:
+    path: str
+    message: str
+
+
+class SpecError(ValueError):
+    """One or more problems in a stack spec; ``str()`` gives one line per problem."""
+
+    def __init__(self, source: str, problems: list[Problem]):
+        self.source = source
+        self.problems = problems
+        super().__init__("\n".join(f"{source}: {p.path}: {p.message}" for p in problems))
+
+
+def validate_schedule(expr: str) -> str:
+    """EventBridge Scheduler ``rate()`` / ``cron()`` expressions."""
+    expr = expr.strip()
+    m = RATE_RE.match(expr)
+    if m:
+        value, unit = int(m.group(1)), m.group(2)
+        if value < 1:
+            raise ValueError(f"{expr!r}: the rate value must be a positive whole number")
+        if (value == 1) != (not unit.endswith("s")):
+            want = unit.rstrip("s") if value == 1 else unit.rstrip("s") + "s"
+            raise ValueError(f"{expr!r}: write 'rate({value} {want})' (singular unit for 1, plural otherwise)")
+        return expr
+    if expr.startswith("cron(") and expr.endswith(")"):
+        fields = expr[5:-1].split()
+        if len(fields) != 6:
+            raise ValueError(f"{expr!r}: cron() needs 6 fields (minutes hours day-of-month month day-of-week "
+                             f"year), got {len(fields)}")
+        for name, pattern, value in zip(("minutes", "hours", "day-of-month", "month", "day-of-week", "year"),
+                                        CRON_FIELD_RES, fields):
+            if not pattern.match(value):
+                raise ValueError(f"{expr!r}: cron field {name} {value!r} is malformed")
+        if (fields[2] == "?") == (fields[4] == "?"):
+            raise ValueError(f"{expr!r}: exactly one of day-of-month and day-of-week must be '?'")
+        return expr
+    raise ValueError(f"{expr!r} is not a schedule; allowed: 'rate(<n> minutes|hours|days)' or "
+                     f"'cron(<min> <hour> <day-of-month> <month> <day-of-week> <year>)'")
+
+
+def validate_instance_type(value: str) -> str:
+    if not INSTANCE_TYPE_RE.match(value):
+        raise ValueError(f"{value!r} is not a SageMaker instance type; expected ml.<family>.<size>, "
+                         f"e.g. ml.m5.xlarge")
+    return value
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", alias_generator=to_camel, populate_by_name=True, frozen=True)
+
+
+class QualityGate(_Model):
+    metric: Literal["auc", "accuracy", "f1", "precision", "recall"] = "auc"
+    min: float = Field(0.8, ge=0.0, le=1.0, description="the metric must be >= min to register the model")
+
+
+class Training(_Model):
+    instance_type: str = "ml.m5.xlarge"
+    processing_instance_type: str = "ml.m5.large"
+    schedule: Optional[str] = None
+    quality_gate: QualityGate = QualityGate()
+    code_version: str = Field("initial", pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+    _v_it = field_validator("instance_type", "processing_instance_type")(classmethod(lambda cls, v: validate_instance_type(v)))
+    _v_sched = field_validator("schedule")(classmethod(lambda cls, v: None if v is None else validate_schedule(v)))
+
+
+class Serving(_Model):
+    instance_type: str = "ml.m5.large"
+    min_instances: int = Field(1, ge=1, le=100)
+    max_instances: int = Field(2, ge=1, le=100)
+    model_package_arn: Optional[str] = Field(
+        None, pattern=r"^arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:\d{12}:model-package/[A-Za-z0-9-]+(/\d+)?$")
+
+    _v_it = field_validator("instance_type")(classmethod(lambda cls, v: validate_instance_type(v)))
+
+
+class Monitoring(_Model):
+    schedule: Literal["hourly", "daily"] = "daily"
+    drift_threshold: float = Field(0.1, gt=0.0, le=1.0)
+
+
+class Registry(_Model):
+    share_with: list[str] = Field(default_factory=list)
+
+    @field_validator("share_with")
+    @classmethod
+    def _accounts(cls, v: list[str]) -> list[str]:
+        for acct in v:
+            if not ACCOUNT_RE.match(str(acct)):
+                raise ValueError(f"{acct!r} is not an AWS account id (12 digits)")
+        return v
+
+
+class Project(_Model):
+    name: str
+    repository: Optional[str] = None
+    framework: Literal["sklearn", "xgboost"] = "sklearn"
+    training: Training = Training()
+    serving: Serving = Serving()
+    monitoring: Monitoring = Monitoring()
+    registry: Registry = Registry()
+
+    @field_validator("name")
+    @classmethod
+    def _slug(cls, v: str) -> str:
+        if not SLUG_RE.match(v):
+            raise ValueError(f"{v!r} is not DNS-safe; allowed: lowercase letters, digits and '-', starting with a "
+                             f"letter and not ending with '-'")
+        return v
+
+    @field_validator("repository")
+    @classmethod
+    def _repo(cls, v: Optional[str]) -> Optional[str]:
+        if v is not None and not REPO_RE.match(v):
+            raise ValueError(f"{v!r} is not a GitHub repository; expected <owner>/<name>")
+        return v
+
+
+class GitHub(_Model):
+    org: str = Field(..., pattern=r"^[A-Za-z0-9][A-Za-z0-9-]{0,38}$")
+    oidc_provider_arn: Optional[str] = Field(
+        None, pattern=r"^arn:aws[a-z-]*:iam::\d{12}:oidc-provider/token\.actions\.githubusercontent\.com$")
+
+
+class Network(_Model):
+    vpc_id: str = Field(..., pattern=r"^vpc-[0-9a-f]{8,17}$")
+    subnet_ids: list[str] = Field(..., min_length=1, max_length=16)
+    security_group_ids: list[str] = Field(..., min_length=1, max_length=5)
+
+    @field_validator("subnet_ids")
+    @classmethod
+    def _subnets(cls, v: list[str]) -> list[str]:
+        for s in v:
+            if not re.match(r"^subnet-[0-9a-f]{8,17}$", s):
+                raise ValueError(f"{s!r} is not a subnet id (subnet-<hex>)")
+        return v
+
+    @field_validator("security_group_ids")
+    @classmethod
+    def _sgs(cls, v: list[str]) -> list[str]:
+        for s in v:
+            if not re.match(r"^sg-[0-9a-f]{8,17}$", s):
+                raise ValueError(f"{s!r} is not a security group id (sg-<hex>)")
+        return v
+
+
+class StackSpec(_Model):
+    """The whole ``mlops:`` namespace of one stack, plus the region and where it came from."""
+
+    stack: str = Field("dev", exclude=True)
+    source: str = Field("<config>", exclude=True)
+    region: str = Field("us-east-1", exclude=True)
+    environment: Literal["dev", "staging", "prod"]
+    maturity: int
+    owner: str
+    org: str = Field("mlops", pattern=r"^[a-z][a-z0-9-]{0,19}$")
+    github: Optional[GitHub] = None
+    features: dict[str, bool] = Field(default_factory=dict)
+    network: Optional[Network] = None
+    projects: list[Project] = Field(default_factory=list)
+
+    @field_validator("maturity", mode="before")
+    @classmethod
+    def _level(cls, v: Any) -> int:
+        return levels.parse_level(v)
+
+    @field_validator("owner")
+    @classmethod
+    def _owner(cls, v: str) -> str:
+        if not TAG_VALUE_RE.match(v):
+            raise ValueError(f"{v!r} cannot be a tag value; allowed: 1-256 letters, digits, spaces and _.:/=+-@")
+        return v
+
+    # ---- derived views used by the platform ---------------------------------------------------
+    @property
+    def naming(self) -> Naming:
+        return Naming(self.org, self.environment)
+
+    @property
+    def capabilities(self) -> frozenset[str]:
+        return levels.enabled_capabilities(self.maturity, self.features)
+
+    def has(self, capability: str) -> bool:
+        return capability in self.capabilities
+
+    def repository_of(self, project: Project) -> str:
+        if project.repository:
+            return project.repository
+        assert self.github is not None
+        return f"{self.github.org}/{project.name}"
+
+    def project(self, name: str) -> Project:
+        for p in self.projects:
+            if p.name == name:
+                return p
+        known = ", ".join(p.name for p in self.projects) or "(none)"
+        raise KeyError(f"unknown project {name!r} in stack {self.stack!r}; known projects: {known}")
+
+
+# ---------------------------------------------------------------------------------------------------
+# Loading
+# ---------------------------------------------------------------------------------------------------
+
+def stack_file(stack: str, root: Path | None = None) -> Path:
+    return (root or REPO_ROOT) / "stacks" / f"Pulumi.{stack}.yaml"
+
+
+def stack_name_of(path: Path) -> str:
+    m = re.match(r"^Pulumi\.(.+)\.ya?ml$", path.name)
+    return m.group(1) if m else path.stem
+
+
+def read_config(path: Path) -> dict[str, Any]:
+    """The ``config:`` map of a Pulumi stack file (structured values as YAML gives them)."""
+    if not path.exists():
+        known = sorted(stack_name_of(p) for p in path.parent.glob("Pulumi.*.yaml")) if path.parent.exists() else []
+        hint = f"; known stacks: {', '.join(known)}" if known else ""
+        raise SpecError(str(path), [Problem("(file)", f"no such stack file{hint}")])
+    try:
+        doc = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise SpecError(str(path), [Problem("(file)", f"not valid YAML: {exc}")]) from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("config", {}), dict):
+        raise SpecError(str(path), [Problem("config", "expected a mapping under 'config:'")])
+    return dict(doc.get("config") or {})
+
+
+def load(stack: str | None = None, path: str | Path | None = None, *, root: Path | None = None,
+         overrides: dict[str, Any] | None = None) -> StackSpec:
+    """Load and validate a stack by name (``stacks/Pulumi.<name>.yaml``) or by file path."""
+    if path is None and stack is None:
+        raise ValueError("give a stack name or a stack file")
+    p = Path(path) if path is not None else stack_file(stack, root)
+    config = read_config(p)
+    if overrides:
+        config.update(overrides)
+    try:
+        source = str(p.relative_to(Path.cwd()))
+    except ValueError:
+        source = str(p)
+    return from_config(config, source=source, stack=stack or stack_name_of(p))
+
+
+def config_to_pulumi(config: dict[str, Any]) -> dict[str, str]:
+    """Encode a structured stack config the way the Pulumi CLI hands it to a program (strings, JSON objects)."""
+    out: dict[str, str] = {}
+    for key, value in config.items():
+        if isinstance(value, (dict, list)):
+            out[key] = json.dumps(value, sort_keys=False)
+        elif isinstance(value, bool):
+            out[key] = "true" if value else "false"
+        else:
+            out[key] = str(value)
+    return out
+
+
+def config_from_pulumi(raw: dict[str, str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in raw.items():
+        if isinstance(value, str) and value[:1] in "[{":
+            try:
+                out[key] = json.loads(value)
+                continue
+            except json.JSONDecodeError:
+                pass
+        out[key] = value
+    return out
+
+
+def from_config(config: dict[str, Any], *, source: str = "<config>", stack: str = "dev") -> StackSpec:
+    """Validate a stack's config map (``{"aws:region": .., "mlops:maturity": .., ...}``)."""
+    problems: list[Problem] = []
+    body: dict[str, Any] = {}
+    for key, value in config.items():
+        ns, _, name = str(key).partition(":")
+        if ns == NAMESPACE and name:
+            body[name] = value
+        elif ns == NAMESPACE:
+            problems.append(Problem(str(key), "expected 'mlops:<key>'"))
+    region = config.get("aws:region")
+    if region is None:
+        problems.append(Problem("aws:region", "required; the AWS region of this stack, e.g. us-east-1"))
+    elif not re.match(r"^[a-z]{2}(-gov)?-[a-z]+-\d$", str(region)):
+        problems.append(Problem("aws:region", f"{region!r} is not an AWS region, e.g. us-east-1"))
+    body.update(stack=stack, source=source, region=str(region or "us-east-1"))
+    try:
+        spec = StackSpec.model_validate(body)
+    except ValidationError as exc:
+        problems.extend(_problems_from_pydantic(exc))
+        raise SpecError(source, problems) from None
+    problems.extend(_semantic_problems(spec))
+    if problems:
+        raise SpecError(source, problems)
+    return spec
+
+
+def _fmt_loc(loc: tuple[Any, ...]) -> str:
+    out = f"{NAMESPACE}:"
+    for i, part in enumerate(loc):
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("" if i == 0 else ".") + str(part)
+    return out
+
+
+def _unwrap(tp: Any) -> Any:
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        return _unwrap(args[0]) if len(args) == 1 else tp
+    return tp
+
+
+def _model_at(loc: tuple[Any, ...]) -> Any:
+    tp: Any = StackSpec
+    for part in loc:
+        tp = _unwrap(tp)
+        if isinstance(part, int):
+            args = typing.get_args(tp)
+            tp = args[0] if args else None
+        elif isinstance(tp, type) and issubclass(tp, BaseModel):
+            field = next((f for n, f in tp.model_fields.items() if (f.alias or n) == part or n == part), None)
+            tp = field.annotation if field else None
+        else:
+            return None
+    return _unwrap(tp)
+
+
+def _problems_from_pydantic(exc: ValidationError) -> list[Problem]:
+    problems = []
+    for err in exc.errors():
+        loc = tuple(err["loc"])
+        if err["type"] == "extra_forbidden":
+            model = _model_at(loc[:-1])
+            allowed = sorted((f.alias or n) for n, f in model.model_fields.items()
+                             if not f.exclude) if model else []
+            key = str(loc[-1])
+            close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
+            hint = f"; did you mean '{close[0]}'?" if close else ""
+            problems.append(Problem(_fmt_loc(loc), f"unknown key{hint} allowed: {', '.join(allowed)}"))
+            continue
+        msg = err["msg"]
+        msg = msg[len("Value error, "):] if msg.startswith("Value error, ") else msg
+        if err["type"] == "missing":
+            msg = "required"
+        elif err["type"] == "literal_error":
+            msg = f"{err.get('input')!r} is not allowed; {msg[0].lower()}{msg[1:]}"
+        elif err["type"] == "string_pattern_mismatch":
+            msg = f"{err.get('input')!r} does not match the pattern {err['ctx']['pattern']}"
+        elif err["type"] in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):
+            msg = f"{err.get('input')!r} is out of range; {msg[0].lower()}{msg[1:]}"
+        problems.append(Problem(_fmt_loc(loc), msg))
+    return problems
+
+
+def _semantic_problems(spec: StackSpec) -> list[Problem]:
+    problems: list[Problem] = []
+    # features
+    feats = {}
+    for key, on in spec.features.items():
+        if key not in levels.CAPABILITY_BY_KEY:
+            allowed = sorted(levels.CAPABILITY_BY_KEY)
+            close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
+            hint = f"; did you mean '{close[0]}'?" if close else ""
+            problems.append(Problem(f"mlops:features.{key}", f"unknown capability{hint} allowed: {', '.join(allowed)}"))
+        else:
+            feats[key] = on
+    for key, message in levels.capability_problems(spec.maturity, feats):
+        problems.append(Problem(f"mlops:features.{key}", message))
+    caps = levels.enabled_capabilities(spec.maturity, feats)
+    if "ci_identity" in caps and spec.github is None and any(p.repository is None for p in spec.projects):
+        problems.append(Problem("mlops:github.org", "required at level 1+ (CI identity) unless every project sets "
+                                                    "'repository: <owner>/<name>'"))
+    # names
+    naming = spec.naming
+    for role, derived in naming.shared_names().items():
+        if not derived.ok:
+            problems.append(Problem("mlops:org", f"the {role} name {derived.value!r} would be {derived.length} "
+                                                 f"characters; AWS allows {LIMITS[derived.kind]}; shorten mlops:org"))
+    seen: dict[str, int] = {}
+    for i, project in enumerate(spec.projects):
+        path = f"mlops:projects[{i}]"
+        if project.name in seen:
+            problems.append(Problem(f"{path}.name", f"duplicate project name {project.name!r} "
+                                                    f"(also mlops:projects[{seen[project.name]}]); names must be unique"))
+        seen.setdefault(project.name, i)
+        for role, derived in naming.project_names(project.name).items():
+            if not derived.ok:
+                problems.append(Problem(
+                    f"{path}.name",
+                    f"{project.name!r} is too long: the {role} name {derived.value!r} would be {derived.length} "
+                    f"characters; AWS allows {LIMITS[derived.kind]}"))
+                break
+        if project.serving.min_instances > project.serving.max_instances:
+            problems.append(Problem(f"{path}.serving.minInstances",
+                                    f"{project.serving.min_instances} is greater than maxInstances "
+                                    f"({project.serving.max_instances}); need minInstances <= maxInstances"))
+    return problems
+
+
+def describe_defaults() -> dict[str, Any]:
+    """Defaults of a project, as the spec fills them (used by docs and `ladder levels`)."""
+    return Project(name="example").model_dump(by_alias=True)
+
+
+def from_pulumi() -> StackSpec:
+    """The spec of the running Pulumi program (``pulumi up`` or the offline engines), from its config."""
+    import pulumi
+    from pulumi.runtime import config as pconfig
+
+    raw: dict[str, str] = {}
+    raw.update(pconfig.get_config_env())
+    raw.update(pconfig.CONFIG.get())
+    stack = pulumi.get_stack()
+    source = os_environ_get("LADDER_STACK_SOURCE") or f"stacks/Pulumi.{stack}.yaml"
+    return from_config(config_from_pulumi(raw), source=source, stack=stack)
+
+
+def os_environ_get(key: str) -> str | None:
+    import os
+
+    return os.environ.get(key)
