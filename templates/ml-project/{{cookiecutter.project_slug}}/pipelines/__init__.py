@@ -1,0 +1,1 @@
+"""Talking to the platform's SageMaker training pipeline."""

@@ -1,0 +1,1 @@
+"""SageMaker-compatible inference container for {{ cookiecutter.project_name }}."""
