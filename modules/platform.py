@@ -13,12 +13,16 @@ import pulumi
 
 from .components.base import Context, context_for
 from .components.delivery import GitHubOidc, ProjectDelivery, ProjectDeliveryArgs
+from .components.contract import ProjectContract, ProjectContractArgs
 from .components.foundation import Foundation, FoundationArgs
+from .components.registry import ModelRegistry, ModelRegistryArgs
+from .components.training import TrainingPipeline, TrainingPipelineArgs, code_prefix
 from . import levels
 from .spec import StackSpec
 
 # Capabilities this version provisions; anything else enabled by the level is reported in the plan notes.
-IMPLEMENTED = frozenset({"foundation", "container_registry", "ci_identity"})
+IMPLEMENTED = frozenset({"foundation", "container_registry", "ci_identity", "model_registry",
+                         "project_contract"})
 
 
 @dataclass
@@ -66,6 +70,43 @@ def build(spec: StackSpec) -> Platform:
                 out["ecrRepositoryUrl"] = delivery.repository.repository_url
             if delivery.ci_role is not None:
                 out["ciRoleArn"] = delivery.ci_role.arn
+        delivery = comps.get("delivery")
+        registry = None
+        if "model_registry" in caps:
+            registry = ModelRegistry(f"{project.name}-registry", ModelRegistryArgs(
+                ctx=ctx, project=project.name, share_with=list(project.registry.share_with)))
+            comps["registry"] = registry
+            out["modelPackageGroup"] = registry.group.model_package_group_name
+        training = None
+        if "training_pipeline" in caps and "training_pipeline" in IMPLEMENTED and registry is not None:
+            training = TrainingPipeline(f"{project.name}-training", TrainingPipelineArgs(
+                ctx=ctx, project=project, artifact_bucket=foundation.artifact_bucket.bucket,
+                artifact_bucket_arn=foundation.artifact_bucket.arn, kms_key_arn=foundation.key.arn,
+                execution_role_arn=foundation.execution_role.arn, execution_role_name=foundation.execution_role.name,
+                model_package_group=registry.group_name,
+                ci_role_name=delivery.ci_role.name if delivery is not None and delivery.ci_role is not None else None,
+                with_schedule="training_schedule" in caps))
+            comps["training"] = training
+            out["pipelineName"] = training.pipeline.pipeline_name
+            if training.schedule is None and "training_schedule" in caps:
+                platform.notes.append(f"{project.name}: no training.schedule set; the pipeline runs on demand only")
+        if "project_contract" in caps:
+            values: dict[str, Any] = {
+                "artifact-bucket": foundation.artifact_bucket.bucket,
+                "code-prefix": foundation.artifact_bucket.bucket.apply(
+                    lambda b, p=project: code_prefix(b, p.name, p.training.code_version)),
+                "execution-role-arn": foundation.execution_role.arn,
+                "kms-key-arn": foundation.key.arn,
+            }
+            if registry is not None:
+                values["model-package-group"] = registry.group.model_package_group_name
+            if training is not None:
+                values["pipeline-name"] = training.pipeline.pipeline_name
+            if delivery is not None and delivery.repository is not None:
+                values["ecr-repository"] = delivery.repository.name
+            comps["contract"] = ProjectContract(f"{project.name}-contract", ProjectContractArgs(
+                ctx=ctx, project=project.name, values=values))
+            out["contractPrefix"] = spec.naming.ssm_prefix(project.name)
         platform.components[project.name] = comps
         projects_out[project.name] = out
     pending = sorted(caps - IMPLEMENTED, key=lambda k: (levels.CAPABILITY_BY_KEY[k].min_level, k))
