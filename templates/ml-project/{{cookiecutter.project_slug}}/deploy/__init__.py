@@ -1,1 +1,1 @@
-# placeholder
+"""Deploying approved model packages and checking the endpoint answers."""
