@@ -86,6 +86,10 @@ def bake(context: dict, output_dir: Path, force: bool = False) -> Path:
 
     with tempfile.TemporaryDirectory(prefix="ladder-scaffold-") as tmp:
         error_file = Path(tmp) / "hook-error.txt"
+        # cookiecutter's own state (replay file, clone dir) goes to the temp dir, not to ~
+        config_file = Path(tmp) / "cookiecutter.yaml"
+        config_file.write_text(json.dumps({"cookiecutters_dir": str(Path(tmp) / "cookiecutters"),
+                                           "replay_dir": str(Path(tmp) / "replay")}))
         previous = os.environ.get("LADDER_HOOK_ERROR_FILE")
         os.environ["LADDER_HOOK_ERROR_FILE"] = str(error_file)
         try:
@@ -95,7 +99,7 @@ def bake(context: dict, output_dir: Path, force: bool = False) -> Path:
                 extra_context=extra,
                 output_dir=str(output_dir),
                 overwrite_if_exists=force or existed_before,
-                default_config=True,
+                config_file=str(config_file),
             )
         except FailedHookException as exc:
             cleanup()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -156,6 +157,18 @@ def test_baked_project_tests_pass(baked, level):
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     assert " passed" in result.stdout and " failed" not in result.stdout
     print(f"level {level}: baked tests {time.monotonic() - started:.1f}s")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("level", sorted(EXPECTED))
+def test_baked_project_lints_clean(baked, level):
+    """The baked CI runs `ruff check .`; run it here too when ruff is available (RUFF=path or on PATH)."""
+    ruff = os.environ.get("RUFF") or shutil.which("ruff")
+    if not ruff:
+        pytest.skip("ruff not installed")
+    result = subprocess.run([ruff, "check", "--no-cache", "."], cwd=baked[level], capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
 
 
 @pytest.mark.slow

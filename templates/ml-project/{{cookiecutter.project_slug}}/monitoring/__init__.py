@@ -1,1 +1,1 @@
-# placeholder
+"""Data-quality baseline in SageMaker Model Monitor's format, and a local drift check against it."""

@@ -59,7 +59,7 @@ def parse_csv(body: str, names: list) -> pd.DataFrame:
     rows = [row for row in csv.reader(io.StringIO(body)) if row and any(cell.strip() for cell in row)]
     if rows and rows[0] and rows[0][0].strip() in names:  # tolerate a header row
         header, rows = [c.strip() for c in rows[0]], rows[1:]
-        return parse_records([dict(zip(header, row)) for row in rows], names)
+        return parse_records([dict(zip(header, row, strict=False)) for row in rows], names)
     try:
         values = [[float(cell) for cell in row] for row in rows]
     except ValueError as exc:
@@ -135,6 +135,7 @@ async def invocations(request: Request):
     scores = model.predict_proba(frame)[:, 1]
     labels = (scores >= 0.5).astype(int)
     if "text/csv" in request.headers.get("accept", ""):
-        lines = "".join(f"{label},{score:.6f}\n" for label, score in zip(labels, scores))
+        lines = "".join(f"{label},{score:.6f}\n" for label, score in zip(labels, scores, strict=True))
         return Response(lines, media_type="text/csv")
-    return {"predictions": [{"label": int(label), "score": float(score)} for label, score in zip(labels, scores)]}
+    predictions = [{"label": int(label), "score": float(score)} for label, score in zip(labels, scores, strict=True)]
+    return {"predictions": predictions}

@@ -1,6 +1,7 @@
 """Shared fixtures: the data splits and a trained model, built once per test session in a tmp dir."""
 
 import pytest
+
 from {{ cookiecutter.__package_name }} import preprocess, train
 
 

@@ -1,6 +1,7 @@
 import json
 
 import pytest
+
 from {{ cookiecutter.__package_name }} import config, local
 
 

@@ -1,1 +1,103 @@
-# placeholder
+"""Baseline in Model Monitor's format, and the drift check: none on the training data, drift on shifted data."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from monitoring import baseline, drift
+
+
+@pytest.fixture(scope="module")
+def train_frame(splits):
+    return pd.read_csv(splits / "train" / "train.csv")
+
+
+@pytest.fixture(scope="module")
+def baseline_files(splits, tmp_path_factory):
+    out = tmp_path_factory.mktemp("baseline")
+    return baseline.run(splits / "train" / "train.csv", out, threshold=0.1)
+
+
+def test_statistics_format(baseline_files, train_frame):
+    stats = json.loads(baseline_files[0].read_text())
+    assert stats["version"] == 0.0
+    assert stats["dataset"]["item_count"] == len(train_frame)
+    names = [f["name"] for f in stats["features"]]
+    assert names == list(train_frame.columns[1:])  # label dropped: the endpoint sees features only
+    for feature in stats["features"]:
+        assert feature["inferred_type"] == "Fractional"
+        numerical = feature["numerical_statistics"]
+        assert numerical["common"] == {"num_present": len(train_frame), "num_missing": 0}
+        assert numerical["min"] <= numerical["mean"] <= numerical["max"]
+        assert set(numerical) >= {"sum", "std_dev", "distribution"}
+        kll = numerical["distribution"]["kll"]
+        assert sum(b["count"] for b in kll["buckets"]) == len(train_frame)
+        assert kll["sketch"]["parameters"] == {"c": 0.64, "k": 2048.0}
+        assert len(kll["sketch"]["data"][0]) == len(train_frame)
+
+
+def test_constraints_format(baseline_files):
+    constraints = json.loads(baseline_files[1].read_text())
+    assert constraints["version"] == 0.0
+    feature = constraints["features"][0]
+    assert feature["inferred_type"] == "Fractional" and feature["completeness"] == 1.0
+    assert feature["num_constraints"] == {"is_non_negative": True}
+    assert constraints["monitoring_config"]["evaluate_constraints"] == "Enabled"
+    assert constraints["monitoring_config"]["distribution_constraints"] == {
+        "perform_comparison": "Enabled", "comparison_threshold": 0.1, "comparison_method": "Robust"}
+
+
+def test_types_and_negative_values():
+    frame = pd.DataFrame({"n": [1, 2, 3], "x": [-0.5, 1.5, 2.0], "s": ["a", "b", "a"]})
+    stats = baseline.statistics(frame)
+    assert [f["inferred_type"] for f in stats["features"]] == ["Integral", "Fractional", "String"]
+    constraints = baseline.constraints(stats)["features"]
+    assert constraints[1]["num_constraints"] == {"is_non_negative": False}
+    assert constraints[2]["string_constraints"] == {"domains": ["a", "b"]}
+
+
+def test_no_drift_on_the_training_data(baseline_files, train_frame):
+    stats = json.loads(baseline_files[0].read_text())
+    report = drift.check(stats, train_frame, threshold=0.1)
+    assert not report["drifted"]
+    assert max(f["distance"] for f in report["features"].values()) == 0.0
+
+
+def test_no_drift_on_the_held_out_split(baseline_files, splits):
+    stats = json.loads(baseline_files[0].read_text())
+    report = drift.check(stats, pd.read_csv(splits / "test" / "test.csv"), threshold=0.1)
+    assert not report["drifted"], report["drifted_features"]
+
+
+def test_drift_on_shifted_data(baseline_files, train_frame):
+    stats = json.loads(baseline_files[0].read_text())
+    shifted = train_frame.copy()
+    for column in ("mean_radius", "worst_area"):
+        shifted[column] = shifted[column] + shifted[column].std()
+    report = drift.check(stats, shifted, threshold=0.1)
+    assert report["drifted"]
+    assert report["drifted_features"] == ["mean_radius", "worst_area"]
+    assert report["features"]["mean_radius"]["distance"] > 0.3
+
+
+def test_linf_distance():
+    base = np.arange(100.0)
+    assert drift.linf_distance(base, base) == 0.0
+    assert drift.linf_distance(base, base + 1000) == 1.0
+    assert drift.linf_distance(base, base + 50) == pytest.approx(0.5)
+
+
+def test_cli_headerless_data_and_exit_codes(baseline_files, train_frame, tmp_path):
+    statistics_path = str(baseline_files[0])
+    features = train_frame.iloc[:, 1:]
+    features.to_csv(tmp_path / "same.csv", header=False, index=False)
+    assert drift.main(["--baseline", statistics_path, "--data", str(tmp_path / "same.csv"), "--no-header"]) == 0
+    (features * 1.5).to_csv(tmp_path / "scaled.csv", index=False)
+    report_path = tmp_path / "report.json"
+    assert drift.main(["--baseline", statistics_path, "--data", str(tmp_path / "scaled.csv"),
+                       "--output", str(report_path)]) == 1
+    assert json.loads(report_path.read_text())["drifted"] is True
+    features.iloc[:, :3].to_csv(tmp_path / "narrow.csv", index=False)
+    assert drift.main(["--baseline", statistics_path, "--data", str(tmp_path / "narrow.csv")]) == 2

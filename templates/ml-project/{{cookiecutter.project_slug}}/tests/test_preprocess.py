@@ -1,4 +1,5 @@
 import pandas as pd
+
 from {{ cookiecutter.__package_name }} import preprocess
 
 

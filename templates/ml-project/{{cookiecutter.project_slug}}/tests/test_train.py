@@ -1,5 +1,6 @@
 import joblib
 import pytest
+
 from {{ cookiecutter.__package_name }} import train
 
 
