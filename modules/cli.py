@@ -193,6 +193,51 @@ def demo(stacks: list[str] = typer.Option(["dev", "staging", "prod"], "--stack",
         console.print()
 
 
+def scaffold_context(s: spec_mod.StackSpec, project: spec_mod.Project) -> dict:
+    """The template context a stack's spec gives a project (level, region, environment, repository, gates)."""
+    return {
+        "project_name": project.name,
+        "project_slug": project.name,
+        "maturity_level": s.maturity,
+        "framework": project.framework,
+        "aws_region": s.region,
+        "environment": s.environment,
+        "github_repository": s.repository_of(project),
+        "quality_gate_metric": project.training.quality_gate.metric,
+        "quality_gate_min": project.training.quality_gate.min,
+        "drift_threshold": project.monitoring.drift_threshold,
+    }
+
+
+@app.command()
+def new(project: str = typer.Argument(..., help="Project name as declared in the stack's mlops:projects."),
+        stack: Optional[str] = StackOpt, stack_file: Optional[Path] = StackFileOpt,
+        output_dir: Path = typer.Option(Path("."), "--output-dir", "-o", help="Where to create <project>/."),
+        force: bool = typer.Option(False, "--force", help="Overwrite files in a non-empty target directory."),
+        json_out: bool = JsonOpt) -> None:
+    """Scaffold an ML project repository that matches the stack's level (cookiecutter templates/ml-project)."""
+    from . import scaffold
+
+    s = _load(stack, stack_file)
+    try:
+        proj = s.project(project)
+    except KeyError as exc:
+        _fail(str(exc.args[0]), 2)
+    context = scaffold_context(s, proj)
+    try:
+        path = scaffold.bake(context, output_dir, force=force)
+    except scaffold.ScaffoldError as exc:
+        _fail(str(exc), 1 if "already exists" in str(exc) else 2)
+    files = sorted(str(p.relative_to(path)) for p in path.rglob("*") if p.is_file())
+    if json_out:
+        typer.echo(json.dumps({"project": project, "stack": s.stack, "path": str(path), "context": context,
+                               "files": files}, indent=2, default=str))
+        return
+    console.print(f"[green]created[/] {path} ({len(files)} files) for level {s.maturity} "
+                  f"({levels_mod.level(s.maturity).slug}) of stack {s.stack}")
+    console.print(f"next: cd {path} && make install && make test && make train-local")
+
+
 def main() -> None:  # pragma: no cover - console entry point
     app()
 

@@ -237,8 +237,8 @@ class StackSpec(_Model):
     def repository_of(self, project: Project) -> str:
         if project.repository:
             return project.repository
-        assert self.github is not None
-        return f"{self.github.org}/{project.name}"
+        owner = self.github.org if self.github is not None else self.org
+        return f"{owner}/{project.name}"
 
     def project(self, name: str) -> Project:
         for p in self.projects:
