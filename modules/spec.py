@@ -240,6 +240,21 @@ class StackSpec(_Model):
         owner = self.github.org if self.github is not None else self.org
         return f"{owner}/{project.name}"
 
+class PolicyException(_Model):
+    """A waived policy violation: ``ladder check`` lists it as waived (with the reason) instead of failing."""
+
+    rule: str = Field(..., min_length=1, description="a rule id of the policy pack, e.g. LADDER-S3-008")
+    resource: str = Field(..., min_length=1, description="the resource's logical name or URN")
+    reason: str = Field(..., min_length=1, description="why the violation is accepted (required)")
+
+    @field_validator("reason")
+    @classmethod
+    def _reason(cls, v: str) -> str:
+        if not v.strip():
+            raise ValueError("a reason is required: say why this violation is accepted")
+        return v
+
+
     def project(self, name: str) -> Project:
         for p in self.projects:
             if p.name == name:
@@ -254,6 +269,7 @@ class StackSpec(_Model):
 
 def stack_file(stack: str, root: Path | None = None) -> Path:
     return (root or REPO_ROOT) / "stacks" / f"Pulumi.{stack}.yaml"
+    policy_exceptions: list[PolicyException] = Field(default_factory=list)
 
 
 def stack_name_of(path: Path) -> str:

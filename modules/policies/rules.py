@@ -1,0 +1,995 @@
+"""The guardrails of mlops-ladder, written ONCE as plain functions.
+
+Every rule is a :class:`Rule`: our id (``LADDER-<AREA>-<NNN>``), mandatory or advisory, a one-line why,
+the ids scanners people know (checkov ``CKV_AWS_*``, cfn-nag, AWS Config) and a check function.
+
+- Resource rules: ``check(props) -> Iterable[str]`` over one resource's inputs (camelCase, as the program
+  sends them and as CrossGuard's ``ResourceValidationArgs.props`` holds them).
+- Stack rules: ``check(resources) -> Iterable[(resource | None, message)]`` over every resource of the stack
+  (``StackValidationArgs.resources``: objects with ``resource_type``, ``props`` (outputs), ``urn``, ``name``,
+  ``dependencies``, ``property_dependencies``). Rules that relate companion resources (a bucket and its
+  public access block, an endpoint and its monitoring schedule) are stack rules.
+
+The CrossGuard pack (``pack.py`` / ``__main__.py``) and the offline runner (``runner.py``) both call these
+functions through pulumi_policy's own policy objects, so ``pulumi preview --policy-pack modules/policies``
+and ``ladder check`` cannot disagree. Level (``mlops:maturity``) and environment come from resource tags.
+
+This module imports only the standard library: the policy pack runs it in its own interpreter.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable, Iterator, Optional
+
+MANDATORY = "mandatory"
+ADVISORY = "advisory"
+
+TAG_KEYS = ("mlops:environment", "mlops:project", "mlops:maturity", "mlops:owner")
+ENVIRONMENTS = ("dev", "staging", "prod")
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    title: str
+    why: str
+    severity: str  # MANDATORY | ADVISORY
+    types: tuple[str, ...]  # resource types the rule looks at (stack rules: the types they report on)
+    check: Callable[..., Iterable[Any]] = field(repr=False)
+    refs: tuple[str, ...] = ()
+    scope: str = "resource"  # "resource" | "stack"
+
+    @property
+    def description(self) -> str:
+        return f"{self.title}. Why: {self.why}"
+
+
+# ---------------------------------------------------------------------------------------------------
+# Type tokens (pulumi-aws v7; the deprecated *V2 S3 tokens are covered too)
+# ---------------------------------------------------------------------------------------------------
+
+T_BUCKET = ("aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2")
+T_PAB = ("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",)
+T_VERSIONING = ("aws:s3/bucketVersioning:BucketVersioning", "aws:s3/bucketVersioningV2:BucketVersioningV2")
+T_SSE = ("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+         "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2")
+T_BUCKET_POLICY = ("aws:s3/bucketPolicy:BucketPolicy",)
+T_LIFECYCLE = ("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
+               "aws:s3/bucketLifecycleConfigurationV2:BucketLifecycleConfigurationV2")
+T_LOGGING = ("aws:s3/bucketLogging:BucketLogging", "aws:s3/bucketLoggingV2:BucketLoggingV2")
+T_KMS_KEY = ("aws:kms/key:Key",)
+T_ROLE = ("aws:iam/role:Role",)
+T_ROLE_POLICY = ("aws:iam/rolePolicy:RolePolicy",)
+T_POLICY = ("aws:iam/policy:Policy",)
+T_ATTACHMENT = ("aws:iam/rolePolicyAttachment:RolePolicyAttachment",)
+T_OIDC = ("aws:iam/openIdConnectProvider:OpenIdConnectProvider",)
+T_ECR = ("aws:ecr/repository:Repository",)
+T_ECR_LIFECYCLE = ("aws:ecr/lifecyclePolicy:LifecyclePolicy",)
+T_ENDPOINT_CONFIG = ("aws:sagemaker/endpointConfiguration:EndpointConfiguration",)
+T_ENDPOINT = ("aws:sagemaker/endpoint:Endpoint",)
+T_MODEL = ("aws:sagemaker/model:Model",)
+T_PIPELINE = ("aws:sagemaker/pipeline:Pipeline",)
+T_MPG = ("aws:sagemaker/modelPackageGroup:ModelPackageGroup",)
+T_MPG_POLICY = ("aws:sagemaker/modelPackageGroupPolicy:ModelPackageGroupPolicy",)
+T_DQ_JOB = ("aws:sagemaker/dataQualityJobDefinition:DataQualityJobDefinition",)
+T_MONITORING_SCHEDULE = ("aws:sagemaker/monitoringSchedule:MonitoringSchedule",)
+T_TOPIC = ("aws:sns/topic:Topic",)
+T_TOPIC_POLICY = ("aws:sns/topicPolicy:TopicPolicy",)
+T_ALARM = ("aws:cloudwatch/metricAlarm:MetricAlarm",)
+T_SSM = ("aws:ssm/parameter:Parameter",)
+T_SCHEDULE = ("aws:scheduler/schedule:Schedule",)
+T_EVENT_RULE = ("aws:cloudwatch/eventRule:EventRule",)
+
+# Types that accept a ``tags`` input (checked against pulumi_aws in the tests). Types not listed here are
+# looked up in pulumi_aws when it is importable (see :func:`is_taggable`).
+TAGGABLE: frozenset[str] = frozenset({
+    *T_BUCKET, *T_KMS_KEY, *T_ROLE, *T_POLICY, *T_OIDC, *T_ECR, *T_ENDPOINT_CONFIG, *T_ENDPOINT, *T_MODEL,
+    *T_PIPELINE, *T_MPG, *T_DQ_JOB, *T_MONITORING_SCHEDULE, *T_TOPIC, *T_ALARM, *T_SSM, *T_EVENT_RULE,
+    "aws:sagemaker/modelQualityJobDefinition:ModelQualityJobDefinition",
+    "aws:appautoscaling/target:Target",
+    "aws:codebuild/project:Project",
+    "aws:cloudwatch/logGroup:LogGroup",
+})
+NOT_TAGGABLE: frozenset[str] = frozenset({
+    *T_PAB, *T_VERSIONING, *T_SSE, *T_BUCKET_POLICY, *T_LIFECYCLE, *T_LOGGING, *T_ROLE_POLICY, *T_ATTACHMENT,
+    *T_ECR_LIFECYCLE, *T_MPG_POLICY, *T_TOPIC_POLICY, *T_SCHEDULE,
+    "aws:s3/bucketOwnershipControls:BucketOwnershipControls", "aws:kms/alias:Alias",
+    "aws:cloudwatch/eventTarget:EventTarget", "aws:cloudwatch/dashboard:Dashboard",
+    "aws:appautoscaling/policy:Policy", "aws:sns/topicSubscription:TopicSubscription",
+})
+_TAGGABLE_CACHE: dict[str, bool] = {}
+
+
+def is_taggable(type_: str) -> bool:
+    """Whether resources of ``type_`` take a ``tags`` input (static table, else pulumi_aws introspection)."""
+    if type_ in TAGGABLE:
+        return True
+    if type_ in NOT_TAGGABLE or not type_.startswith("aws:"):
+        return False
+    if type_ not in _TAGGABLE_CACHE:
+        _TAGGABLE_CACHE[type_] = _introspect_taggable(type_)
+    return _TAGGABLE_CACHE[type_]
+
+
+def _introspect_taggable(type_: str) -> bool:
+    try:
+        import importlib
+        import inspect
+
+        module, cls = type_.split(":")[1].split("/")[0], type_.rsplit(":", 1)[-1]
+        mod = importlib.import_module(f"pulumi_aws.{module}")
+        resource = getattr(mod, cls)
+        return "tags" in inspect.signature(resource._internal_init).parameters
+    except Exception:  # noqa: BLE001 - unknown module/class or pulumi_aws absent: not known to be taggable
+        return False
+
+
+# ---------------------------------------------------------------------------------------------------
+# Helpers over props (plain dicts offline, pulumi_policy's read-only proxies under CrossGuard)
+# ---------------------------------------------------------------------------------------------------
+
+def get(obj: Any, *path: Any, default: Any = None) -> Any:
+    """``obj[path[0]][path[1]]...``; lists are entered by index; missing keys give ``default``."""
+    cur = obj
+    for key in path:
+        if isinstance(key, int):
+            if not _is_seq(cur) or len(cur) <= key:
+                return default
+            cur = cur[key]
+        else:
+            if not isinstance(cur, Mapping) or key not in cur:
+                return default
+            cur = cur[key]
+    return default if cur is None else cur
+
+
+def _is_seq(value: Any) -> bool:
+    return isinstance(value, Sequence) and not isinstance(value, (str, bytes))
+
+
+def as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    if _is_seq(value):
+        return list(value)
+    return [value]
+
+
+def truthy(value: Any) -> bool:
+    return value is True or (isinstance(value, str) and value.lower() == "true")
+
+
+def tags_of(props: Mapping[str, Any]) -> Mapping[str, Any]:
+    tags = get(props, "tags")
+    return tags if isinstance(tags, Mapping) else {}
+
+
+def level_of(props: Mapping[str, Any]) -> Optional[int]:
+    raw = tags_of(props).get("mlops:maturity")
+    try:
+        return int(str(raw))
+    except (TypeError, ValueError):
+        return None
+
+
+def env_of(props: Mapping[str, Any]) -> Optional[str]:
+    value = tags_of(props).get("mlops:environment")
+    return str(value) if value is not None else None
+
+
+def at_least(props: Mapping[str, Any], level: int) -> bool:
+    """True when the resource's level is >= ``level``; an untagged resource is held to the strictest bar."""
+    lv = level_of(props)
+    return lv is None or lv >= level
+
+
+def policy_doc(value: Any) -> Optional[Mapping[str, Any]]:
+    if isinstance(value, Mapping):
+        return value
+    if isinstance(value, str) and value.strip():
+        try:
+            doc = json.loads(value)
+        except json.JSONDecodeError:
+            return None
+        return doc if isinstance(doc, Mapping) else None
+    return None
+
+
+def statements(doc: Optional[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    if doc is None:
+        return []
+    return [s for s in as_list(doc.get("Statement")) if isinstance(s, Mapping)]
+
+
+def allows(stmt: Mapping[str, Any]) -> bool:
+    return str(stmt.get("Effect", "")).lower() == "allow"
+
+
+def actions(stmt: Mapping[str, Any]) -> list[str]:
+    return [str(a) for a in as_list(stmt.get("Action"))]
+
+
+def resources(stmt: Mapping[str, Any]) -> list[str]:
+    return [str(r) for r in as_list(stmt.get("Resource"))]
+
+
+def principals(stmt: Mapping[str, Any]) -> list[str]:
+    p = stmt.get("Principal")
+    if p is None:
+        return []
+    if isinstance(p, str):
+        return [p]
+    out: list[str] = []
+    if isinstance(p, Mapping):
+        for value in p.values():
+            out.extend(str(v) for v in as_list(value))
+    return out
+
+
+def wildcard_principal(stmt: Mapping[str, Any]) -> bool:
+    return "*" in principals(stmt)
+
+
+def _sid(stmt: Mapping[str, Any], i: int) -> str:
+    return f"statement {stmt.get('Sid') or i}"
+
+
+def _action_matches(pattern: str, action: str) -> bool:
+    """IAM action wildcard match (case-insensitive): does ``pattern`` grant ``action``?"""
+    regex = "^" + re.escape(pattern.lower()).replace(r"\*", ".*").replace(r"\?", ".") + "$"
+    return re.match(regex, action.lower()) is not None
+
+
+def policy_documents(type_: str, props: Mapping[str, Any]) -> list[tuple[str, Optional[Mapping[str, Any]]]]:
+    """The identity-policy documents a resource carries, labelled for messages."""
+    if type_ in T_ROLE:
+        return [(f"inline policy {get(p, 'name', default='?')}", policy_doc(get(p, "policy")))
+                for p in as_list(get(props, "inlinePolicies"))]
+    return [("policy", policy_doc(get(props, "policy")))]
+
+
+# ---------------------------------------------------------------------------------------------------
+# Resource rules
+# ---------------------------------------------------------------------------------------------------
+
+def _no_wildcard_allow(label: str) -> Callable[[Mapping[str, Any]], Iterator[str]]:
+    def check(props: Mapping[str, Any]) -> Iterator[str]:
+        key = "resourcePolicy" if "resourcePolicy" in props else "policy"
+        doc = policy_doc(get(props, key))
+        if get(props, key) is not None and doc is None:
+            yield f"the {label} is not a JSON policy document"
+        for i, st in enumerate(statements(doc)):
+            if allows(st) and wildcard_principal(st) and not st.get("Condition"):
+                yield f"{_sid(st, i)} allows any principal ('*') without a condition"
+    return check
+
+
+def check_pab_flags(props: Mapping[str, Any]) -> Iterator[str]:
+    for flag in ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"):
+        if not truthy(get(props, flag)):
+            yield f"{flag} must be true"
+
+
+def check_bucket_force_destroy(props: Mapping[str, Any]) -> Iterator[str]:
+    if truthy(get(props, "forceDestroy")):
+        yield "forceDestroy is true: deleting the stack would delete every object (models, data, logs)"
+
+
+def check_kms_rotation(props: Mapping[str, Any]) -> Iterator[str]:
+    if not truthy(get(props, "enableKeyRotation")):
+        yield "enableKeyRotation must be true"
+
+
+def check_kms_deletion_window(props: Mapping[str, Any]) -> Iterator[str]:
+    days = get(props, "deletionWindowInDays")
+    if days is not None and float(days) < 30:
+        yield f"deletionWindowInDays is {days}; keep the 30-day maximum so a mistaken deletion can be undone"
+
+
+def check_kms_policy_defined(props: Mapping[str, Any]) -> Iterator[str]:
+    if policy_doc(get(props, "policy")) is None:
+        yield "no explicit key policy; the default policy hands the key to every IAM principal of the account"
+
+
+def check_trust_no_wildcard(props: Mapping[str, Any]) -> Iterator[str]:
+    for i, st in enumerate(statements(policy_doc(get(props, "assumeRolePolicy")))):
+        if allows(st) and wildcard_principal(st):
+            yield f"trust {_sid(st, i)} lets any principal ('*') assume the role"
+
+
+_ACCOUNT_ROOT = re.compile(r"^(\d{12}|arn:aws[a-z-]*:iam::\d{12}:root)$")
+
+
+def check_trust_no_account_root(props: Mapping[str, Any]) -> Iterator[str]:
+    for i, st in enumerate(statements(policy_doc(get(props, "assumeRolePolicy")))):
+        if not allows(st):
+            continue
+        for p in principals(st):
+            if _ACCOUNT_ROOT.match(p):
+                yield f"trust {_sid(st, i)} lets every principal of account {p} assume the role"
+
+
+_SUB_OK = re.compile(r"^repo:[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+(:.+)?$")
+
+
+def check_oidc_trust_scoped(props: Mapping[str, Any]) -> Iterator[str]:
+    for i, st in enumerate(statements(policy_doc(get(props, "assumeRolePolicy")))):
+        if not allows(st) or not any(_action_matches(a, "sts:AssumeRoleWithWebIdentity") for a in actions(st)):
+            continue
+        cond = st.get("Condition") or {}
+        keys: dict[str, list[str]] = {}
+        if isinstance(cond, Mapping):
+            for block in cond.values():
+                if isinstance(block, Mapping):
+                    for k, v in block.items():
+                        keys.setdefault(str(k), []).extend(str(x) for x in as_list(v))
+        aud = [v for k, vals in keys.items() if k.endswith(":aud") for v in vals]
+        sub = [v for k, vals in keys.items() if k.endswith(":sub") for v in vals]
+        if not aud:
+            yield f"trust {_sid(st, i)} (web identity) has no ':aud' condition"
+        if not sub:
+            yield f"trust {_sid(st, i)} (web identity) has no ':sub' condition: any repository could assume it"
+        for s in sub:
+            if "github" in json.dumps(dict(keys)) and not _SUB_OK.match(s):
+                yield f"trust {_sid(st, i)} sub {s!r} is not scoped to one repository (repo:<owner>/<name>:...)"
+
+
+def check_no_star_actions(type_: str) -> Callable[[Mapping[str, Any]], Iterator[str]]:
+    def check(props: Mapping[str, Any]) -> Iterator[str]:
+        for label, doc in policy_documents(type_, props):
+            for i, st in enumerate(statements(doc)):
+                if not allows(st):
+                    continue
+                if st.get("NotAction") is not None:
+                    yield f"{label} {_sid(st, i)} uses NotAction with Allow (grants everything else)"
+                for a in actions(st):
+                    if a == "*" or a.endswith(":*"):
+                        yield f"{label} {_sid(st, i)} allows the wildcard action {a!r}"
+    return check
+
+
+def check_passrole_star(type_: str) -> Callable[[Mapping[str, Any]], Iterator[str]]:
+    def check(props: Mapping[str, Any]) -> Iterator[str]:
+        for label, doc in policy_documents(type_, props):
+            for i, st in enumerate(statements(doc)):
+                if allows(st) and any(_action_matches(a, "iam:PassRole") for a in actions(st)) \
+                        and "*" in resources(st):
+                    yield f"{label} {_sid(st, i)} allows iam:PassRole on '*' (any role, including admin roles)"
+    return check
+
+
+# Actions that have no resource-level permissions: "*" is the only possible Resource for them.
+NO_RESOURCE_LEVEL = frozenset(a.lower() for a in (
+    "ecr:GetAuthorizationToken", "cloudwatch:PutMetricData", "sts:GetCallerIdentity",
+    "cloudwatch:GetMetricData", "cloudwatch:ListMetrics", "logs:DescribeLogGroups",
+    "sagemaker:ListModelPackageGroups", "sagemaker:ListPipelines", "sagemaker:ListEndpoints",
+    "kms:ListAliases", "s3:ListAllMyBuckets", "sagemaker:Search",
+))
+
+
+def check_star_resource(type_: str) -> Callable[[Mapping[str, Any]], Iterator[str]]:
+    def check(props: Mapping[str, Any]) -> Iterator[str]:
+        for label, doc in policy_documents(type_, props):
+            for i, st in enumerate(statements(doc)):
+                if allows(st) and "*" in resources(st):
+                    scoped = [a for a in actions(st) if a.lower() not in NO_RESOURCE_LEVEL]
+                    if scoped:
+                        yield (f"{label} {_sid(st, i)} grants {', '.join(sorted(scoped))} on Resource '*'; "
+                               f"scope it to ARNs")
+    return check
+
+
+ADMIN_POLICIES = ("AdministratorAccess", "PowerUserAccess", "IAMFullAccess")
+
+
+def check_no_admin_policy(props: Mapping[str, Any]) -> Iterator[str]:
+    arns = as_list(get(props, "managedPolicyArns")) + as_list(get(props, "policyArn"))
+    for arn in arns:
+        if any(str(arn).endswith(f":policy/{name}") for name in ADMIN_POLICIES):
+            yield f"attaches the AWS managed policy {str(arn).rsplit('/', 1)[-1]}"
+
+
+def check_session_duration(props: Mapping[str, Any]) -> Iterator[str]:
+    seconds = get(props, "maxSessionDuration")
+    if seconds is not None and float(seconds) > 3600:
+        yield f"maxSessionDuration is {int(float(seconds))}s; keep CI and job sessions at one hour or less"
+
+
+def check_ecr_scan(props: Mapping[str, Any]) -> Iterator[str]:
+    if not truthy(get(props, "imageScanningConfiguration", "scanOnPush")):
+        yield "imageScanningConfiguration.scanOnPush must be true"
+
+
+def check_ecr_immutable(props: Mapping[str, Any]) -> Iterator[str]:
+    if str(get(props, "imageTagMutability", default="MUTABLE")).upper() not in ("IMMUTABLE",
+                                                                               "IMMUTABLE_WITH_EXCLUSION"):
+        yield f"imageTagMutability is {get(props, 'imageTagMutability', default='MUTABLE (default)')}; use IMMUTABLE"
+
+
+def check_ecr_kms(props: Mapping[str, Any]) -> Iterator[str]:
+    configs = as_list(get(props, "encryptionConfigurations"))
+    if not any(str(get(c, "encryptionType", default="")).upper() == "KMS" for c in configs):
+        yield "encryptionConfigurations must use encryptionType KMS (with the stack's key)"
+
+
+def check_oidc_provider(props: Mapping[str, Any]) -> Iterator[str]:
+    url = str(get(props, "url", default=""))
+    if not url.startswith("https://"):
+        yield f"url {url!r} is not https"
+    clients = [str(c) for c in as_list(get(props, "clientIdLists"))]
+    if not clients:
+        yield "clientIdLists is empty"
+    if "token.actions.githubusercontent.com" in url and clients != ["sts.amazonaws.com"]:
+        yield f"the GitHub provider must trust only the audience sts.amazonaws.com, not {clients}"
+
+
+def check_endpoint_config_kms(props: Mapping[str, Any]) -> Iterator[str]:
+    if not get(props, "kmsKeyArn"):
+        yield "kmsKeyArn is not set: the ML storage volumes of the endpoint are not encrypted with our key"
+
+
+def check_data_capture_kms(props: Mapping[str, Any]) -> Iterator[str]:
+    capture = get(props, "dataCaptureConfig")
+    if capture is not None and get(capture, "enableCapture", default=True) is not False \
+            and not get(capture, "kmsKeyId"):
+        yield "dataCaptureConfig.kmsKeyId is not set: captured requests and predictions land unencrypted by our key"
+    if get(props, "asyncInferenceConfig") is not None and not get(props, "asyncInferenceConfig", "outputConfig",
+                                                                  "kmsKeyId"):
+        yield "asyncInferenceConfig.outputConfig.kmsKeyId is not set"
+
+
+def check_data_capture_on_at_l4(props: Mapping[str, Any]) -> Iterator[str]:
+    if not at_least(props, 4):
+        return
+    capture = get(props, "dataCaptureConfig")
+    if capture is None or get(capture, "enableCapture") is False:
+        yield "level 4 endpoints need dataCaptureConfig enabled: Model Monitor has nothing to compare otherwise"
+
+
+def check_prod_instance_count(props: Mapping[str, Any]) -> Iterator[str]:
+    if env_of(props) not in (None, "prod"):
+        return
+    for i, variant in enumerate(as_list(get(props, "productionVariants"))):
+        if get(variant, "serverlessConfig") is not None:
+            continue
+        count = get(variant, "initialInstanceCount")
+        if count is None or float(count) < 2:
+            name = get(variant, "variantName", default=str(i))
+            yield f"production variant {name} has initialInstanceCount {count}; prod needs >= 2 (one per AZ)"
+
+
+def check_endpoint_rollback(props: Mapping[str, Any]) -> Iterator[str]:
+    if not at_least(props, 3):
+        return
+    alarms = as_list(get(props, "deploymentConfig", "autoRollbackConfiguration", "alarms"))
+    if not [a for a in alarms if get(a, "alarmName")]:
+        yield ("deploymentConfig.autoRollbackConfiguration.alarms is empty: a bad model is not rolled back "
+               "(level 3+ deploys without people watching)")
+
+
+def check_model_isolation(props: Mapping[str, Any]) -> Iterator[str]:
+    if not truthy(get(props, "enableNetworkIsolation")):
+        yield "enableNetworkIsolation must be true: the model container needs no network"
+
+
+def check_pipeline(props: Mapping[str, Any]) -> Iterator[str]:
+    if not get(props, "roleArn"):
+        yield "roleArn is not set"
+    raw = get(props, "pipelineDefinition")
+    if raw is None:
+        return
+    doc = policy_doc(raw)
+    if doc is None:
+        yield "pipelineDefinition is not JSON"
+        return
+    for step in as_list(doc.get("Steps")):
+        name, kind, args = get(step, "Name", default="?"), get(step, "Type"), get(step, "Arguments", default={})
+        if kind == "Training":
+            if not get(args, "OutputDataConfig", "KmsKeyId"):
+                yield f"step {name}: OutputDataConfig.KmsKeyId is not set (model artifacts)"
+            if not get(args, "ResourceConfig", "VolumeKmsKeyId"):
+                yield f"step {name}: ResourceConfig.VolumeKmsKeyId is not set"
+        elif kind == "Processing":
+            if get(args, "ProcessingOutputConfig") is not None and not get(args, "ProcessingOutputConfig",
+                                                                             "KmsKeyId"):
+                yield f"step {name}: ProcessingOutputConfig.KmsKeyId is not set"
+            if not get(args, "ProcessingResources", "ClusterConfig", "VolumeKmsKeyId"):
+                yield f"step {name}: ProcessingResources.ClusterConfig.VolumeKmsKeyId is not set"
+
+
+READ_ONLY_PREFIXES = ("describe", "list", "get", "search", "batchdescribe")
+
+
+def check_registry_sharing(props: Mapping[str, Any]) -> Iterator[str]:
+    raw = get(props, "resourcePolicy")
+    doc = policy_doc(raw)
+    if doc is None:
+        yield "resourcePolicy is not a JSON policy document"
+        return
+    for i, st in enumerate(statements(doc)):
+        if not allows(st):
+            continue
+        if wildcard_principal(st):
+            yield f"{_sid(st, i)} shares the registry with any principal ('*')"
+        for a in actions(st):
+            verb = a.split(":", 1)[-1].lower()
+            if "*" in a or not verb.startswith(READ_ONLY_PREFIXES):
+                yield f"{_sid(st, i)} grants {a!r}; consumer accounts get read-only access"
+
+
+def check_dq_output_kms(props: Mapping[str, Any]) -> Iterator[str]:
+    if not get(props, "dataQualityJobOutputConfig", "kmsKeyId"):
+        yield "dataQualityJobOutputConfig.kmsKeyId is not set (monitoring reports)"
+
+
+def check_dq_volume_kms(props: Mapping[str, Any]) -> Iterator[str]:
+    if not get(props, "jobResources", "clusterConfig", "volumeKmsKeyId"):
+        yield "jobResources.clusterConfig.volumeKmsKeyId is not set"
+
+
+def check_dq_traffic_encryption(props: Mapping[str, Any]) -> Iterator[str]:
+    if not truthy(get(props, "networkConfig", "enableInterContainerTrafficEncryption")):
+        yield "networkConfig.enableInterContainerTrafficEncryption must be true"
+
+
+def check_dq_isolation(props: Mapping[str, Any]) -> Iterator[str]:
+    if not truthy(get(props, "networkConfig", "enableNetworkIsolation")):
+        yield "networkConfig.enableNetworkIsolation must be true: the analysis container needs no network"
+
+
+def check_monitoring_schedule(props: Mapping[str, Any]) -> Iterator[str]:
+    config = get(props, "monitoringScheduleConfig")
+    if not get(config, "scheduleConfig", "scheduleExpression"):
+        yield "monitoringScheduleConfig.scheduleConfig.scheduleExpression is not set: the monitor never runs"
+    if not get(config, "monitoringJobDefinitionName") and get(config, "monitoringJobDefinition") is None:
+        yield "monitoringScheduleConfig names no job definition"
+
+
+def check_topic_kms(props: Mapping[str, Any]) -> Iterator[str]:
+    if not get(props, "kmsMasterKeyId"):
+        yield "kmsMasterKeyId is not set: notifications (model names, metrics) are stored unencrypted by our key"
+
+
+def check_alarm_actions(props: Mapping[str, Any]) -> Iterator[str]:
+    if get(props, "actionsEnabled") is False or str(get(props, "actionsEnabled", default="true")).lower() == "false":
+        yield "actionsEnabled is false: the alarm fires and nobody (and nothing) reacts"
+    if not as_list(get(props, "alarmActions")):
+        yield "alarmActions is empty: route the alarm to the project's SNS topic (or a retraining trigger)"
+
+
+SECRET_NAME = re.compile(r"(password|passwd|secret|token|api[-_]?key|credential|private[-_]?key)", re.I)
+
+
+def check_ssm_cmk(props: Mapping[str, Any]) -> Iterator[str]:
+    if str(get(props, "type", default="")) == "SecureString" and not get(props, "keyId"):
+        yield "SecureString parameter without keyId: encrypted with the AWS managed key, not ours"
+
+
+def check_ssm_secret_names(props: Mapping[str, Any]) -> Iterator[str]:
+    name = str(get(props, "name", default=""))
+    if SECRET_NAME.search(name) and str(get(props, "type", default="")) != "SecureString":
+        yield f"{name!r} looks like a secret but is a {get(props, 'type', default='String')} parameter; use SecureString"
+    if get(props, "insecureValue") is not None and SECRET_NAME.search(name):
+        yield f"{name!r} stores insecureValue (plain text in state)"
+
+
+def check_schedule_kms(props: Mapping[str, Any]) -> Iterator[str]:
+    if not get(props, "kmsKeyArn"):
+        yield "kmsKeyArn is not set: the schedule's target input is encrypted with an AWS owned key"
+
+
+def check_schedule_target(props: Mapping[str, Any]) -> Iterator[str]:
+    target = get(props, "target")
+    if not get(target, "roleArn"):
+        yield "target.roleArn is not set"
+    retries = get(target, "retryPolicy", "maximumRetryAttempts")
+    if retries is None or float(retries) < 1:
+        yield "target.retryPolicy.maximumRetryAttempts should be >= 1 so a transient failure does not skip a run"
+
+
+def check_event_rule_enabled(props: Mapping[str, Any]) -> Iterator[str]:
+    state = str(get(props, "state", default="ENABLED")).upper()
+    if state == "DISABLED" or get(props, "isEnabled") is False:
+        yield "the rule is disabled: the automation it drives (deploy, retrain) silently stops"
+
+
+def check_event_rule_pattern(props: Mapping[str, Any]) -> Iterator[str]:
+    if get(props, "scheduleExpression"):
+        return
+    pattern = policy_doc(get(props, "eventPattern"))
+    if pattern is None:
+        yield "eventPattern is missing or not JSON"
+        return
+    if not pattern.get("source"):
+        yield "eventPattern does not restrict 'source': the rule matches unrelated events"
+    if not pattern.get("detail-type") and not pattern.get("detail"):
+        yield "eventPattern does not restrict 'detail-type' or 'detail'"
+
+
+def check_tags(props: Mapping[str, Any]) -> Iterator[str]:
+    tags = tags_of(props)
+    missing = [k for k in TAG_KEYS if not str(tags.get(k) or "").strip()]
+    if missing:
+        yield f"missing tags: {', '.join(missing)}"
+    level = tags.get("mlops:maturity")
+    if level is not None and str(level) not in {"0", "1", "2", "3", "4"}:
+        yield f"mlops:maturity {level!r} is not a level 0-4"
+    env = tags.get("mlops:environment")
+    if env is not None and str(env) not in ENVIRONMENTS:
+        yield f"mlops:environment {env!r} is not one of {', '.join(ENVIRONMENTS)}"
+
+
+# ---------------------------------------------------------------------------------------------------
+# Stack rules (joins over the whole graph; props are outputs)
+# ---------------------------------------------------------------------------------------------------
+
+def of_type(resources: Sequence[Any], types: tuple[str, ...]) -> list[Any]:
+    return [r for r in resources if r.resource_type in types]
+
+
+def _dep_urns(res: Any, prop: str) -> set[str]:
+    deps = getattr(res, "property_dependencies", None) or {}
+    return {getattr(d, "urn", d) for d in (deps.get(prop) or [])}
+
+
+def refers(companion: Any, prop: str, target: Any, target_key: Any) -> bool:
+    """Does ``companion``'s ``prop`` point at ``target`` (by property dependency, else by value)?"""
+    deps = _dep_urns(companion, prop)
+    if deps:
+        return target.urn in deps
+    value = get(companion.props, prop)
+    return target_key is not None and value is not None and str(value) == str(target_key)
+
+
+def bucket_key(bucket: Any) -> Any:
+    return get(bucket.props, "bucket") or get(bucket.props, "id")
+
+
+def companions(resources: Sequence[Any], bucket: Any, types: tuple[str, ...], prop: str = "bucket") -> list[Any]:
+    key = bucket_key(bucket)
+    return [c for c in of_type(resources, types) if refers(c, prop, bucket, key)]
+
+
+def log_target_buckets(resources: Sequence[Any]) -> set[str]:
+    """Buckets that receive S3 server access logs (they must use SSE-S3 and do not log themselves)."""
+    out = set()
+    for bucket in of_type(resources, T_BUCKET):
+        if companions(resources, bucket, T_LOGGING, prop="targetBucket"):
+            out.add(bucket.urn)
+            continue
+        for pol in companions(resources, bucket, T_BUCKET_POLICY):
+            for st in statements(policy_doc(get(pol.props, "policy"))):
+                if allows(st) and "logging.s3.amazonaws.com" in principals(st):
+                    out.add(bucket.urn)
+    return out
+
+
+def stack_bucket_pab(resources: Sequence[Any]) -> Iterator[tuple[Any, str]]:
+    for b in of_type(resources, T_BUCKET):
+        if not companions(resources, b, T_PAB):
+            yield b, "no BucketPublicAccessBlock for this bucket"
+
+
+def stack_bucket_versioning(resources: Sequence[Any]) -> Iterator[tuple[Any, str]]:
+    for b in of_type(resources, T_BUCKET):
+        found = companions(resources, b, T_VERSIONING)
+        if not any(str(get(v.props, "versioningConfiguration", "status", default="")) == "Enabled" for v in found):
+            yield b, "versioning is not Enabled (no BucketVersioning with status Enabled)"
+
+
+def _sse_algorithms(resources: Sequence[Any], bucket: Any) -> list[str]:
+    out = []
+    for sse in companions(resources, bucket, T_SSE):
+        for rule in as_list(get(sse.props, "rules")):
+            algo = get(rule, "applyServerSideEncryptionByDefault", "sseAlgorithm")
+            if algo:
+                out.append(str(algo))
+    return out
+
+
+def stack_bucket_sse(resources: Sequence[Any]) -> Iterator[tuple[Any, str]]:
+    for b in of_type(resources, T_BUCKET):
+        if not _sse_algorithms(resources, b):
+            yield b, "no default encryption (BucketServerSideEncryptionConfiguration with an sseAlgorithm)"
+
+
+def stack_bucket_kms(resources: Sequence[Any]) -> Iterator[tuple[Any, str]]:
+    log_targets = log_target_buckets(resources)
+    for b in of_type(resources, T_BUCKET):
+        if b.urn in log_targets:
+            continue  # S3 server access logs can only be delivered to SSE-S3 buckets
+        algos = _sse_algorithms(resources, b)
+        if algos and not any(a.startswith("aws:kms") for a in algos):
+            yield b, f"default encryption is {', '.join(algos)}; data buckets use SSE-KMS with the stack's key"
+
+
+def _denies_insecure_transport(st: Mapping[str, Any]) -> bool:
+    if str(st.get("Effect", "")).lower() != "deny" or not wildcard_principal(st):
+        return False
+    cond = st.get("Condition")
+    if not isinstance(cond, Mapping):
+        return False
+    for op, block in cond.items():
+        if isinstance(block, Mapping):
+            for k, v in block.items():
+                if str(k).lower() == "aws:securetransport" and [str(x).lower() for x in as_list(v)] == ["false"]:
+                    return str(op).lower().startswith("bool")
+    return False
+
+
+def stack_bucket_tls(resources: Sequence[Any]) -> Iterator[tuple[Any, str]]:
+    for b in of_type(resources, T_BUCKET):
+        ok = any(_denies_insecure_transport(st)
+                 for pol in companions(resources, b, T_BUCKET_POLICY)
+                 for st in statements(policy_doc(get(pol.props, "policy"))))
+        if not ok:
+            yield b, "no bucket policy statement denies requests with aws:SecureTransport = false"
+
+
+def stack_bucket_lifecycle(resources: Sequence[Any]) -> Iterator[tuple[Any, str]]:
+    for b in of_type(resources, T_BUCKET):
+        found = companions(resources, b, T_LIFECYCLE)
+        if not any(str(get(r, "status", default="")) == "Enabled"
+                   for lc in found for r in as_list(get(lc.props, "rules"))):
+            yield b, "no enabled lifecycle rule (incomplete uploads and old versions pile up)"
+
+
+def stack_bucket_logging(resources: Sequence[Any]) -> Iterator[tuple[Any, str]]:
+    log_targets = log_target_buckets(resources)
+    for b in of_type(resources, T_BUCKET):
+        if b.urn not in log_targets and not companions(resources, b, T_LOGGING):
+            yield b, "no server access logging (BucketLogging) for this bucket"
+
+
+def stack_ecr_lifecycle(resources: Sequence[Any]) -> Iterator[tuple[Any, str]]:
+    for repo in of_type(resources, T_ECR):
+        key = get(repo.props, "name")
+        if not [p for p in of_type(resources, T_ECR_LIFECYCLE) if refers(p, "repository", repo, key)]:
+            yield repo, "no ECR lifecycle policy: untagged and old images are kept (and paid for) forever"
+
+
+def _endpoint_name_of_job(job: Any) -> Optional[str]:
+    return get(job.props, "dataQualityJobInput", "endpointInput", "endpointName") or \
+        get(job.props, "modelQualityJobInput", "endpointInput", "endpointName")
+
+
+def stack_prod_endpoint_monitoring(resources: Sequence[Any]) -> Iterator[tuple[Any, str]]:
+    jobs = [r for r in resources if r.resource_type in T_DQ_JOB or
+            r.resource_type == "aws:sagemaker/modelQualityJobDefinition:ModelQualityJobDefinition"]
+    schedules = of_type(resources, T_MONITORING_SCHEDULE)
+    for ep in of_type(resources, T_ENDPOINT):
+        if env_of(ep.props) not in (None, "prod") or not at_least(ep.props, 4):
+            continue
+        ep_name = get(ep.props, "name")
+        ep_jobs = [j for j in jobs if (ep_name is not None and _endpoint_name_of_job(j) == ep_name)
+                   or ep.urn in _dep_urns(j, "dataQualityJobInput")]
+        job_names = {get(j.props, "name") for j in ep_jobs} - {None}
+        job_urns = {j.urn for j in ep_jobs}
+        monitored = False
+        for s in schedules:
+            cfg = get(s.props, "monitoringScheduleConfig")
+            if get(cfg, "monitoringJobDefinitionName") in job_names or \
+                    _dep_urns(s, "monitoringScheduleConfig") & job_urns:
+                monitored = True
+            inline = get(cfg, "monitoringJobDefinition", "monitoringInputs")
+            if any(get(i, "endpointInput", "endpointName") == ep_name for i in as_list(inline)):
+                monitored = True
+        if not monitored:
+            yield ep, (f"prod endpoint {ep_name or ep.name} at level 4 has no Model Monitor schedule "
+                       f"(MonitoringSchedule -> job definition -> this endpoint): drift goes unseen")
+
+
+# ---------------------------------------------------------------------------------------------------
+# The rule table
+# ---------------------------------------------------------------------------------------------------
+
+IAM_DOC_TYPES = T_ROLE + T_ROLE_POLICY + T_POLICY
+
+
+def _per_type(factory: Callable[[str], Callable[[Mapping[str, Any]], Iterator[str]]]):
+    """A check that needs the resource type (IAM documents live in different props per type)."""
+    cache: dict[str, Callable[[Mapping[str, Any]], Iterator[str]]] = {}
+
+    def check(props: Mapping[str, Any], type_: str = "") -> Iterator[str]:
+        if type_ not in cache:
+            cache[type_] = factory(type_)
+        return cache[type_](props)
+    check.needs_type = True  # type: ignore[attr-defined]
+    return check
+
+
+RULES: tuple[Rule, ...] = (
+    # ---- S3 ---------------------------------------------------------------------------------------
+    Rule("LADDER-S3-001", "Every bucket has a public access block",
+         "a bucket without one can be made public by a single ACL or policy change",
+         MANDATORY, T_BUCKET, stack_bucket_pab, ("CKV2_AWS_6",), "stack"),
+    Rule("LADDER-S3-002", "Every bucket is versioned",
+         "models and datasets must survive overwrites and deletes; rollbacks need old versions",
+         MANDATORY, T_BUCKET, stack_bucket_versioning, ("CKV_AWS_21",), "stack"),
+    Rule("LADDER-S3-003", "Every bucket has default encryption",
+         "objects written without an encryption header must still be encrypted at rest",
+         MANDATORY, T_BUCKET, stack_bucket_sse, ("CKV_AWS_19",), "stack"),
+    Rule("LADDER-S3-004", "Data buckets use SSE-KMS with the stack's key",
+         "a customer managed key gives an audit trail and a kill switch; only log targets may use SSE-S3",
+         MANDATORY, T_BUCKET, stack_bucket_kms, ("CKV_AWS_145",), "stack"),
+    Rule("LADDER-S3-005", "Every bucket policy denies non-TLS requests",
+         "training data and models must never travel in clear text",
+         MANDATORY, T_BUCKET, stack_bucket_tls, ("CKV_AWS_379",), "stack"),
+    Rule("LADDER-S3-006", "Bucket policies allow no anonymous principal",
+         "an Allow to '*' without a condition publishes the bucket",
+         MANDATORY, T_BUCKET_POLICY, _no_wildcard_allow("bucket policy"), ("CKV_AWS_70",)),
+    Rule("LADDER-S3-007", "Every bucket has a lifecycle configuration",
+         "incomplete multipart uploads and noncurrent versions otherwise grow cost forever",
+         ADVISORY, T_BUCKET, stack_bucket_lifecycle, ("CKV2_AWS_61",), "stack"),
+    Rule("LADDER-S3-008", "Every data bucket has server access logging",
+         "who read the training data or a model is an audit question",
+         ADVISORY, T_BUCKET, stack_bucket_logging, ("CKV_AWS_18",), "stack"),
+    Rule("LADDER-S3-009", "Public access blocks set all four flags",
+         "one flag left off is enough to expose objects through ACLs or policies",
+         MANDATORY, T_PAB, check_pab_flags, ("CKV_AWS_53", "CKV_AWS_54", "CKV_AWS_55", "CKV_AWS_56")),
+    Rule("LADDER-S3-010", "Buckets are not force-destroyed",
+         "stateful buckets hold models and data; a stack delete must not empty them",
+         ADVISORY, T_BUCKET, check_bucket_force_destroy),
+    # ---- KMS --------------------------------------------------------------------------------------
+    Rule("LADDER-KMS-001", "KMS keys rotate",
+         "rotation limits the blast radius of a leaked data key",
+         MANDATORY, T_KMS_KEY, check_kms_rotation, ("CKV_AWS_7",)),
+    Rule("LADDER-KMS-002", "KMS key policies allow no anonymous principal",
+         "a '*' principal without a condition lets any AWS account use the key",
+         MANDATORY, T_KMS_KEY, _no_wildcard_allow("key policy"), ("CKV_AWS_33",)),
+    Rule("LADDER-KMS-003", "KMS keys carry an explicit key policy",
+         "the default key policy delegates everything to IAM; ours names the services that may use the key",
+         ADVISORY, T_KMS_KEY, check_kms_policy_defined, ("CKV2_AWS_64",)),
+    Rule("LADDER-KMS-004", "KMS keys keep the 30-day deletion window",
+         "deleting the key destroys every model and dataset encrypted with it",
+         ADVISORY, T_KMS_KEY, check_kms_deletion_window),
+    # ---- IAM --------------------------------------------------------------------------------------
+    Rule("LADDER-IAM-001", "Roles cannot be assumed by anyone ('*')",
+         "a wildcard trust principal hands the role to every AWS account",
+         MANDATORY, T_ROLE, check_trust_no_wildcard, ("CKV_AWS_60",)),
+    Rule("LADDER-IAM-002", "Roles are not trusted to a whole account",
+         "trusting account root lets every user and role of that account assume it",
+         MANDATORY, T_ROLE, check_trust_no_account_root, ("CKV_AWS_61",)),
+    Rule("LADDER-IAM-003", "Web-identity (OIDC) trust is scoped to audience and one repository",
+         "without aud/sub conditions any GitHub repository can assume the CI role",
+         MANDATORY, T_ROLE, check_oidc_trust_scoped),
+    Rule("LADDER-IAM-004", "IAM policies grant no '*' actions",
+         "wildcard actions grant today's and tomorrow's permissions of a service (or all of AWS)",
+         MANDATORY, IAM_DOC_TYPES, _per_type(check_no_star_actions), ("CKV_AWS_62", "CKV_AWS_63")),
+    Rule("LADDER-IAM-005", "No iam:PassRole on '*'",
+         "PassRole on any role is privilege escalation: pass an admin role to a job you control",
+         MANDATORY, IAM_DOC_TYPES, _per_type(check_passrole_star), ("cfn-nag F38", "cfn-nag F39")),
+    Rule("LADDER-IAM-006", "Resource '*' only for actions without resource-level permissions",
+         "least privilege: scope every restrictable action to ARNs",
+         ADVISORY, IAM_DOC_TYPES, _per_type(check_star_resource), ("CKV_AWS_355",)),
+    Rule("LADDER-IAM-007", "No AdministratorAccess (or PowerUser/IAMFullAccess) attachments",
+         "platform roles are least privilege by construction",
+         MANDATORY, T_ROLE + T_ATTACHMENT, check_no_admin_policy, ("CKV_AWS_274",)),
+    Rule("LADDER-IAM-008", "Role sessions last at most one hour",
+         "stolen CI or job credentials expire quickly",
+         ADVISORY, T_ROLE, check_session_duration),
+    # ---- ECR --------------------------------------------------------------------------------------
+    Rule("LADDER-ECR-001", "ECR repositories scan images on push",
+         "vulnerable images are flagged before they serve traffic",
+         MANDATORY, T_ECR, check_ecr_scan, ("CKV_AWS_163",)),
+    Rule("LADDER-ECR-002", "ECR image tags are immutable",
+         "a model image tag must always mean the same bytes (reproducible deploys, no tag hijack)",
+         MANDATORY, T_ECR, check_ecr_immutable, ("CKV_AWS_51",)),
+    Rule("LADDER-ECR-003", "ECR repositories are encrypted with KMS",
+         "images embed model code and sometimes weights",
+         MANDATORY, T_ECR, check_ecr_kms, ("CKV_AWS_136",)),
+    Rule("LADDER-ECR-004", "Every ECR repository has a lifecycle policy",
+         "CI pushes an image per commit; without expiry the registry grows forever",
+         ADVISORY, T_ECR, stack_ecr_lifecycle, (), "stack"),
+    # ---- OIDC -------------------------------------------------------------------------------------
+    Rule("LADDER-OIDC-001", "The GitHub OIDC provider is https and trusts only sts.amazonaws.com",
+         "extra audiences let tokens minted for other systems assume AWS roles",
+         MANDATORY, T_OIDC, check_oidc_provider),
+    # ---- SageMaker --------------------------------------------------------------------------------
+    Rule("LADDER-SM-001", "Endpoint configurations encrypt with the stack's KMS key",
+         "endpoint storage volumes hold the model and cached requests",
+         MANDATORY, T_ENDPOINT_CONFIG, check_endpoint_config_kms,
+         ("CKV_AWS_98", "cfn-nag W1200", "AWS Config sagemaker-endpoint-configuration-kms-key-configured")),
+    Rule("LADDER-SM-002", "Data capture is encrypted",
+         "captured requests and predictions are production data (often personal data)",
+         MANDATORY, T_ENDPOINT_CONFIG, check_data_capture_kms),
+    Rule("LADDER-SM-003", "Level 4 endpoint configurations capture data",
+         "Model Monitor compares captured traffic with the baseline; without capture drift is invisible",
+         ADVISORY, T_ENDPOINT_CONFIG, check_data_capture_on_at_l4),
+    Rule("LADDER-SM-004", "Prod endpoint variants run at least two instances",
+         "one instance is one AZ: a single failure takes the model offline",
+         MANDATORY, T_ENDPOINT_CONFIG, check_prod_instance_count,
+         ("AWS Config sagemaker-endpoint-config-prod-instance-count",)),
+    Rule("LADDER-SM-005", "Level 3+ endpoints roll back automatically on alarms",
+         "automated deployment without auto-rollback ships a bad model to every user",
+         MANDATORY, T_ENDPOINT, check_endpoint_rollback),
+    Rule("LADDER-SM-006", "Models run with network isolation",
+         "an inference container with network access can exfiltrate data or pull code",
+         MANDATORY, T_MODEL, check_model_isolation,
+         ("CKV_AWS_370", "AWS Config sagemaker-model-isolation-enabled")),
+    Rule("LADDER-SM-007", "Pipelines have a role and encrypt their job outputs and volumes",
+         "training artifacts and processed data are as sensitive as the raw data",
+         ADVISORY, T_PIPELINE, check_pipeline),
+    Rule("LADDER-SM-008", "Model registries are shared read-only and never publicly",
+         "a consumer account must not register, approve or delete our models",
+         MANDATORY, T_MPG_POLICY, check_registry_sharing),
+    Rule("LADDER-SM-009", "Data-quality monitoring reports are KMS-encrypted",
+         "monitoring reports contain statistics of production data",
+         MANDATORY, T_DQ_JOB, check_dq_output_kms, ("CKV_AWS_367",)),
+    Rule("LADDER-SM-010", "Data-quality monitoring volumes are KMS-encrypted",
+         "the job volume holds captured production data while it is analysed",
+         MANDATORY, T_DQ_JOB, check_dq_volume_kms, ("CKV_AWS_368",)),
+    Rule("LADDER-SM-011", "Data-quality monitoring encrypts inter-container traffic",
+         "distributed analysis moves captured data between instances",
+         MANDATORY, T_DQ_JOB, check_dq_traffic_encryption, ("CKV_AWS_369",)),
+    Rule("LADDER-SM-012", "Data-quality monitoring runs network-isolated",
+         "the analysis container needs only S3 via SageMaker, not the network",
+         MANDATORY, T_DQ_JOB, check_dq_isolation),
+    Rule("LADDER-SM-013", "Monitoring schedules have a schedule and a job definition",
+         "a schedule without an expression or job never monitors anything",
+         ADVISORY, T_MONITORING_SCHEDULE, check_monitoring_schedule),
+    Rule("LADDER-SM-014", "Prod endpoints at level 4 have a Model Monitor schedule",
+         "level 4 means drift is detected and acted on; an unmonitored prod endpoint breaks the loop",
+         MANDATORY, T_ENDPOINT, stack_prod_endpoint_monitoring, (), "stack"),
+    # ---- SNS / CloudWatch / EventBridge / Scheduler / SSM -----------------------------------------
+    Rule("LADDER-SNS-001", "SNS topics are KMS-encrypted",
+         "notifications carry model names, metrics and approval events",
+         MANDATORY, T_TOPIC, check_topic_kms, ("CKV_AWS_26",)),
+    Rule("LADDER-SNS-002", "SNS topic policies allow no anonymous principal",
+         "anyone could publish fake drift or approval notifications",
+         MANDATORY, T_TOPIC_POLICY, _no_wildcard_allow("topic policy")),
+    Rule("LADDER-CW-001", "Alarms have actions, and actions are enabled",
+         "an alarm nobody receives is not monitoring",
+         MANDATORY, T_ALARM, check_alarm_actions, ("CKV_AWS_319",)),
+    Rule("LADDER-EVT-001", "EventBridge rules are enabled",
+         "a disabled rule silently stops deployment and retraining automation",
+         MANDATORY, T_EVENT_RULE, check_event_rule_enabled),
+    Rule("LADDER-EVT-002", "EventBridge patterns restrict source and detail",
+         "a broad pattern triggers deploys or retraining on unrelated events",
+         ADVISORY, T_EVENT_RULE, check_event_rule_pattern),
+    Rule("LADDER-SCH-001", "Schedules encrypt their target input with our key",
+         "pipeline parameters in the schedule are stored by EventBridge Scheduler",
+         ADVISORY, T_SCHEDULE, check_schedule_kms, ("CKV_AWS_297",)),
+    Rule("LADDER-SCH-002", "Schedules have a target role and retries",
+         "a transient failure otherwise skips a training run without trace",
+         ADVISORY, T_SCHEDULE, check_schedule_target),
+    Rule("LADDER-SSM-001", "SecureString parameters use our KMS key",
+         "secrets under the AWS managed key cannot be scoped or revoked with the stack's key",
+         MANDATORY, T_SSM, check_ssm_cmk, ("CKV_AWS_337",)),
+    Rule("LADDER-SSM-002", "Secret-looking parameters are SecureString",
+         "the project contract holds names, never secrets in plain text",
+         MANDATORY, T_SSM, check_ssm_secret_names),
+    # ---- tags -------------------------------------------------------------------------------------
+    Rule("LADDER-TAG-001", "Every taggable resource carries mlops:environment, project, maturity and owner",
+         "cost, ownership and level-aware policies (these rules) depend on the tags",
+         MANDATORY, (), check_tags),
+)
+
+RULE_BY_ID: dict[str, Rule] = {r.id: r for r in RULES}
+assert len(RULE_BY_ID) == len(RULES), "duplicate rule ids"
+
+
+def applies(rule: Rule, type_: str) -> bool:
+    """Whether a resource rule looks at resources of ``type_`` (the tag rule: every taggable type)."""
+    if rule.id == "LADDER-TAG-001":
+        return is_taggable(type_)
+    return type_ in rule.types
+
+
+def run_resource_rule(rule: Rule, type_: str, props: Mapping[str, Any]) -> list[str]:
+    """Messages of ``rule`` for one resource (empty: compliant or not applicable)."""
+    if rule.scope != "resource" or not applies(rule, type_):
+        return []
+    if getattr(rule.check, "needs_type", False):
+        return list(rule.check(props, type_))
+    return list(rule.check(props))
+
+
+def run_stack_rule(rule: Rule, resources: Sequence[Any]) -> list[tuple[Any, str]]:
+    if rule.scope != "stack":
+        return []
+    return list(rule.check(resources))
