@@ -238,6 +238,24 @@ def new(project: str = typer.Argument(..., help="Project name as declared in the
     console.print(f"next: cd {path} && make install && make test && make train-local")
 
 
+def _register_extensions() -> None:
+    """Commands that live next to their engines: `check` (policies), `up`/`down`/`sandbox` (sandbox),
+    `deploy`/`promote` (deployment)."""
+    import importlib
+
+    for module in ("modules.policies.cli", "modules.sandbox.cli", "modules.deploy"):
+        try:
+            mod = importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            if exc.name == module:
+                continue  # that engine is not part of this checkout
+            raise
+        mod.register(app)
+
+
+_register_extensions()
+
+
 def main() -> None:  # pragma: no cover - console entry point
     app()
 
