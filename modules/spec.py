@@ -125,9 +125,43 @@ class Serving(_Model):
     _v_it = field_validator("instance_type")(classmethod(lambda cls, v: validate_instance_type(v)))
 
 
+S3_URI_RE = re.compile(r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/[^\s]*)?$")
+
+
+def validate_s3_uri(value: str, *, obj: bool) -> str:
+    """``s3://<bucket>/<key>`` (``obj``: an object, not a prefix) or ``s3://<bucket>[/<prefix>]``."""
+    if not S3_URI_RE.match(value) or (obj and (value.count("/") < 3 or value.endswith("/"))):
+        what = "an S3 object URI; expected s3://<bucket>/<key>, e.g. s3://my-bucket/churn/baseline/statistics.json" \
+            if obj else "an S3 URI; expected s3://<bucket>/<prefix>/, e.g. s3://my-bucket/churn/ground-truth/"
+        raise ValueError(f"{value!r} is not {what}")
+    return value
+
+
+class Baseline(_Model):
+    """Model Monitor baseline files; default: the pipeline's output ``s3://<bucket>/<project>/baseline/``."""
+
+    statistics_uri: Optional[str] = None
+    constraints_uri: Optional[str] = None
+
+    _v_uri = field_validator("statistics_uri", "constraints_uri")(
+        classmethod(lambda cls, v: None if v is None else validate_s3_uri(v, obj=True)))
+
+
 class Monitoring(_Model):
     schedule: Literal["hourly", "daily"] = "daily"
     drift_threshold: float = Field(0.1, gt=0.0, le=1.0)
+    instance_type: str = "ml.m5.large"
+    baseline: Baseline = Baseline()
+    ground_truth_prefix: Optional[str] = None  # model quality: labels for captured requests
+    problem_type: Optional[Literal["BinaryClassification", "MulticlassClassification", "Regression"]] = None
+
+    _v_it = field_validator("instance_type")(classmethod(lambda cls, v: validate_instance_type(v)))
+    _v_gt = field_validator("ground_truth_prefix")(
+        classmethod(lambda cls, v: None if v is None else validate_s3_uri(v, obj=False)))
+
+    @property
+    def model_quality(self) -> bool:
+        return self.ground_truth_prefix is not None and self.problem_type is not None
 
 
 class Registry(_Model):
@@ -463,6 +497,18 @@ def _semantic_problems(spec: StackSpec) -> list[Problem]:
             problems.append(Problem(f"{path}.serving.minInstances",
                                     f"{project.serving.min_instances} is greater than maxInstances "
                                     f"({project.serving.max_instances}); need minInstances <= maxInstances"))
+        problems.extend(_monitoring_problems(project.monitoring, f"{path}.monitoring"))
+    return problems
+
+
+def _monitoring_problems(monitoring: Monitoring, path: str) -> list[Problem]:
+    problems: list[Problem] = []
+    for given, missing, key in ((monitoring.ground_truth_prefix, monitoring.problem_type, "problemType"),
+                                (monitoring.problem_type, monitoring.ground_truth_prefix, "groundTruthPrefix")):
+        if given is not None and missing is None:
+            problems.append(Problem(f"{path}.{key}", "required for model-quality monitoring: give groundTruthPrefix "
+                                                     "(s3://...) and problemType (BinaryClassification, "
+                                                     "MulticlassClassification or Regression) together, or neither"))
     return problems
 
 
