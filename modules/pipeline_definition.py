@@ -1,0 +1,467 @@
+"""SageMaker Model Building Pipeline definition for one project, built offline with the SageMaker Python SDK v3.
+
+The platform owns orchestration, the project repository owns step code (DESIGN.md section 5). This module turns a
+project's training settings into the pipeline definition JSON that ``aws.sagemaker.Pipeline`` takes:
+
+    preprocess (ProcessingStep) -> train (TrainingStep) -> evaluate (ProcessingStep + PropertyFile)
+      -> gate (ConditionStep: metrics.<metric>.value >= threshold)
+           true  -> register (ModelStep: model package, PendingManualApproval, evaluation.json as ModelMetrics)
+           false -> fail (FailStep)
+
+Step code is referenced only by ``s3://<artifact-bucket>/<project>/code/<code-version>/...`` URIs, so building a
+definition uploads nothing. Building makes no AWS call at all: the SDK runs on a ``PipelineSession`` whose boto3
+session has dummy credentials and whose default bucket is preset, with the SageMaker config supplied in code
+(so no config file or S3 config is read) and telemetry opted out through that config.
+
+Cost: importing the SDK takes ~2 s once per process; a build then takes ~10 ms. Left alone the SDK would need
+~8 s per build (it re-validates its config with jsonschema on every one of ~45 config lookups) and would build a
+local-mode session per processing step; ``_SdkScope`` removes both for the duration of a build (see there). The
+offline session is made once per region, image URIs are looked up once per (framework, version, region, scope),
+and identical inputs return the cached string.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import json
+import logging
+import math
+import os
+import re
+import threading
+import warnings
+from dataclasses import dataclass, replace
+from typing import Any
+
+__all__ = ["PipelineInputs", "build_definition", "code_prefix", "output_prefix", "OfflineViolation",
+           "SUPPORTED_FRAMEWORKS"]
+
+# framework -> (image_uris framework key, default version, python command for processing)
+SUPPORTED_FRAMEWORKS: dict[str, dict[str, str]] = {
+    "sklearn": {"image": "sklearn", "version": "1.2-1"},
+    "xgboost": {"image": "xgboost", "version": "1.7-1"},
+}
+
+PARAM_INPUT_DATA = "InputDataUrl"
+PARAM_TRAINING_INSTANCE = "TrainingInstanceType"
+PARAM_PROCESSING_INSTANCE = "ProcessingInstanceType"
+PARAM_APPROVAL = "ModelApprovalStatus"
+
+STEP_PREPROCESS = "preprocess"
+STEP_TRAIN = "train"
+STEP_EVALUATE = "evaluate"
+STEP_GATE = "gate"
+STEP_REGISTER = "register"
+STEP_FAIL = "fail"
+
+PROPERTY_FILE = "EvaluationReport"
+EVALUATION_FILE = "evaluation.json"
+SOURCE_ARCHIVE = "sourcedir.tar.gz"  # what the project repo uploads next to the step scripts (run_pipeline.py)
+CACHE_EXPIRE_AFTER = "P30D"
+
+_NAME_RE = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,255}$")
+_BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+_REGION_RE = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
+_SEGMENT_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+_METRIC_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+@dataclass(frozen=True)
+class PipelineInputs:
+    project: str               # e.g. "churn"
+    pipeline_name: str         # e.g. "acme-dev-churn-training"
+    region: str                # e.g. "us-east-1"
+    artifact_bucket: str       # bucket NAME
+    role_arn: str              # execution role ARN
+    model_package_group: str   # group NAME
+    code_version: str = "initial"
+    framework: str = "sklearn"  # sklearn | xgboost
+    framework_version: str = "1.2-1"
+    training_instance_type: str = "ml.m5.xlarge"
+    processing_instance_type: str = "ml.m5.large"
+    metric: str = "auc"
+    threshold: float = 0.8
+    kms_key_arn: str | None = None  # output / volume encryption when given
+
+
+def code_prefix(inputs: PipelineInputs) -> str:
+    """Where the project's step code lives: ``s3://<bucket>/<project>/code/<version>/``."""
+    return f"s3://{inputs.artifact_bucket}/{inputs.project}/code/{inputs.code_version}/"
+
+
+def output_prefix(inputs: PipelineInputs) -> str:
+    """Where the pipeline's steps write: ``s3://<bucket>/<project>/pipelines/<pipeline-name>/``."""
+    return f"s3://{inputs.artifact_bucket}/{inputs.project}/pipelines/{inputs.pipeline_name}/"
+
+
+def _validate(inputs: PipelineInputs) -> None:
+    problems = []
+    if not _SEGMENT_RE.match(inputs.project or ""):
+        problems.append(f"project {inputs.project!r} must be a plain path segment")
+    if not _NAME_RE.match(inputs.pipeline_name or ""):
+        problems.append(f"pipeline_name {inputs.pipeline_name!r} is not a valid SageMaker pipeline name")
+    if not _REGION_RE.match(inputs.region or ""):
+        problems.append(f"region {inputs.region!r} is not an AWS region name")
+    if not _BUCKET_RE.match(inputs.artifact_bucket or ""):
+        problems.append(f"artifact_bucket {inputs.artifact_bucket!r} is not an S3 bucket name")
+    if not (inputs.role_arn or "").startswith("arn:") or ":role/" not in inputs.role_arn:
+        problems.append(f"role_arn {inputs.role_arn!r} is not an IAM role ARN")
+    if not _NAME_RE.match(inputs.model_package_group or ""):
+        problems.append(f"model_package_group {inputs.model_package_group!r} is not a valid group name")
+    if not _SEGMENT_RE.match(inputs.code_version or ""):
+        problems.append(f"code_version {inputs.code_version!r} must be a plain path segment")
+    if inputs.framework not in SUPPORTED_FRAMEWORKS:
+        problems.append(f"framework {inputs.framework!r} is not one of {sorted(SUPPORTED_FRAMEWORKS)}")
+    if not _METRIC_RE.match(inputs.metric or ""):
+        problems.append(f"metric {inputs.metric!r} must be an identifier (it is read as metrics.<metric>.value)")
+    if isinstance(inputs.threshold, bool) or not isinstance(inputs.threshold, (int, float)) \
+            or not math.isfinite(inputs.threshold):
+        problems.append(f"threshold {inputs.threshold!r} must be a finite number")
+    if inputs.kms_key_arn is not None and not inputs.kms_key_arn.startswith("arn:"):
+        problems.append(f"kms_key_arn {inputs.kms_key_arn!r} is not a KMS key ARN")
+    for field in ("training_instance_type", "processing_instance_type"):
+        if not str(getattr(inputs, field)).startswith("ml."):
+            problems.append(f"{field} {getattr(inputs, field)!r} is not a SageMaker instance type")
+    if problems:
+        raise ValueError("invalid pipeline inputs: " + "; ".join(problems))
+
+
+# --------------------------------------------------------------------------------------------------------------
+# The SDK, loaded lazily and kept offline
+# --------------------------------------------------------------------------------------------------------------
+
+# Supplying the SageMaker config in code means the SDK reads no admin/user config file and never fetches one from
+# S3; TelemetryOptOut is the SDK's only telemetry switch (it is read from this config, there is no env variable).
+_SDK_CONFIG = {"SchemaVersion": "1.0", "SageMaker": {"PythonSDK": {"Modules": {"TelemetryOptOut": True}}}}
+_DUMMY_KEY = "offline-pipeline-definition"
+_SDK_LOCK = threading.RLock()
+_VALIDATE_ROLE_ENV = "SAGEMAKER_VALIDATE_ROLE"
+
+
+class OfflineViolation(RuntimeError):
+    """The SDK tried to call AWS while building a pipeline definition (a bug: building must stay offline)."""
+
+
+def _refuse_request(request=None, **_):
+    raise OfflineViolation(f"pipeline definition build tried to call AWS: {getattr(request, 'url', request)}")
+
+
+def _offline_boto_session(region: str):
+    import boto3
+
+    # Explicit (dummy) credentials: botocore never walks the credential chain (no IMDS, no SSO, no STS).
+    session = boto3.Session(aws_access_key_id=_DUMMY_KEY, aws_secret_access_key=_DUMMY_KEY, region_name=region)
+    # Every client made from this session refuses to send anything: an SDK code path that would call AWS fails
+    # loudly here instead of reaching the network (or a real account).
+    session.events.register("before-send", _refuse_request)
+    return session
+
+
+@functools.lru_cache(maxsize=1)
+def _sdk() -> Any:
+    """Import the SDK once. Importing ``sagemaker.mlops`` imports ``sagemaker.serve`` which creates a boto3
+    SageMaker client at import time from boto3's default session (it fails without a region). Give that import an
+    offline default session, then put boto3's default session back as it was."""
+    import types
+
+    import boto3
+
+    previous = boto3.DEFAULT_SESSION
+    boto3.DEFAULT_SESSION = _offline_boto_session("us-east-1")
+    try:
+        from sagemaker.core import image_uris
+        from sagemaker.core.config.config import validate_sagemaker_config
+        from sagemaker.core.config.config_manager import SageMakerConfig
+        from sagemaker.core.model_metrics import MetricsSource, ModelMetrics
+        from sagemaker.core.processing import ScriptProcessor
+        from sagemaker.core.shapes import ProcessingInput, ProcessingOutput, ProcessingS3Input, ProcessingS3Output
+        from sagemaker.core.workflow.conditions import ConditionGreaterThanOrEqualTo
+        from sagemaker.core.workflow.functions import Join, JsonGet
+        from sagemaker.core.workflow.parameters import ParameterString
+        from sagemaker.core.workflow.pipeline_context import PipelineSession
+        from sagemaker.core.workflow.properties import PropertyFile
+        from sagemaker.mlops.workflow.condition_step import ConditionStep
+        from sagemaker.mlops.workflow.fail_step import FailStep
+        from sagemaker.mlops.workflow.model_step import ModelStep
+        from sagemaker.mlops.workflow.pipeline import Pipeline
+        from sagemaker.mlops.workflow.retry import (
+            SageMakerJobExceptionTypeEnum,
+            SageMakerJobStepRetryPolicy,
+            StepExceptionTypeEnum,
+            StepRetryPolicy,
+        )
+        from sagemaker.mlops.workflow import steps as steps_module
+        from sagemaker.mlops.workflow.steps import CacheConfig, ProcessingStep, TrainingStep
+        from sagemaker.serve.model_builder import ModelBuilder
+        from sagemaker.train.configs import Compute, InputData, OutputDataConfig, StoppingCondition
+        from sagemaker.train.model_trainer import ModelTrainer
+    finally:
+        boto3.DEFAULT_SESSION = previous
+    return types.SimpleNamespace(**{k: v for k, v in locals().items() if k[0].isupper() or k in ("image_uris", "steps_module", "validate_sagemaker_config")})
+
+
+@functools.lru_cache(maxsize=None)
+def _session(region: str):
+    """One offline ``PipelineSession`` per region (creating its boto3 clients is the expensive part)."""
+    sdk = _sdk()
+    # default_bucket is preset so the SDK never resolves (or creates) a "sagemaker-<region>-<account>" bucket; it
+    # is never used for anything in the definition because every S3 location is given explicitly.
+    session = sdk.PipelineSession(boto_session=_offline_boto_session(region),
+                                  default_bucket="offline-placeholder-bucket",
+                                  sagemaker_config=copy.deepcopy(_SDK_CONFIG))
+    session._default_bucket = "offline-placeholder-bucket"  # noqa: SLF001 - skip default_bucket()'s S3 probe
+    return session
+
+
+@functools.lru_cache(maxsize=None)
+def image_uri(framework: str, framework_version: str, region: str, scope: str, instance_type: str) -> str:
+    """The framework image for the region, from the SDK's bundled image tables (no network call)."""
+    sdk = _sdk()
+    with _SDK_LOCK:
+        return sdk.image_uris.retrieve(framework=SUPPORTED_FRAMEWORKS[framework]["image"], region=region,
+                                       version=framework_version, py_version="py3", instance_type=instance_type,
+                                       image_scope=scope, sagemaker_session=_session(region))
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Direct build with the SDK
+# --------------------------------------------------------------------------------------------------------------
+
+def _job_retry_policies(sdk) -> list:
+    return [
+        sdk.StepRetryPolicy(exception_types=[sdk.StepExceptionTypeEnum.THROTTLING,
+                                             sdk.StepExceptionTypeEnum.SERVICE_FAULT],
+                            interval_seconds=10, backoff_rate=2.0, max_attempts=5),
+        sdk.SageMakerJobStepRetryPolicy(exception_types=[sdk.SageMakerJobExceptionTypeEnum.CAPACITY_ERROR,
+                                                         sdk.SageMakerJobExceptionTypeEnum.INTERNAL_ERROR],
+                                        interval_seconds=60, backoff_rate=2.0, max_attempts=3),
+    ]
+
+
+def _build_with_sdk(inputs: PipelineInputs) -> str:
+    sdk = _sdk()
+    session = _session(inputs.region)
+    code = code_prefix(inputs)
+    out = output_prefix(inputs)
+    kms = inputs.kms_key_arn
+    cache = sdk.CacheConfig(enable_caching=True, expire_after=CACHE_EXPIRE_AFTER)
+
+    p_input = sdk.ParameterString(name=PARAM_INPUT_DATA,
+                                  default_value=f"s3://{inputs.artifact_bucket}/{inputs.project}/data/raw/")
+    p_train_type = sdk.ParameterString(name=PARAM_TRAINING_INSTANCE, default_value=inputs.training_instance_type)
+    p_proc_type = sdk.ParameterString(name=PARAM_PROCESSING_INSTANCE, default_value=inputs.processing_instance_type)
+    p_approval = sdk.ParameterString(name=PARAM_APPROVAL, default_value="PendingManualApproval")
+
+    train_image = image_uri(inputs.framework, inputs.framework_version, inputs.region, "training",
+                            inputs.training_instance_type)
+    inference_image = image_uri(inputs.framework, inputs.framework_version, inputs.region, "inference",
+                                inputs.training_instance_type)
+    processing_image = train_image  # evaluate must be able to load the framework's model
+
+    def processor(base: str):
+        return sdk.ScriptProcessor(role=inputs.role_arn, image_uri=processing_image, command=["python3"],
+                                   instance_count=1, instance_type=p_proc_type, volume_kms_key=kms,
+                                   output_kms_key=kms, base_job_name=f"{inputs.project}-{base}",
+                                   sagemaker_session=session)
+
+    def s3_in(name: str, source, dest: str):
+        return sdk.ProcessingInput(input_name=name, s3_input=sdk.ProcessingS3Input(
+            s3_uri=source, local_path=dest, s3_data_type="S3Prefix", s3_input_mode="File",
+            s3_data_distribution_type="FullyReplicated"))
+
+    def s3_out(name: str, source: str, dest: str):
+        return sdk.ProcessingOutput(output_name=name, s3_output=sdk.ProcessingS3Output(
+            s3_uri=dest, local_path=source, s3_upload_mode="EndOfJob"))
+
+    # preprocess: raw data -> train / validation / test
+    splits = ("train", "validation", "test")
+    preprocess = sdk.ProcessingStep(
+        name=STEP_PREPROCESS,
+        description="Split and featurise the raw data (project code: preprocess.py)",
+        step_args=processor("preprocess").run(
+            code=f"{code}preprocess.py",
+            inputs=[s3_in("raw", p_input, "/opt/ml/processing/input")],
+            outputs=[s3_out(s, f"/opt/ml/processing/{s}", f"{out}preprocess/{s}/") for s in splits],
+            arguments=["--input-dir", "/opt/ml/processing/input", "--output-dir", "/opt/ml/processing"]),
+        cache_config=cache, retry_policies=_job_retry_policies(sdk))
+    prep_out = preprocess.properties.ProcessingOutputConfig.Outputs
+
+    # train: script mode with the framework container (SM_CHANNEL_TRAIN / SM_CHANNEL_VALIDATION / SM_MODEL_DIR)
+    trainer = sdk.ModelTrainer(
+        training_image=train_image,
+        role=inputs.role_arn,
+        base_job_name=f"{inputs.project}-train",
+        compute=sdk.Compute(instance_type=p_train_type, instance_count=1, volume_size_in_gb=30,
+                            volume_kms_key_id=kms),
+        output_data_config=sdk.OutputDataConfig(s3_output_path=f"{out}train/", kms_key_id=kms),
+        stopping_condition=sdk.StoppingCondition(max_runtime_in_seconds=86400),
+        hyperparameters={
+            "sagemaker_program": "train.py",
+            "sagemaker_submit_directory": f"{code}{SOURCE_ARCHIVE}",
+            "sagemaker_region": inputs.region,
+            "sagemaker_container_log_level": 20,
+        },
+        sagemaker_session=session,
+    )
+    train = sdk.TrainingStep(
+        name=STEP_TRAIN,
+        description="Train the model (project code: train.py in sourcedir.tar.gz, script mode)",
+        step_args=trainer.train(input_data_config=[
+            sdk.InputData(channel_name="train", data_source=prep_out["train"].S3Output.S3Uri),
+            sdk.InputData(channel_name="validation", data_source=prep_out["validation"].S3Output.S3Uri),
+        ]),
+        cache_config=cache, retry_policies=_job_retry_policies(sdk))
+    model_artifacts = train.properties.ModelArtifacts.S3ModelArtifacts
+
+    # evaluate: model + test -> evaluation.json {"metrics": {"<name>": {"value": x}}}
+    report = sdk.PropertyFile(name=PROPERTY_FILE, output_name="evaluation", path=EVALUATION_FILE)
+    evaluate = sdk.ProcessingStep(
+        name=STEP_EVALUATE,
+        description="Score the model on the test split (project code: evaluate.py)",
+        step_args=processor("evaluate").run(
+            code=f"{code}evaluate.py",
+            inputs=[s3_in("model", model_artifacts, "/opt/ml/processing/model"),
+                    s3_in("test", prep_out["test"].S3Output.S3Uri, "/opt/ml/processing/test")],
+            outputs=[s3_out("evaluation", "/opt/ml/processing/evaluation", f"{out}evaluate/evaluation/")],
+            arguments=["--model-dir", "/opt/ml/processing/model", "--test-dir", "/opt/ml/processing/test",
+                       "--output-dir", "/opt/ml/processing/evaluation"]),
+        property_files=[report],
+        cache_config=cache, retry_policies=_job_retry_policies(sdk))
+    evaluation_uri = evaluate.properties.ProcessingOutputConfig.Outputs["evaluation"].S3Output.S3Uri
+
+    # register: model package in the project's group, pending manual approval, metrics attached
+    builder = sdk.ModelBuilder(
+        s3_model_data_url=model_artifacts,
+        image_uri=inference_image,
+        role_arn=inputs.role_arn,
+        sagemaker_session=session,
+        instance_type=inputs.training_instance_type,
+        # Framework serving container, script mode: the same sourcedir.tar.gz, entry point train.py (which is
+        # where the framework containers look for model_fn / input_fn / predict_fn).
+        env_vars={"SAGEMAKER_PROGRAM": "train.py", "SAGEMAKER_SUBMIT_DIRECTORY": f"{code}{SOURCE_ARCHIVE}"},
+    )
+    metrics = sdk.ModelMetrics(model_statistics=sdk.MetricsSource(
+        content_type="application/json",
+        s3_uri=sdk.Join(on="/", values=[evaluation_uri, EVALUATION_FILE])))
+    register = sdk.ModelStep(
+        name=STEP_REGISTER,
+        description=f"Register into {inputs.model_package_group} (pending manual approval)",
+        step_args=builder.register(
+            model_package_group_name=inputs.model_package_group,
+            content_types=["text/csv"], response_types=["text/csv"],
+            inference_instances=["ml.m5.large", "ml.m5.xlarge"], transform_instances=["ml.m5.large"],
+            approval_status=p_approval, model_metrics=metrics),
+        retry_policies=[_job_retry_policies(sdk)[0]])
+
+    threshold = float(inputs.threshold)
+    fail = sdk.FailStep(
+        name=STEP_FAIL,
+        error_message=f"Quality gate failed: {inputs.metric} is below the threshold {threshold:g} "
+                      f"({inputs.metric} >= {threshold:g} required)")
+    gate = sdk.ConditionStep(
+        name=STEP_GATE,
+        description=f"{inputs.metric} >= {threshold:g}",
+        conditions=[sdk.ConditionGreaterThanOrEqualTo(
+            left=sdk.JsonGet(step_name=STEP_EVALUATE, property_file=report,
+                             json_path=f"metrics.{inputs.metric}.value"),
+            right=threshold)],
+        if_steps=[register], else_steps=[fail])
+
+    pipeline = sdk.Pipeline(
+        name=inputs.pipeline_name,
+        parameters=[p_input, p_train_type, p_proc_type, p_approval],
+        steps=[preprocess, train, evaluate, gate],
+        sagemaker_session=session,
+    )
+    return pipeline.definition()
+
+
+class _SdkScope:
+    """What one SDK build needs around it, entered under ``_SDK_LOCK``.
+
+    ``ProcessingStep.__init__`` instantiates ``LocalSagemakerClient()`` only to read the *name* of its
+    ``create_processing_job`` method; that constructor builds a whole local-mode ``Session`` from boto3's
+    default chain (it fails without a region, reads the SDK config files and the local-mode config, creates
+    boto3 clients) on every step. For the duration of a build the steps module gets a subclass whose
+    constructor does nothing, so the name check is the same and nothing else happens.
+    """
+
+    def __enter__(self):
+        steps = self._steps = _sdk().steps_module
+        self._original = steps.LocalSagemakerClient
+        steps.LocalSagemakerClient = _name_only_local_client(self._original)
+        # ModelTrainer validates its role with iam:SimulatePrincipalPolicy unless this variable says not to
+        # (it has no argument for it). The role is the platform's own, created with the right policies.
+        # Every SDK config lookup re-validates the whole config with jsonschema, schema check included (~0.18 s
+        # each, ~45 lookups per pipeline: 8 s of a 8.1 s build). The config is ours and constant: validate it
+        # once, then remember that it was valid.
+        self._config_cls = _sdk().SageMakerConfig
+        self._validate_config = self._config_cls.__dict__["validate_sagemaker_config"]
+        self._config_cls.validate_sagemaker_config = staticmethod(_validate_config_once)
+        self._validate_role = os.environ.get(_VALIDATE_ROLE_ENV)
+        os.environ[_VALIDATE_ROLE_ENV] = "false"
+        # The SDK logs a dozen INFO/WARNING lines per build about things that are expected here ("Popping out
+        # 'TrainingJobName'", "No Job being started", ...): keep them out of `pulumi preview`; errors still pass.
+        self._loggers = [lg for name, lg in list(logging.root.manager.loggerDict.items())
+                         if name.startswith("sagemaker") and isinstance(lg, logging.Logger)]
+        for lg in self._loggers:
+            lg.addFilter(_errors_only)
+        self._warnings = warnings.catch_warnings()
+        self._warnings.__enter__()
+        warnings.filterwarnings("ignore", module=r"sagemaker\..*")
+        return self
+
+    def __exit__(self, *exc):
+        self._warnings.__exit__(*exc)
+        for lg in self._loggers:
+            lg.removeFilter(_errors_only)
+        self._steps.LocalSagemakerClient = self._original
+        self._config_cls.validate_sagemaker_config = self._validate_config
+        if self._validate_role is None:
+            os.environ.pop(_VALIDATE_ROLE_ENV, None)
+        else:
+            os.environ[_VALIDATE_ROLE_ENV] = self._validate_role
+        return False
+
+
+def _errors_only(record: logging.LogRecord) -> bool:
+    return record.levelno >= logging.ERROR
+
+
+_VALID_CONFIGS: set[str] = set()
+
+
+def _validate_config_once(sagemaker_config=None):
+    key = json.dumps(sagemaker_config, sort_keys=True, default=repr)
+    if key not in _VALID_CONFIGS:
+        _sdk().validate_sagemaker_config(sagemaker_config)  # raises when invalid; nothing is remembered then
+        _VALID_CONFIGS.add(key)
+
+
+@functools.lru_cache(maxsize=None)
+def _name_only_local_client(base):
+    class _NameOnlyLocalSagemakerClient(base):
+        def __init__(self, sagemaker_session=None):  # noqa: D401 - no session, no clients, no config files
+            self.sagemaker_session = sagemaker_session
+
+    return _NameOnlyLocalSagemakerClient
+
+
+def _canonical(definition: str) -> str:
+    """Stable serialisation: sorted keys, no insignificant whitespace."""
+    return json.dumps(json.loads(definition), sort_keys=True, separators=(",", ":"))
+
+
+@functools.lru_cache(maxsize=1024)
+def build_definition(inputs: PipelineInputs) -> str:
+    """The SageMaker pipeline definition JSON for one project.
+
+    Deterministic (same inputs, same string: keys sorted, no timestamps or generated names), offline (no AWS call,
+    no upload, no telemetry) and thread-safe (builds are serialised: the SDK keeps per-session state).
+    Raises ``ValueError`` for invalid inputs.
+    """
+    _validate(inputs)
+    _sdk()
+    with _SDK_LOCK, _SdkScope():
+        return _canonical(_build_with_sdk(inputs))
