@@ -13,6 +13,7 @@ import pulumi
 
 from .components.base import Context, context_for
 from .components.delivery import GitHubOidc, ProjectDelivery, ProjectDeliveryArgs
+from .components import deployment
 from .components.contract import ProjectContract, ProjectContractArgs
 from .components.foundation import Foundation, FoundationArgs
 from .components.registry import ModelRegistry, ModelRegistryArgs
@@ -21,8 +22,9 @@ from . import levels
 from .spec import StackSpec
 
 # Capabilities this version provisions; anything else enabled by the level is reported in the plan notes.
-IMPLEMENTED = frozenset({"foundation", "container_registry", "ci_identity", "model_registry",
-                         "project_contract"})
+IMPLEMENTED = frozenset({"foundation", "container_registry", "ci_identity", "model_registry", "training_pipeline",
+                         "training_schedule",
+                         "project_contract", "approval_events", "endpoint"})
 
 
 @dataclass
@@ -104,9 +106,36 @@ def build(spec: StackSpec) -> Platform:
                 values["pipeline-name"] = training.pipeline.pipeline_name
             if delivery is not None and delivery.repository is not None:
                 values["ecr-repository"] = delivery.repository.name
+            if "endpoint" in caps:
+                values["endpoint-name"] = deployment.endpoint_name(spec.naming, project.name)
+                if project.serving.model_package_arn:
+                    values["rollback-alarms"] = ",".join(deployment.rollback_alarm_names(spec.naming, project))
             comps["contract"] = ProjectContract(f"{project.name}-contract", ProjectContractArgs(
                 ctx=ctx, project=project.name, values=values))
             out["contractPrefix"] = spec.naming.ssm_prefix(project.name)
+        # level 3: approval event -> deploy trigger; the endpoint once a model is approved
+        approval = None
+        if "approval_events" in caps and registry is not None:
+            approval = comps["approval"] = deployment.ApprovalEvents(
+                f"{project.name}-approval", deployment.ApprovalEventsArgs(
+                    ctx=ctx, project=project, repository=spec.repository_of(project),
+                    model_package_group=registry.group_name, kms_key_arn=foundation.key.arn))
+            out["notificationTopicArn"] = approval.topic.arn
+            platform.notes.extend(approval.notes)
+        if "endpoint" in caps and registry is not None and project.serving.model_package_arn:
+            endpoint = comps["endpoint"] = deployment.ModelEndpoint(
+                f"{project.name}-endpoint", deployment.ModelEndpointArgs(
+                    ctx=ctx, project=project, model_package_arn=project.serving.model_package_arn,
+                    model_package_group=registry.group_name, execution_role_arn=foundation.execution_role.arn,
+                    execution_role_name=foundation.execution_role.name, kms_key_arn=foundation.key.arn,
+                    artifact_bucket=foundation.artifact_bucket.bucket, network=spec.network,
+                    alarm_topic_arn=approval.topic.arn if approval is not None else None,
+                    ecr_repository_arn=delivery.repository.arn if delivery is not None and
+                    delivery.repository is not None else None))
+            out["endpointName"] = endpoint.endpoint.name
+        elif "endpoint" in caps:
+            platform.notes.append(f"{project.name}: endpoint waits for the first approved model (set "
+                                  f"serving.modelPackageArn or run `ladder deploy`)")
         platform.components[project.name] = comps
         projects_out[project.name] = out
     pending = sorted(caps - IMPLEMENTED, key=lambda k: (levels.CAPABILITY_BY_KEY[k].min_level, k))

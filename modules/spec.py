@@ -42,6 +42,8 @@ CRON_FIELD_RES = (
     re.compile(r"^[0-9A-Za-z,\-*/?L#]+$"),   # day of week
     re.compile(r"^[0-9,\-*/]+$"),            # year
 )
+# mlops:* keys that hold secrets: read by the components via pulumi.Config, not part of the spec.
+SECRET_KEYS = ("githubToken",)
 METRICS = ("auc", "accuracy", "f1", "precision", "recall")
 
 
@@ -115,14 +117,56 @@ class Training(_Model):
     _v_sched = field_validator("schedule")(classmethod(lambda cls, v: None if v is None else validate_schedule(v)))
 
 
+class CapacitySize(_Model):
+    type: Literal["INSTANCE_COUNT", "CAPACITY_PERCENT"] = "CAPACITY_PERCENT"
+    value: int = Field(..., ge=1)
+
+
+class TrafficRouting(_Model):
+    """Blue/green traffic shifting of an endpoint update (SageMaker deployment guardrails)."""
+
+    type: Literal["ALL_AT_ONCE", "CANARY", "LINEAR"] = "ALL_AT_ONCE"
+    canary_size: Optional[CapacitySize] = None
+    linear_step_size: Optional[CapacitySize] = None
+    wait_interval_in_seconds: int = Field(300, ge=0, le=3600)
+
+
 class Serving(_Model):
     instance_type: str = "ml.m5.large"
     min_instances: int = Field(1, ge=1, le=100)
     max_instances: int = Field(2, ge=1, le=100)
     model_package_arn: Optional[str] = Field(
         None, pattern=r"^arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:\d{12}:model-package/[A-Za-z0-9-]+(/\d+)?$")
+    network_isolation: bool = True
+    data_capture_percent: int = Field(100, ge=1, le=100)
+    latency_limit_ms: float = Field(1000, gt=0, description="ModelLatency alarm threshold (milliseconds)")
+    target_invocations_per_instance: float = Field(100, gt=0)
+    error_alarm: bool = True      # built-in rollback alarm: Invocation5XXErrors > 0
+    latency_alarm: bool = True    # built-in rollback alarm: ModelLatency > latencyLimitMs
+    rollback_alarms: list[str] = Field(default_factory=list, description="extra CloudWatch alarm names")
+    traffic_routing: TrafficRouting = TrafficRouting()
+    termination_wait_in_seconds: int = Field(300, ge=0, le=3600)
+    maximum_execution_timeout_in_seconds: int = Field(3600, ge=600, le=28800)
 
     _v_it = field_validator("instance_type")(classmethod(lambda cls, v: validate_instance_type(v)))
+
+    @field_validator("rollback_alarms")
+    @classmethod
+    def _alarm_names(cls, v: list[str]) -> list[str]:
+        for name in v:
+            if not isinstance(name, str) or not name.strip() or len(name) > 255:
+                raise ValueError(f"{name!r} is not a CloudWatch alarm name (1-255 characters)")
+        if len(set(v)) != len(v):
+            raise ValueError("alarm names must be unique")
+        return v
+
+    @property
+    def builtin_alarms(self) -> int:
+        return int(self.error_alarm) + int(self.latency_alarm)
+
+
+class Deploy(_Model):
+    trigger: Literal["github", "codebuild"] = "github"
 
 
 S3_URI_RE = re.compile(r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/[^\s]*)?$")
@@ -182,6 +226,7 @@ class Project(_Model):
     framework: Literal["sklearn", "xgboost"] = "sklearn"
     training: Training = Training()
     serving: Serving = Serving()
+    deploy: Deploy = Deploy()
     monitoring: Monitoring = Monitoring()
     registry: Registry = Registry()
 
@@ -374,6 +419,8 @@ def from_config(config: dict[str, Any], *, source: str = "<config>", stack: str 
     body: dict[str, Any] = {}
     for key, value in config.items():
         ns, _, name = str(key).partition(":")
+        if ns == NAMESPACE and name in SECRET_KEYS:
+            continue  # secrets (pulumi config set --secret) are read by the program, never kept in the spec
         if ns == NAMESPACE and name:
             body[name] = value
         elif ns == NAMESPACE:
@@ -497,7 +544,49 @@ def _semantic_problems(spec: StackSpec) -> list[Problem]:
             problems.append(Problem(f"{path}.serving.minInstances",
                                     f"{project.serving.min_instances} is greater than maxInstances "
                                     f"({project.serving.max_instances}); need minInstances <= maxInstances"))
+        problems.extend(_serving_problems(spec, caps, project.serving, f"{path}.serving"))
         problems.extend(_monitoring_problems(project.monitoring, f"{path}.monitoring"))
+    return problems
+
+
+def _serving_problems(spec: StackSpec, caps: frozenset[str], serving: Serving, path: str) -> list[Problem]:
+    """Endpoint rules AWS would only reject at deploy time (limits from the SageMaker API model)."""
+    problems: list[Problem] = []
+    if "endpoint" in caps and spec.environment == "prod" and serving.min_instances < 2:
+        problems.append(Problem(f"{path}.minInstances",
+                                f"{serving.min_instances} is too few for a prod endpoint; need minInstances >= 2 "
+                                f"(instances are spread across Availability Zones)"))
+    total = serving.builtin_alarms + len(serving.rollback_alarms)
+    if total == 0:
+        problems.append(Problem(f"{path}.rollbackAlarms",
+                                "auto-rollback needs at least one alarm: keep errorAlarm or latencyAlarm on, or "
+                                "name an alarm in rollbackAlarms"))
+    elif total > 10:
+        problems.append(Problem(f"{path}.rollbackAlarms",
+                                f"{total} rollback alarms ({serving.builtin_alarms} built-in + "
+                                f"{len(serving.rollback_alarms)} listed); AWS allows 1-10 per endpoint"))
+    routing = serving.traffic_routing
+    for field_key, attr, kind in (("canarySize", "canary_size", "CANARY"),
+                                  ("linearStepSize", "linear_step_size", "LINEAR")):
+        size = getattr(routing, attr)
+        where = f"{path}.trafficRouting.{field_key}"
+        if routing.type == kind and size is None:
+            problems.append(Problem(where, f"required when trafficRouting.type is {kind}, e.g. "
+                                           f"{{type: CAPACITY_PERCENT, value: {10 if kind == 'LINEAR' else 20}}}"))
+        elif routing.type != kind and size is not None:
+            problems.append(Problem(where, f"only allowed when trafficRouting.type is {kind} "
+                                           f"(it is {routing.type})"))
+        elif size is not None:
+            low = 10 if kind == "LINEAR" else 1
+            if size.type == "CAPACITY_PERCENT" and not low <= size.value <= 50:
+                problems.append(Problem(f"{where}.value",
+                                        f"{size.value}% is out of range; AWS allows {low}-50% of the fleet for a "
+                                        f"{kind.lower()} step"))
+            elif size.type == "INSTANCE_COUNT" and size.value * 2 > serving.min_instances:
+                problems.append(Problem(f"{where}.value",
+                                        f"{size.value} instance(s) is more than 50% of minInstances "
+                                        f"({serving.min_instances}); AWS allows at most half the fleet per step - "
+                                        f"raise minInstances, use CAPACITY_PERCENT or ALL_AT_ONCE"))
     return problems
 
 

@@ -16,7 +16,7 @@ from .base import Context, child
 CONTRACT_VERSION = "1"
 # Keys a contract may publish, in order; the platform publishes those whose capability is enabled.
 KEYS = ("artifact-bucket", "code-prefix", "execution-role-arn", "kms-key-arn", "model-package-group",
-        "pipeline-name", "ecr-repository", "region", "contract-version")
+        "pipeline-name", "ecr-repository", "endpoint-name", "rollback-alarms", "region", "contract-version")
 
 
 @dataclass(frozen=True)
