@@ -89,7 +89,6 @@ T_EVENT_RULE = ("aws:cloudwatch/eventRule:EventRule",)
 TAGGABLE: frozenset[str] = frozenset({
     *T_BUCKET, *T_KMS_KEY, *T_ROLE, *T_POLICY, *T_OIDC, *T_ECR, *T_ENDPOINT_CONFIG, *T_ENDPOINT, *T_MODEL,
     *T_PIPELINE, *T_MPG, *T_DQ_JOB, *T_MONITORING_SCHEDULE, *T_TOPIC, *T_ALARM, *T_SSM, *T_EVENT_RULE,
-    "aws:sagemaker/modelQualityJobDefinition:ModelQualityJobDefinition",
     "aws:appautoscaling/target:Target",
     "aws:codebuild/project:Project",
     "aws:cloudwatch/logGroup:LogGroup",
@@ -753,13 +752,11 @@ def stack_ecr_lifecycle(resources: Sequence[Any]) -> Iterator[tuple[Any, str]]:
 
 
 def _endpoint_name_of_job(job: Any) -> Optional[str]:
-    return get(job.props, "dataQualityJobInput", "endpointInput", "endpointName") or \
-        get(job.props, "modelQualityJobInput", "endpointInput", "endpointName")
+    return get(job.props, "dataQualityJobInput", "endpointInput", "endpointName")
 
 
 def stack_prod_endpoint_monitoring(resources: Sequence[Any]) -> Iterator[tuple[Any, str]]:
-    jobs = [r for r in resources if r.resource_type in T_DQ_JOB or
-            r.resource_type == "aws:sagemaker/modelQualityJobDefinition:ModelQualityJobDefinition"]
+    jobs = of_type(resources, T_DQ_JOB)
     schedules = of_type(resources, T_MONITORING_SCHEDULE)
     for ep in of_type(resources, T_ENDPOINT):
         if env_of(ep.props) not in (None, "prod") or not at_least(ep.props, 4):
