@@ -644,3 +644,32 @@ def test_pack_files():
     # rules.py stays importable in the pack's own interpreter: standard library only
     source = (PACK_DIR / "rules.py").read_text()
     assert "import pydantic" not in source and "from .." not in source and "import pulumi\n" not in source
+
+
+# ---------------------------------------------------------------------------------------------------
+# Later levels as the components build them (an approved model package deploys the endpoint)
+# ---------------------------------------------------------------------------------------------------
+
+def _deployed(stack: str) -> tuple[Graph, spec.StackSpec]:
+    cfg = yaml.safe_load((PACK_DIR.parent.parent / "stacks" / f"Pulumi.{stack}.yaml").read_text())["config"]
+    cfg["mlops:projects"][0].setdefault("serving", {})["modelPackageArn"] = (
+        f"arn:aws:sagemaker:us-east-1:123456789012:model-package/acme-{stack}-churn/1")
+    s = spec.from_config(cfg, source="<test>", stack=stack)
+    return plan.run_program(s, cfg), s
+
+
+@pytest.mark.parametrize("stack", ["staging", "prod"])
+def test_deployed_endpoints_pass_the_pack(stack: str):
+    graph, s = _deployed(stack)
+    types = {r.type for r in graph.resources}
+    assert {_TYPES["endpoint"], _TYPES["epconfig"], _TYPES["model"], _TYPES["alarm"]} <= types
+    report = runner.run_checks(graph, s)
+    assert report.mandatory == [], "\n".join(f"{v.rule} {v.name}: {v.message}" for v in report.mandatory)
+
+
+def test_prod_endpoint_without_its_monitoring_schedule_is_caught():
+    graph, _ = _deployed("prod")
+    assert graph.by_type(_TYPES["schedule_mon"]), "level 4 provisions a Model Monitor schedule"
+    kept = [r for r in graph.resources if r.type != _TYPES["schedule_mon"]]
+    found = [v for v in runner.evaluate(kept) if v.rule == "LADDER-SM-014"]
+    assert [v.type for v in found] == [_TYPES["endpoint"]]
