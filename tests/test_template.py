@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 import time
@@ -54,7 +53,7 @@ LEVEL_2 = LEVEL_1 | {
 LEVEL_3 = LEVEL_2 | {
     ".github/workflows/deploy.yml",
     "deploy/__init__.py",
-    "deploy/deploy.py",
+    "deploy/request.py",
     "deploy/smoke_test.py",
     "tests/test_deploy.py",
 }
@@ -138,6 +137,78 @@ def test_baked_values(baked, level):
         deploy = (root / ".github/workflows/deploy.yml").read_text()
         assert "model-approved" in deploy and "client_payload.model_package_arn" in deploy
         assert "environment: prod" in deploy
+        assert f'PROJECT = "{SLUG}"' in (root / "deploy/request.py").read_text()
+        assert f"--project {SLUG} --model-package-arn" in (root / "Makefile").read_text()
+        assert "PLATFORM_REPOSITORY" in (root / "README.md").read_text()
+
+
+def test_deploy_request_module_replaced_the_imperative_deploy(baked):
+    """Level 3+ repos hand deployments to the platform; nothing in them creates or updates SageMaker models,
+    endpoint configs or endpoints (the platform's Pulumi program owns those - same names, so any such call
+    would collide with or drift from the declared state)."""
+    imperative = re.compile(r"\b(create_model|create_endpoint_config|create_endpoint|update_endpoint|"
+                            r"update_endpoint_weights_and_capacities|delete_endpoint)\(")
+    for level in (3, 4):
+        root = baked[level]
+        assert not (root / "deploy/deploy.py").exists()
+        for rel in sorted(tree(root)):
+            if rel.startswith("tests/"):
+                continue  # the tests stand in for the platform's pulumi up in moto
+            text = (root / rel).read_text()
+            assert not imperative.search(text), f"level {level}: {rel} deploys imperatively"
+            assert "deploy.deploy" not in text and "deploy/deploy.py" not in text, rel
+
+
+def workflow_steps(job: dict) -> list[str]:
+    return [step.get("uses") or step.get("name") for step in job["steps"]]
+
+
+@pytest.mark.parametrize("job_name, target, arn_expression", [
+    ("deploy", "$MLOPS_ENVIRONMENT", "${{ github.event.client_payload.model_package_arn }}"),
+    ("promote-prod", "$TARGET", "${{ inputs.model_package_arn }}"),
+])
+def test_deploy_workflow_goes_through_the_platform(baked, job_name, target, arn_expression):
+    yaml = pytest.importorskip("yaml")
+    doc = yaml.safe_load((baked[3] / ".github/workflows/deploy.yml").read_text())
+    triggers = doc[True]  # YAML 1.1: `on` is a boolean key
+    assert triggers["repository_dispatch"]["types"] == ["model-approved"]
+    assert triggers["workflow_dispatch"]["inputs"]["model_package_arn"]["required"] is True
+    assert doc["permissions"]["id-token"] == "write"
+    assert doc["env"]["MLOPS_PROJECT"] == SLUG and doc["env"]["MLOPS_ENVIRONMENT"] == "dev"
+    job = doc["jobs"][job_name]
+    assert job["env"]["MODEL_PACKAGE_ARN"] == arn_expression
+    if job_name == "promote-prod":
+        assert job["environment"] == "prod" and job["env"]["TARGET"] == "prod"
+    steps = job["steps"]
+    order = workflow_steps(job)
+    assert order[0] == "actions/checkout@v4"
+    platform = steps[1]
+    assert platform["uses"] == "actions/checkout@v4"
+    assert platform["with"] == {"repository": "${{ vars.PLATFORM_REPOSITORY }}",
+                                "token": "${{ secrets.PLATFORM_REPO_TOKEN }}", "path": "platform"}
+    install = next(s for s in steps if "pip install ./platform" in s.get("run", ""))
+    pulumi = next(s for s in steps if s.get("uses") == "pulumi/actions@v6")
+    creds = next(s for s in steps if s.get("uses") == "aws-actions/configure-aws-credentials@v4")
+    assert creds["with"]["role-to-assume"] == "${{ vars.PLATFORM_DEPLOY_ROLE_ARN }}"
+    validate = next(s for s in steps if "python -m deploy.request" in s.get("run", ""))
+    deploy = next(s for s in steps if "ladder deploy" in s.get("run", ""))
+    assert deploy["working-directory"] == "platform"
+    assert deploy["env"]["PULUMI_ACCESS_TOKEN"] == "${{ secrets.PULUMI_ACCESS_TOKEN }}"
+    assert f'--stack "{target}" --project "$MLOPS_PROJECT"' in deploy["run"]
+    assert '--model-package-arn "$MODEL_PACKAGE_ARN"' in deploy["run"]
+    push = next(s for s in steps if "git push" in s.get("run", ""))
+    assert push["working-directory"] == "platform"
+    assert 'git commit -am "deploy ${MLOPS_PROJECT} ${MODEL_PACKAGE_ARN}"' in push["run"]
+    assert "git config user.name" in push["run"]
+    smoke = steps[-1]
+    assert f'python -m deploy.smoke_test --env "{target}"' in smoke["run"]
+    # validate before deploying, push the declared state before the smoke test can fail the job
+    positions = [steps.index(s) for s in (install, pulumi, creds, validate, deploy, push, smoke)]
+    assert positions == sorted(positions), order
+    assert f'--env "{target}"' in validate["run"]
+    # untrusted input (the dispatch payload) only reaches shells through env, never pasted into scripts
+    for step in steps:
+        assert "${{" not in step.get("run", ""), step
 
 
 @pytest.mark.parametrize("level", sorted(EXPECTED))
@@ -152,7 +223,7 @@ def test_workflows_are_valid_yaml(baked, level):
 @pytest.mark.parametrize("level", sorted(EXPECTED))
 def test_baked_project_tests_pass(baked, level):
     started = time.monotonic()
-    result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=baked[level],
+    result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"], check=False, cwd=baked[level],
                             env=offline_env(), capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     assert " passed" in result.stdout and " failed" not in result.stdout
@@ -165,7 +236,7 @@ def test_baked_project_lints_clean(baked, level):
     """The baked CI runs `ruff check .`; so do we (ruff is a dev dependency of this repository)."""
     ruff = [os.environ["RUFF"]] if os.environ.get("RUFF") else [sys.executable, "-m", "ruff"]
     result = subprocess.run([*ruff, "check", "--no-cache", "."], cwd=baked[level], capture_output=True, text=True,
-                            timeout=120)
+                            check=False, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -174,7 +245,8 @@ def test_baked_project_lints_clean(baked, level):
 def test_train_local(baked, level, tmp_path):
     build = tmp_path / "build"
     result = subprocess.run([sys.executable, "-m", f"{PKG}.local", "--build-dir", str(build)],
-                            cwd=baked[level], env=offline_env(), capture_output=True, text=True, timeout=300)
+                            cwd=baked[level], env=offline_env(), capture_output=True, text=True, timeout=300,
+                            check=False)
     assert result.returncode == 0, result.stdout + result.stderr
     assert (build / "model" / "model.joblib").stat().st_size > 0
     report = json.loads((build / "evaluation" / "evaluation.json").read_text())
@@ -187,7 +259,8 @@ def test_train_local_fails_when_the_gate_is_not_met(tmp_path):
     root = bake({**CONTEXT, "maturity_level": 0, "quality_gate_metric": "accuracy", "quality_gate_min": 1},
                 tmp_path / "out")
     result = subprocess.run([sys.executable, "-m", f"{PKG}.local", "--build-dir", str(tmp_path / "b")],
-                            cwd=root, env=offline_env(), capture_output=True, text=True, timeout=300)
+                            cwd=root, env=offline_env(), capture_output=True, text=True, timeout=300,
+                            check=False)
     # accuracy 1.0 on the held-out split is not reached by this model
     assert result.returncode == 1, result.stdout + result.stderr
     assert "quality gate FAILED: accuracy" in result.stderr
@@ -199,7 +272,7 @@ def plain_cookiecutter(out: Path, *args: str) -> subprocess.CompletedProcess:
     state.mkdir()
     (state / "config.yaml").write_text(f"cookiecutters_dir: {state / 'c'}\nreplay_dir: {state / 'r'}\n")
     return subprocess.run([sys.executable, "-m", "cookiecutter", "--no-input", str(TEMPLATE_DIR), "-o", str(out),
-                           *args], capture_output=True, text=True, timeout=120,
+                           *args], capture_output=True, text=True, timeout=120, check=False,
                           env={**os.environ, "COOKIECUTTER_CONFIG": str(state / "config.yaml")})
 
 
@@ -270,3 +343,114 @@ def test_failure_on_existing_target_keeps_it(tmp_path):
     with pytest.raises(ScaffoldError, match="maturity_level"):
         bake({**CONTEXT, "maturity_level": 9}, tmp_path, force=True)
     assert tree(target) == {"notes.txt"}
+
+
+FAKE_LADDER = """#!{python}
+# Stands in for the platform's `ladder deploy`: records its arguments, declares the ARN in the stack file.
+import json, pathlib, sys
+args = sys.argv[1:]
+pathlib.Path({calls!r}).open("a").write(json.dumps({{"cwd": str(pathlib.Path.cwd()), "args": args}}) + "\\n")
+stack, arn = args[args.index("--stack") + 1], args[args.index("--model-package-arn") + 1]
+path = pathlib.Path("stacks") / f"Pulumi.{{stack}}.yaml"
+path.write_text(path.read_text() + f"# serving.modelPackageArn: {{arn}}\\n")
+"""
+
+
+@pytest.fixture()
+def deploy_setup(baked, tmp_path):
+    """A moto server seeded with what the platform publishes and runs for the project (contract, group,
+    an approved and a pending package, the endpoint), a platform checkout with a bare remote, a fake ladder."""
+    boto3 = pytest.importorskip("boto3")
+    requests = pytest.importorskip("requests")
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    url = f"http://127.0.0.1:{server._server.server_port}"
+    requests.post(f"{url}/moto-api/reset", timeout=5).raise_for_status()  # moto's state is per process
+    session = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1")
+    sm, ssm = session.client("sagemaker", endpoint_url=url), session.client("ssm", endpoint_url=url)
+    group, endpoint = "acme-dev-churn-model-models", "acme-dev-churn-model-endpoint"
+    for key, value in {"model-package-group": group, "endpoint-name": endpoint}.items():
+        ssm.put_parameter(Name=f"/mlops/dev/{SLUG}/{key}", Value=value, Type="String")
+    sm.create_model_package_group(ModelPackageGroupName=group)
+    spec = {"Containers": [{"Image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/x:1"}],
+            "SupportedContentTypes": ["text/csv"], "SupportedResponseMIMETypes": ["application/json"]}
+    arns = {status: sm.create_model_package(ModelPackageGroupName=group, ModelApprovalStatus=status,
+                                            InferenceSpecification=spec)["ModelPackageArn"]
+            for status in ("Approved", "PendingManualApproval")}
+    # what the platform's pulumi up has created
+    sm.create_model(ModelName="m", ExecutionRoleArn="arn:aws:iam::123456789012:role/r",
+                    PrimaryContainer={"ModelPackageName": arns["Approved"]})
+    sm.create_endpoint_config(EndpointConfigName="c", ProductionVariants=[
+        {"VariantName": "AllTraffic", "ModelName": "m", "InstanceType": "ml.m5.large", "InitialInstanceCount": 1}])
+    sm.create_endpoint(EndpointName=endpoint, EndpointConfigName="c")
+    requests.post(f"{url}/moto-api/static/sagemaker/endpoint-results", timeout=5, json={
+        "region": "us-east-1", "results": [{"Body": json.dumps({"predictions": [{"label": 1, "score": 0.9}]}),
+                                            "ContentType": "application/json"}]}).raise_for_status()
+
+    git_env = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com", "GIT_COMMITTER_NAME": "t",
+               "GIT_COMMITTER_EMAIL": "t@example.com", "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1"}
+
+    def git(*args, cwd):
+        subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, env={**os.environ, **git_env})
+
+    remote, platform = tmp_path / "platform.git", tmp_path / "platform"
+    git("init", "-q", "--bare", "-b", "main", str(remote), cwd=tmp_path)
+    git("clone", "-q", str(remote), str(platform), cwd=tmp_path)
+    (platform / "Pulumi.yaml").write_text("name: mlops-ladder\nruntime: python\nstackConfigDir: stacks\n")
+    (platform / "stacks").mkdir()
+    (platform / "stacks" / "Pulumi.dev.yaml").write_text("config:\n  mlops:environment: dev\n")
+    git("add", ".", cwd=platform)
+    git("commit", "-qm", "platform", cwd=platform)
+    git("push", "-q", "origin", "HEAD:main", cwd=platform)
+    calls = tmp_path / "ladder-calls.jsonl"
+    ladder = tmp_path / "bin" / "ladder"
+    ladder.parent.mkdir()
+    ladder.write_text(FAKE_LADDER.format(python=sys.executable, calls=str(calls)))
+    ladder.chmod(0o755)
+
+    def make(*args):
+        env = offline_env(AWS_ENDPOINT_URL=url, NO_PROXY="127.0.0.1,localhost", no_proxy="127.0.0.1,localhost",
+                          **git_env)
+        return subprocess.run(["make", "--no-print-directory", "deploy", f"PYTHON={sys.executable}",
+                               f"PLATFORM_DIR={platform}", f"LADDER={ladder}", *args], check=False, cwd=baked[3],
+                              env=env,
+                              capture_output=True, text=True, timeout=300)
+
+    try:
+        yield {"make": make, "arns": arns, "calls": calls, "platform": platform, "remote": remote}
+    finally:
+        requests.post(f"{url}/moto-api/reset", timeout=5)
+        server.stop()
+
+
+@pytest.mark.slow
+def test_make_deploy_validates_hands_over_to_the_platform_and_smoke_tests(deploy_setup):
+    arn = deploy_setup["arns"]["Approved"]
+    result = deploy_setup["make"](f"MODEL_PACKAGE_ARN={arn}", "PUSH_STACK=1")
+    assert result.returncode == 0, result.stdout + result.stderr
+    [call] = [json.loads(line) for line in deploy_setup["calls"].read_text().splitlines()]
+    assert call["cwd"] == str(deploy_setup["platform"])
+    assert call["args"] == ["deploy", "--stack", "dev", "--project", SLUG, "--model-package-arn", arn]
+    # the validated command is printed, the declared state was pushed, the smoke test passed
+    assert f"ladder deploy --stack dev --project {SLUG} --model-package-arn {arn}" in result.stdout
+    log = subprocess.run(["git", "--git-dir", str(deploy_setup["remote"]), "log", "-1", "--format=%s", "main"],
+                         capture_output=True, text=True, check=True).stdout.strip()
+    assert log == f"deploy {SLUG} {arn}"
+    assert "smoke test passed" in result.stdout
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("arn, message", [
+    ("pending", "is PendingManualApproval, not Approved"),
+    ("arn:aws:sagemaker:us-east-1:123456789012:model-package/x/1'; touch pwned; '", "is not a model package ARN"),
+    ("", "usage: make deploy MODEL_PACKAGE_ARN="),
+])
+def test_make_deploy_stops_before_the_platform_on_a_bad_request(deploy_setup, arn, message):
+    arn = deploy_setup["arns"]["PendingManualApproval"] if arn == "pending" else arn
+    result = deploy_setup["make"](f"MODEL_PACKAGE_ARN={arn}")
+    assert result.returncode != 0
+    assert message in result.stderr
+    assert not deploy_setup["calls"].exists()
+    assert not (deploy_setup["platform"].parent / "pwned").exists()

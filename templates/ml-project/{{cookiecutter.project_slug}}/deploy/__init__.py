@@ -1,1 +1,1 @@
-"""Deploying approved model packages and checking the endpoint answers."""
+"""Deployment requests (validated here, applied by the platform's `ladder deploy`) and the endpoint smoke test."""

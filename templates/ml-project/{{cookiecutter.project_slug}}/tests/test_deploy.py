@@ -1,9 +1,9 @@
-"""deploy.py and smoke_test.py against moto.
+"""deploy/request.py (request validation) and deploy/smoke_test.py against moto.
 
-moto has describe_endpoint, create_endpoint(_config), model packages and sagemaker-runtime
-invoke_endpoint (static answers, queued through moto's /moto-api/static/sagemaker/endpoint-results), but
-no UpdateEndpoint: the update path runs against moto with update_endpoint replaced by a recorder that
-validates the request against botocore's service model.
+The platform's Pulumi program owns the model, endpoint config and endpoint; here the endpoint the platform
+would create is created directly in moto. moto has model packages and groups, SSM, describe_endpoint and
+sagemaker-runtime invoke_endpoint (static answers, queued through moto's
+/moto-api/static/sagemaker/endpoint-results).
 """
 
 import json
@@ -11,17 +11,15 @@ import json
 import boto3
 import pytest
 import requests
-from botocore.validate import validate_parameters
 from moto import mock_aws
 
-from deploy import deploy, smoke_test
+from deploy import request, smoke_test
 
 ENV, PROJECT, REGION = "{{ cookiecutter.environment }}", "{{ cookiecutter.project_slug }}", "{{ cookiecutter.aws_region }}"
-ENDPOINT = f"{ENV}-{PROJECT}"
+GROUP = f"acme-{ENV}-{PROJECT}-models"
+OTHER_GROUP = f"acme-{ENV}-someone-else-models"
+ENDPOINT = f"acme-{ENV}-{PROJECT}-endpoint"
 ROLE = "arn:aws:iam::123456789012:role/sagemaker-execution"
-CAPTURE = {"EnableCapture": True, "InitialSamplingPercentage": 100,
-           "DestinationS3Uri": "s3://acme-artifacts/capture/", "KmsKeyId": "alias/acme",
-           "CaptureOptions": [{"CaptureMode": "Input"}, {"CaptureMode": "Output"}]}
 GOOD_ANSWER = json.dumps({"predictions": [{"label": 1, "score": 0.93}]})
 
 
@@ -32,22 +30,31 @@ def aws(monkeypatch):
     with mock_aws():
         ssm = boto3.client("ssm", region_name=REGION)
         for name, value in {"endpoint-name": ENDPOINT, "execution-role-arn": ROLE,
-                            "rollback-alarms": "a-5xx,a-latency"}.items():
+                            "model-package-group": GROUP}.items():
             ssm.put_parameter(Name=f"/mlops/{ENV}/{PROJECT}/{name}", Value=value, Type="String")
-        yield boto3.client("sagemaker", region_name=REGION)
+        sm = boto3.client("sagemaker", region_name=REGION)
+        for group in (GROUP, OTHER_GROUP):
+            sm.create_model_package_group(ModelPackageGroupName=group)
+        yield sm
 
 
-def model_package(sm, status="Approved") -> str:
-    if not sm.list_model_package_groups()["ModelPackageGroupSummaryList"]:
-        sm.create_model_package_group(ModelPackageGroupName=PROJECT)
-    arn = sm.create_model_package(
-        ModelPackageGroupName=PROJECT, ModelApprovalStatus=status,
+def model_package(sm, status="Approved", group=GROUP) -> str:
+    return sm.create_model_package(
+        ModelPackageGroupName=group, ModelApprovalStatus=status,
         InferenceSpecification={
             "Containers": [{"Image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/x:1",
                             "ModelDataUrl": "s3://acme-artifacts/model.tar.gz"}],
             "SupportedContentTypes": ["text/csv"], "SupportedResponseMIMETypes": ["application/json"]},
     )["ModelPackageArn"]
-    return arn
+
+
+def platform_endpoint(sm, arn: str) -> None:
+    """What the platform's `pulumi up` creates from the package (model, endpoint config, endpoint)."""
+    sm.create_model(ModelName="m1", ExecutionRoleArn=ROLE, PrimaryContainer={"ModelPackageName": arn})
+    sm.create_endpoint_config(EndpointConfigName="c1", ProductionVariants=[
+        {"VariantName": "AllTraffic", "ModelName": "m1", "InstanceType": "ml.m5.large",
+         "InitialInstanceCount": 1}])
+    sm.create_endpoint(EndpointName=ENDPOINT, EndpointConfigName="c1")
 
 
 def queue_endpoint_answer(body: str) -> None:
@@ -58,67 +65,96 @@ def queue_endpoint_answer(body: str) -> None:
                      "CustomAttributes": ""}]}, timeout=5).raise_for_status()
 
 
-class RecordingSageMaker:
-    """The moto client, with update_endpoint (missing in moto) validated and recorded."""
+# --- request validation -------------------------------------------------------------------------------
 
-    def __init__(self, real):
-        self.real, self.updates = real, []
-
-    def __getattr__(self, name):
-        return getattr(self.real, name)
-
-    def update_endpoint(self, **request):
-        shape = self.real.meta.service_model.operation_model("UpdateEndpoint").input_shape
-        validate_parameters(request, shape)
-        self.updates.append(request)
-        return {"EndpointArn": "arn:aws:sagemaker:us-east-1:123456789012:endpoint/x"}
-
-
-def test_first_deploy_creates_the_endpoint(aws):
+def test_approved_package_passes_and_prints_the_ladder_command(aws, capsys):
     arn = model_package(aws)
-    assert deploy.main(["--model-package-arn", arn]) == 0
-    endpoint = aws.describe_endpoint(EndpointName=ENDPOINT)
-    config = aws.describe_endpoint_config(EndpointConfigName=endpoint["EndpointConfigName"])
-    model = aws.describe_model(ModelName=config["ProductionVariants"][0]["ModelName"])
-    assert model["PrimaryContainer"]["ModelPackageName"] == arn
-    assert len(config["EndpointConfigName"]) <= 63
+    assert request.main(["--model-package-arn", arn]) == 0
+    out, err = capsys.readouterr()
+    assert out.strip() == f"ladder deploy --stack {ENV} --project {PROJECT} --model-package-arn {arn}"
+    assert f"group {GROUP}" in err and "Approved" in err
 
 
-def test_update_keeps_capture_and_uses_blue_green_with_rollback(aws):
-    aws.create_model(ModelName="old", ExecutionRoleArn=ROLE, PrimaryContainer={"Image": "x"})
-    aws.create_endpoint_config(EndpointConfigName="old", DataCaptureConfig=CAPTURE, KmsKeyId="alias/acme",
-                               ProductionVariants=[{"VariantName": "AllTraffic", "ModelName": "old",
-                                                    "InstanceType": "ml.c5.large", "InitialInstanceCount": 2}])
-    aws.create_endpoint(EndpointName=ENDPOINT, EndpointConfigName="old")
-    sm = RecordingSageMaker(aws)
-    result = deploy.deploy(sm, model_package(aws), ENDPOINT, ROLE, ["a-5xx"], stamp="20250101-000000")
-    assert result["action"] == "updated"
-    [update] = sm.updates
-    assert update["RetainAllVariantProperties"] is True
-    assert update["DeploymentConfig"]["AutoRollbackConfiguration"]["Alarms"] == [{"AlarmName": "a-5xx"}]
-    new = aws.describe_endpoint_config(EndpointConfigName=update["EndpointConfigName"])
-    assert new["DataCaptureConfig"]["DestinationS3Uri"] == CAPTURE["DestinationS3Uri"]
-    assert new["KmsKeyId"] == "alias/acme"
-    assert new["ProductionVariants"][0]["InstanceType"] == "ml.c5.large"
-    assert new["ProductionVariants"][0]["ModelName"] == result["model"]
+def test_stack_defaults_to_the_environment_and_can_be_named(aws, capsys):
+    arn = model_package(aws)
+    assert request.main(["--model-package-arn", arn, "--stack", "platform-blue"]) == 0
+    assert capsys.readouterr().out.startswith("ladder deploy --stack platform-blue ")
 
 
-def test_refuses_unapproved_packages(aws):
-    arn = model_package(aws, status="PendingManualApproval")
-    with pytest.raises(deploy.DeployError, match="PendingManualApproval"):
-        deploy.deploy(aws, arn, ENDPOINT, ROLE)
-    assert aws.list_endpoints()["Endpoints"] == []
+@pytest.mark.parametrize("status", ["PendingManualApproval", "Rejected"])
+def test_unapproved_packages_fail(aws, capsys, status):
+    arn = model_package(aws, status=status)
+    assert request.main(["--model-package-arn", arn]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert f"error: model package {arn} is {status}, not Approved" in err
 
+
+def test_package_of_another_group_fails(aws, capsys):
+    arn = model_package(aws, group=OTHER_GROUP)
+    assert request.main(["--model-package-arn", arn]) == 2
+    err = capsys.readouterr().err
+    assert f"is in group '{OTHER_GROUP}', not in {PROJECT}'s model package group {GROUP} ({ENV})" in err
+
+
+@pytest.mark.parametrize("arn", [
+    "not-an-arn",
+    "",
+    "arn:aws:sagemaker:us-east-1:123456789012:model-package-group/x",         # the group, not a package
+    "arn:aws:sagemaker:us-east-1:123456789012:model-package/unversioned",     # not in a group
+    "arn:aws:sagemaker:us-east-1:12345:model-package/g/1",                    # bad account
+    "arn:aws:s3:us-east-1:123456789012:model-package/g/1",                    # wrong service
+    "arn:aws:sagemaker:us-east-1:123456789012:model-package/g/1; rm -rf /",   # trailing junk
+    "arn:aws:sagemaker:us-east-1:123456789012:model-package/g/1\n",          # trailing newline
+])
+def test_malformed_arns_fail(aws, capsys, arn):
+    assert request.main(["--model-package-arn", arn]) == 2
+    assert "is not a model package ARN of the form arn:aws:sagemaker:" in capsys.readouterr().err
+
+
+def test_package_in_another_region_fails(aws, capsys):
+    arn = model_package(aws).replace(f":{REGION}:", ":ap-south-2:")
+    assert request.main(["--model-package-arn", arn]) == 2
+    assert f"is in ap-south-2; {PROJECT} is deployed in {REGION}" in capsys.readouterr().err
+
+
+def test_unknown_package_in_the_group_fails(aws, capsys):
+    arn = model_package(aws).rsplit("/", 1)[0] + "/99"
+    assert request.main(["--model-package-arn", arn]) == 2
+    assert f"model package {arn} cannot be described" in capsys.readouterr().err
+
+
+def test_missing_contract_fails(aws, capsys):
+    boto3.client("ssm", region_name=REGION).delete_parameter(Name=f"/mlops/{ENV}/{PROJECT}/model-package-group")
+    assert request.main(["--model-package-arn", model_package(aws)]) == 2
+    assert f"/mlops/{ENV}/{PROJECT}/model-package-group not found in SSM" in capsys.readouterr().err
+
+
+def test_promotion_accepts_a_package_registered_in_the_source_environment(aws, capsys):
+    # the target stack publishes its own group; the package was registered (and approved) in ENV
+    boto3.client("ssm", region_name=REGION).put_parameter(
+        Name=f"/mlops/prod-like/{PROJECT}/model-package-group", Value=OTHER_GROUP, Type="String")
+    arn = model_package(aws)
+    assert request.main(["--model-package-arn", arn, "--env", "prod-like", "--source-env", ENV]) == 0
+    assert capsys.readouterr().out.startswith(f"ladder deploy --stack prod-like --project {PROJECT} ")
+    # ... but not one from a group neither environment publishes
+    foreign = "acme-x-foreign-models"
+    aws.create_model_package_group(ModelPackageGroupName=foreign)
+    assert request.main(["--model-package-arn", model_package(aws, group=foreign), "--env", "prod-like"]) == 2
+    assert f"{OTHER_GROUP} (prod-like), {GROUP} ({ENV})" in capsys.readouterr().err
+
+
+# --- smoke test ---------------------------------------------------------------------------------------
 
 def test_smoke_test_passes_against_an_in_service_endpoint(aws, capsys):
-    deploy.main(["--model-package-arn", model_package(aws)])
+    platform_endpoint(aws, model_package(aws))
     queue_endpoint_answer(GOOD_ANSWER)
     assert smoke_test.main(["--poll", "0"]) == 0
     assert "smoke test passed" in capsys.readouterr().out
 
 
 def test_smoke_test_fails_on_a_malformed_answer(aws, capsys):
-    deploy.main(["--model-package-arn", model_package(aws)])
+    platform_endpoint(aws, model_package(aws))
     queue_endpoint_answer(json.dumps({"predictions": [{"label": 7, "score": 2}]}))
     assert smoke_test.main(["--poll", "0"]) == 1
     assert "malformed prediction" in capsys.readouterr().err
