@@ -16,6 +16,7 @@ from .components.delivery import GitHubOidc, ProjectDelivery, ProjectDeliveryArg
 from .components import deployment
 from .components.contract import ProjectContract, ProjectContractArgs
 from .components.foundation import Foundation, FoundationArgs
+from .components.monitoring import ProjectMonitoring, ProjectMonitoringArgs
 from .components.registry import ModelRegistry, ModelRegistryArgs
 from .components.training import TrainingPipeline, TrainingPipelineArgs, code_prefix
 from . import levels
@@ -24,7 +25,8 @@ from .spec import StackSpec
 # Capabilities this version provisions; anything else enabled by the level is reported in the plan notes.
 IMPLEMENTED = frozenset({"foundation", "container_registry", "ci_identity", "model_registry", "training_pipeline",
                          "training_schedule",
-                         "project_contract", "approval_events", "endpoint"})
+                         "project_contract", "approval_events", "endpoint",
+                         "monitoring", "drift_alarms", "retraining_loop", "dashboard"})
 
 
 @dataclass
@@ -136,6 +138,30 @@ def build(spec: StackSpec) -> Platform:
         elif "endpoint" in caps:
             platform.notes.append(f"{project.name}: endpoint waits for the first approved model (set "
                                   f"serving.modelPackageArn or run `ladder deploy`)")
+        # level 4: Model Monitor, drift alarm, alarm -> retraining, dashboard - only for an endpoint that exists
+        level4 = caps & {"monitoring", "drift_alarms", "retraining_loop", "dashboard"}
+        served = comps.get("endpoint")
+        if level4 and served is not None:
+            monitor = comps["monitoring"] = ProjectMonitoring(f"{project.name}-monitoring", ProjectMonitoringArgs(
+                ctx=ctx, project=project, endpoint_name=served.endpoint.name,
+                artifact_bucket=foundation.artifact_bucket.bucket, artifact_bucket_arn=foundation.artifact_bucket.arn,
+                kms_key_arn=foundation.key.arn, execution_role_arn=foundation.execution_role.arn,
+                execution_role_name=foundation.execution_role.name,
+                topic_arn=approval.topic.arn if approval is not None else None,
+                pipeline_name=training.pipeline.pipeline_name if training is not None else None,
+                pipeline_arn=ctx.arn("sagemaker", f"pipeline/{training.pipeline_name}") if training is not None
+                else None,
+                network=spec.network, with_monitoring="monitoring" in caps, with_drift_alarms="drift_alarms" in caps,
+                with_retraining="retraining_loop" in caps, with_dashboard="dashboard" in caps))
+            platform.notes.extend(monitor.notes)
+            if monitor.schedule is not None:
+                out["monitoringSchedule"] = monitor.schedule.name
+            if monitor.drift_alarm is not None:
+                out["driftAlarmArn"] = monitor.drift_alarm.arn
+            if monitor.dashboard is not None:
+                out["dashboardName"] = monitor.dashboard.dashboard_name
+        elif level4:
+            platform.notes.append(f"{project.name}: monitoring waits for the endpoint (no approved model yet)")
         platform.components[project.name] = comps
         projects_out[project.name] = out
     pending = sorted(caps - IMPLEMENTED, key=lambda k: (levels.CAPABILITY_BY_KEY[k].min_level, k))
