@@ -150,8 +150,21 @@ def _refuse_request(request=None, **_):
 def _offline_boto_session(region: str):
     import boto3
 
+    class _OfflineSession(boto3.Session):
+        """Clients are made once per service: the SDK asks for new IAM and Scheduler clients on every build
+        (~5 ms each) and never uses them here. Safe to share because none of them can send anything."""
+
+        def client(self, service_name, region_name=None, **kwargs):
+            if kwargs:
+                return super().client(service_name, region_name=region_name, **kwargs)
+            key = (service_name, region_name)
+            cache = self.__dict__.setdefault("_offline_clients", {})
+            if key not in cache:
+                cache[key] = super().client(service_name, region_name=region_name)
+            return cache[key]
+
     # Explicit (dummy) credentials: botocore never walks the credential chain (no IMDS, no SSO, no STS).
-    session = boto3.Session(aws_access_key_id=_DUMMY_KEY, aws_secret_access_key=_DUMMY_KEY, region_name=region)
+    session = _OfflineSession(aws_access_key_id=_DUMMY_KEY, aws_secret_access_key=_DUMMY_KEY, region_name=region)
     # Every client made from this session refuses to send anything: an SDK code path that would call AWS fails
     # loudly here instead of reaching the network (or a real account).
     session.events.register("before-send", _refuse_request)
@@ -169,6 +182,9 @@ def _sdk() -> Any:
 
     previous = boto3.DEFAULT_SESSION
     boto3.DEFAULT_SESSION = _offline_boto_session("us-east-1")
+    quiet = warnings.catch_warnings()  # the SDK's own import-time DeprecationWarnings about its shims
+    quiet.__enter__()
+    warnings.simplefilter("ignore", DeprecationWarning)
     try:
         from sagemaker.core import image_uris
         from sagemaker.core.config.config import validate_sagemaker_config
@@ -194,9 +210,10 @@ def _sdk() -> Any:
         from sagemaker.mlops.workflow import steps as steps_module
         from sagemaker.mlops.workflow.steps import CacheConfig, ProcessingStep, TrainingStep
         from sagemaker.serve.model_builder import ModelBuilder
-        from sagemaker.train.configs import Compute, InputData, OutputDataConfig, StoppingCondition
+        from sagemaker.core.training.configs import Compute, InputData, OutputDataConfig, StoppingCondition
         from sagemaker.train.model_trainer import ModelTrainer
     finally:
+        quiet.__exit__(None, None, None)
         boto3.DEFAULT_SESSION = previous
     return types.SimpleNamespace(**{k: v for k, v in locals().items() if k[0].isupper() or k in ("image_uris", "steps_module", "validate_sagemaker_config")})
 
