@@ -106,9 +106,12 @@ def test_schedule_role_may_only_start_this_pipeline(g):
     assert s.inputs["target"]["roleArn"] == role.outputs["arn"]
     (trust,) = statements(policy(role, "assumeRolePolicy"))
     assert trust["Principal"] == {"Service": "scheduler.amazonaws.com"}
-    (st,) = statements(policy(g.find("aws:iam/rolePolicy:RolePolicy", "churn-training-schedule-policy")))
-    assert st["Action"] == "sagemaker:StartPipelineExecution"
-    assert st["Resource"] == "arn:aws:sagemaker:us-east-1:123456789012:pipeline/acme-dev-churn-training"
+    start, decrypt = statements(policy(g.find("aws:iam/rolePolicy:RolePolicy", "churn-training-schedule-policy")))
+    assert start["Action"] == "sagemaker:StartPipelineExecution"
+    assert start["Resource"] == "arn:aws:sagemaker:us-east-1:123456789012:pipeline/acme-dev-churn-training"
+    key_arn = g.find("aws:kms/key:Key", "foundation-kms-key").outputs["arn"]
+    assert decrypt["Action"] == "kms:Decrypt" and decrypt["Resource"] == key_arn
+    assert s.inputs["kmsKeyArn"] == key_arn
 
 
 def test_no_schedule_without_a_schedule_expression(g):

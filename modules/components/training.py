@@ -114,8 +114,12 @@ class TrainingPipeline(pulumi.ComponentResource):
             )
             aws.iam.RolePolicy(
                 f"{name}-schedule-policy", name="start-pipeline", role=schedule_role.id,
-                policy=policy_json([{"Sid": "StartThisPipelineOnly", "Effect": "Allow",
-                                     "Action": "sagemaker:StartPipelineExecution", "Resource": pipeline_arn}]),
+                policy=policy_json([
+                    {"Sid": "StartThisPipelineOnly", "Effect": "Allow",
+                     "Action": "sagemaker:StartPipelineExecution", "Resource": pipeline_arn},
+                    {"Sid": "DecryptScheduleInput", "Effect": "Allow", "Action": "kms:Decrypt",
+                     "Resource": args.kms_key_arn},
+                ]),
                 opts=child(self),
             )
             self.schedule = aws.scheduler.Schedule(
@@ -124,6 +128,7 @@ class TrainingPipeline(pulumi.ComponentResource):
                 description=f"Retrain {project.name} {training.schedule}",
                 schedule_expression=training.schedule,
                 schedule_expression_timezone="UTC",
+                kms_key_arn=args.kms_key_arn,
                 flexible_time_window={"mode": "FLEXIBLE", "maximum_window_in_minutes": 15},
                 target={
                     "arn": self.pipeline.arn,
