@@ -31,13 +31,19 @@ import os
 import re
 import threading
 import warnings
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["PipelineInputs", "build_definition", "code_prefix", "output_prefix", "OfflineViolation",
-           "SUPPORTED_FRAMEWORKS"]
+__all__ = [
+    "SUPPORTED_FRAMEWORKS",
+    "OfflineViolation",
+    "PipelineInputs",
+    "build_definition",
+    "code_prefix",
+    "output_prefix",
+]
 
-# framework -> (image_uris framework key, default version, python command for processing)
+# framework -> SageMaker image family (image_uris key) and a known-good version for it
 SUPPORTED_FRAMEWORKS: dict[str, dict[str, str]] = {
     "sklearn": {"image": "sklearn", "version": "1.2-1"},
     "xgboost": {"image": "xgboost", "version": "1.7-1"},
@@ -191,12 +197,24 @@ def _sdk() -> Any:
         from sagemaker.core.config.config_manager import SageMakerConfig
         from sagemaker.core.model_metrics import MetricsSource, ModelMetrics
         from sagemaker.core.processing import ScriptProcessor
-        from sagemaker.core.shapes import ProcessingInput, ProcessingOutput, ProcessingS3Input, ProcessingS3Output
+        from sagemaker.core.shapes import (
+            ProcessingInput,
+            ProcessingOutput,
+            ProcessingS3Input,
+            ProcessingS3Output,
+        )
+        from sagemaker.core.training.configs import (
+            Compute,
+            InputData,
+            OutputDataConfig,
+            StoppingCondition,
+        )
         from sagemaker.core.workflow.conditions import ConditionGreaterThanOrEqualTo
         from sagemaker.core.workflow.functions import Join, JsonGet
         from sagemaker.core.workflow.parameters import ParameterString
         from sagemaker.core.workflow.pipeline_context import PipelineSession
         from sagemaker.core.workflow.properties import PropertyFile
+        from sagemaker.mlops.workflow import steps as steps_module
         from sagemaker.mlops.workflow.condition_step import ConditionStep
         from sagemaker.mlops.workflow.fail_step import FailStep
         from sagemaker.mlops.workflow.model_step import ModelStep
@@ -207,18 +225,33 @@ def _sdk() -> Any:
             StepExceptionTypeEnum,
             StepRetryPolicy,
         )
-        from sagemaker.mlops.workflow import steps as steps_module
-        from sagemaker.mlops.workflow.steps import CacheConfig, ProcessingStep, TrainingStep
+        from sagemaker.mlops.workflow.steps import (
+            CacheConfig,
+            ProcessingStep,
+            TrainingStep,
+        )
         from sagemaker.serve.model_builder import ModelBuilder
-        from sagemaker.core.training.configs import Compute, InputData, OutputDataConfig, StoppingCondition
         from sagemaker.train.model_trainer import ModelTrainer
     finally:
         quiet.__exit__(None, None, None)
         boto3.DEFAULT_SESSION = previous
-    return types.SimpleNamespace(**{k: v for k, v in locals().items() if k[0].isupper() or k in ("image_uris", "steps_module", "validate_sagemaker_config")})
+    return types.SimpleNamespace(
+        image_uris=image_uris, validate_sagemaker_config=validate_sagemaker_config,
+        SageMakerConfig=SageMakerConfig, MetricsSource=MetricsSource, ModelMetrics=ModelMetrics,
+        ScriptProcessor=ScriptProcessor, ProcessingInput=ProcessingInput, ProcessingOutput=ProcessingOutput,
+        ProcessingS3Input=ProcessingS3Input, ProcessingS3Output=ProcessingS3Output,
+        ConditionGreaterThanOrEqualTo=ConditionGreaterThanOrEqualTo, Join=Join, JsonGet=JsonGet,
+        ParameterString=ParameterString, PipelineSession=PipelineSession, PropertyFile=PropertyFile,
+        ConditionStep=ConditionStep, FailStep=FailStep, ModelStep=ModelStep, Pipeline=Pipeline,
+        SageMakerJobExceptionTypeEnum=SageMakerJobExceptionTypeEnum,
+        SageMakerJobStepRetryPolicy=SageMakerJobStepRetryPolicy, StepExceptionTypeEnum=StepExceptionTypeEnum,
+        StepRetryPolicy=StepRetryPolicy, steps_module=steps_module, CacheConfig=CacheConfig,
+        ProcessingStep=ProcessingStep, TrainingStep=TrainingStep, ModelBuilder=ModelBuilder, Compute=Compute,
+        InputData=InputData, OutputDataConfig=OutputDataConfig, StoppingCondition=StoppingCondition,
+        ModelTrainer=ModelTrainer)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _session(region: str):
     """One offline ``PipelineSession`` per region (creating its boto3 clients is the expensive part)."""
     sdk = _sdk()
@@ -227,11 +260,11 @@ def _session(region: str):
     session = sdk.PipelineSession(boto_session=_offline_boto_session(region),
                                   default_bucket="offline-placeholder-bucket",
                                   sagemaker_config=copy.deepcopy(_SDK_CONFIG))
-    session._default_bucket = "offline-placeholder-bucket"  # noqa: SLF001 - skip default_bucket()'s S3 probe
+    session._default_bucket = "offline-placeholder-bucket"
     return session
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def image_uri(framework: str, framework_version: str, region: str, scope: str, instance_type: str) -> str:
     """The framework image for the region, from the SDK's bundled image tables (no network call)."""
     sdk = _sdk()
@@ -456,10 +489,10 @@ def _validate_config_once(sagemaker_config=None):
         _VALID_CONFIGS.add(key)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _name_only_local_client(base):
     class _NameOnlyLocalSagemakerClient(base):
-        def __init__(self, sagemaker_session=None):  # noqa: D401 - no session, no clients, no config files
+        def __init__(self, sagemaker_session=None):
             self.sagemaker_session = sagemaker_session
 
     return _NameOnlyLocalSagemakerClient
