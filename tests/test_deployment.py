@@ -391,3 +391,13 @@ def test_sample_stacks_plan_at_level_3_and_above():
     assert any(n.startswith("churn: endpoint waits") for n in staging.notes)
     prod = plan.plan(stack="prod")
     assert prod.find(T_RULE, "churn-approval-rule")
+
+
+def test_a_package_promoted_from_staging_is_readable_by_the_prod_role():
+    staging_arn = "arn:aws:sagemaker:us-east-1:123456789012:model-package/acme-staging-churn/7"
+    g = run(config(environment="prod", maturity=3, projects=[
+        {"name": "churn", "serving": {"modelPackageArn": staging_arn, "minInstances": 2, "maxInstances": 3}}]))
+    doc = policy(g.find(T_POLICY, "churn-endpoint-execution-policy"))
+    resources = next(s for s in statements(doc) if s["Sid"] == "ReadProjectPackages")["Resource"]
+    assert "arn:aws:sagemaker:us-east-1:123456789012:model-package/acme-staging-churn/*" in resources
+    assert any(r.endswith("model-package/acme-prod-churn/*") for r in resources)

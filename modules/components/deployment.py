@@ -66,6 +66,14 @@ def approval_event_pattern(model_package_group: str) -> dict[str, Any]:
     }
 
 
+def package_group_arn(model_package_arn: str) -> tuple[str, str] | None:
+    """(``arn:<partition>:sagemaker:<region>:<account>``, group) of a versioned model package ARN."""
+    head, sep, rest = model_package_arn.partition(":model-package/")
+    if not sep or "/" not in rest:
+        return None
+    return head, rest.split("/", 1)[0]
+
+
 def capture_destination(bucket: str, project: str) -> str:
     return f"s3://{bucket}/capture/{project}/"
 
@@ -414,6 +422,11 @@ class ModelEndpoint(pulumi.ComponentResource):
         pull_repos: list[Any] = [f"arn:aws:ecr:{ctx.region}:*:repository/sagemaker-*"]
         if args.ecr_repository_arn is not None:
             pull_repos.append(args.ecr_repository_arn)
+        package_resources: list[Any] = [ctx.arn("sagemaker", f"model-package-group/{group}"),
+                                        ctx.arn("sagemaker", f"model-package/{group}/*")]
+        home = package_group_arn(args.model_package_arn)
+        if home is not None and home[1] != group:  # promoted from another stage's (or account's) registry
+            package_resources += [f"{home[0]}:model-package-group/{home[1]}", f"{home[0]}:model-package/{home[1]}/*"]
         self.execution_policy = aws.iam.RolePolicy(
             f"{name}-execution-policy",
             name=f"endpoint-{project.name}",
@@ -421,8 +434,7 @@ class ModelEndpoint(pulumi.ComponentResource):
             policy=policy_json([
                 {"Sid": "ReadProjectPackages", "Effect": "Allow",
                  "Action": ["sagemaker:DescribeModelPackage", "sagemaker:DescribeModelPackageGroup"],
-                 "Resource": [ctx.arn("sagemaker", f"model-package-group/{group}"),
-                              ctx.arn("sagemaker", f"model-package/{group}/*")]},
+                 "Resource": package_resources},
                 {"Sid": "ReadRollbackAlarms", "Effect": "Allow", "Action": "cloudwatch:DescribeAlarms",
                  "Resource": [ctx.arn("cloudwatch", f"alarm:{a}") for a in self.alarm_names]},
                 {"Sid": "PullServingImages", "Effect": "Allow",
