@@ -1,0 +1,272 @@
+"""`ladder deploy` and `ladder promote`: a deployment is a change to a stack's declared state.
+
+- ``deploy`` resolves a model package (given, or the newest Approved one of the project's group), writes its
+  ARN to ``mlops:projects[i].serving.modelPackageArn`` of the stack file - comments and key order kept - and
+  runs ``pulumi up`` for that stack through the Automation API when the Pulumi CLI is installed (otherwise it
+  prints the exact command).
+- ``promote`` copies the ARN a project has in one stack file (e.g. staging) to another (e.g. prod).
+
+The platform's Pulumi program then replaces the model and endpoint config create-before-delete and updates the
+endpoint blue/green with auto-rollback (``modules/components/deployment.py``). ``AWS_ENDPOINT_URL`` is
+honoured, so ``--latest-approved`` works against moto.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+
+from . import spec as spec_mod
+from .spec import REPO_ROOT, SpecError, StackSpec
+
+ARN_KEY = "modelPackageArn"
+
+
+class DeployError(RuntimeError):
+    """A deploy/promote that cannot proceed; ``code`` is the CLI exit status."""
+
+    def __init__(self, message: str, code: int = 1):
+        super().__init__(message)
+        self.code = code
+
+
+# ---------------------------------------------------------------------------------------------------
+# Registry
+# ---------------------------------------------------------------------------------------------------
+
+def sagemaker_client(region: str):
+    import boto3
+
+    return boto3.client("sagemaker", region_name=region, endpoint_url=os.environ.get("AWS_ENDPOINT_URL") or None)
+
+
+def latest_approved(group: str, region: str, client=None) -> str:
+    """ARN of the newest Approved model package in ``group``; DeployError when there is none."""
+    sm = client or sagemaker_client(region)
+    try:
+        response = sm.list_model_packages(ModelPackageGroupName=group, ModelApprovalStatus="Approved",
+                                          SortBy="CreationTime", SortOrder="Descending", MaxResults=100)
+    except Exception as exc:  # botocore ClientError / endpoint errors: say which group and region
+        raise DeployError(f"could not list model packages of {group!r} in {region}: {exc}") from None
+    # Re-check status and order locally: never deploy a Pending or Rejected package, whatever the API returned.
+    approved = [p for p in response.get("ModelPackageSummaryList", [])
+                if p.get("ModelApprovalStatus") == "Approved"]
+    if not approved:
+        raise DeployError(f"no Approved model package in group {group!r} ({region}); approve one first, e.g. "
+                          f"aws sagemaker update-model-package --model-package-arn <arn> "
+                          f"--model-approval-status Approved")
+    approved.sort(key=lambda p: p["CreationTime"], reverse=True)
+    return approved[0]["ModelPackageArn"]
+
+
+# ---------------------------------------------------------------------------------------------------
+# Stack file rewrite (round-trip: comments, order and flow/block style kept)
+# ---------------------------------------------------------------------------------------------------
+
+def _yaml():
+    from ruamel.yaml import YAML
+
+    y = YAML(typ="rt")
+    y.preserve_quotes = True
+    y.width = 4096
+    y.indent(mapping=2, sequence=4, offset=2)
+    return y
+
+
+def _project_node(doc: Any, project: str, path: Path) -> Any:
+    config = doc.get("config") if hasattr(doc, "get") else None
+    projects = config.get(f"{spec_mod.NAMESPACE}:projects") if config is not None else None
+    for item in projects or []:
+        if hasattr(item, "get") and item.get("name") == project:
+            return item
+    known = ", ".join(str(i.get("name")) for i in projects or [] if hasattr(i, "get")) or "(none)"
+    raise DeployError(f"{path}: unknown project {project!r}; known projects: {known}", code=2)
+
+
+def read_arn(path: Path, project: str) -> Optional[str]:
+    doc = _yaml().load(path.read_text())
+    serving = _project_node(doc, project, path).get("serving")
+    return serving.get(ARN_KEY) if serving is not None and hasattr(serving, "get") else None
+
+
+def rewrite_arn(text: str, project: str, arn: str, path: Path = Path("<stack>")) -> str:
+    """``text`` with ``mlops:projects[<project>].serving.modelPackageArn`` set to ``arn``."""
+    from ruamel.yaml.comments import CommentedMap
+    from ruamel.yaml.scalarstring import DoubleQuotedScalarString
+
+    arn = DoubleQuotedScalarString(arn)  # ':' inside a flow mapping: quoted, so every YAML parser agrees
+    y = _yaml()
+    doc = y.load(text)
+    node = _project_node(doc, project, path)
+    serving = node.get("serving")
+    if serving is None:
+        serving = CommentedMap()
+        keys = list(node.keys())
+        pos = keys.index("training") + 1 if "training" in keys else len(keys)
+        node.insert(pos, "serving", serving)
+    if ARN_KEY in serving:
+        serving[ARN_KEY] = arn
+    else:
+        serving.insert(len(serving), ARN_KEY, arn)
+    out = io.StringIO()
+    y.dump(doc, out)
+    return out.getvalue()
+
+
+def write_arn(path: Path, project: str, arn: str) -> StackSpec:
+    """Rewrite the stack file, then validate it; the original is restored if the result is not a valid spec."""
+    original = path.read_text()
+    path.write_text(rewrite_arn(original, project, arn, path))
+    try:
+        return spec_mod.load(path=path)
+    except SpecError:
+        path.write_text(original)
+        raise
+
+
+# ---------------------------------------------------------------------------------------------------
+# pulumi up
+# ---------------------------------------------------------------------------------------------------
+
+def pulumi_up(stack: str, path: Path, echo=typer.echo) -> bool:
+    """Run ``pulumi up`` for ``stack`` via the Automation API when the CLI is installed; else print the command.
+
+    Returns True when an update ran.
+    """
+    command = f"pulumi up --stack {stack}"
+    in_repo = path.resolve() == spec_mod.stack_file(stack).resolve()
+    if not in_repo:
+        echo(f"next: copy {path} to stacks/Pulumi.{stack}.yaml of the platform repository, then `{command}`")
+        return False
+    if shutil.which("pulumi") is None:
+        echo(f"next: `{command}` (the Pulumi CLI is not installed here, so nothing was deployed yet)")
+        return False
+    from pulumi import automation as auto
+
+    echo(f"running `{command}` (Pulumi Automation API, work dir {REPO_ROOT})")
+    stack_obj = auto.select_stack(stack_name=stack, work_dir=str(REPO_ROOT))
+    result = stack_obj.up(on_output=echo)
+    echo(f"pulumi up: {result.summary.result}")
+    return True
+
+
+# ---------------------------------------------------------------------------------------------------
+# Commands
+# ---------------------------------------------------------------------------------------------------
+
+def _stack_path(stack: Optional[str], stack_file: Optional[Path]) -> tuple[str, Path]:
+    if stack and stack_file:
+        raise DeployError("give either --stack or --stack-file, not both", code=2)
+    if stack_file is not None:
+        return spec_mod.stack_name_of(stack_file), stack_file
+    if not stack:
+        raise DeployError("give --stack (or --stack-file)", code=2)
+    return stack, spec_mod.stack_file(stack)
+
+
+def _load(path: Path) -> StackSpec:
+    try:
+        return spec_mod.load(path=path)
+    except SpecError as exc:
+        raise DeployError(str(exc), code=2) from None
+
+
+def _project(s: StackSpec, project: str, path: Path):
+    try:
+        return s.project(project)
+    except KeyError:
+        known = ", ".join(p.name for p in s.projects) or "(none)"
+        raise DeployError(f"{path}: unknown project {project!r}; known projects: {known}", code=2) from None
+
+
+def deploy(stack: Optional[str], stack_file: Optional[Path], project: str, model_package_arn: Optional[str],
+           latest: bool, run_up: bool = True, echo=typer.echo) -> str:
+    name, path = _stack_path(stack, stack_file)
+    if bool(model_package_arn) == bool(latest):
+        raise DeployError("give exactly one of --model-package-arn ARN and --latest-approved", code=2)
+    s = _load(path)
+    _project(s, project, path)
+    if latest:
+        group = s.naming.project(project)  # the project's model package group (registry component)
+        model_package_arn = latest_approved(group, s.region)
+        echo(f"newest Approved package of {group}: {model_package_arn}")
+    assert model_package_arn is not None
+    previous = read_arn(path, project)
+    try:
+        updated = write_arn(path, project, model_package_arn)
+    except SpecError as exc:
+        raise DeployError(str(exc), code=2) from None
+    if previous == model_package_arn:
+        echo(f"{path}: {project} already declares {model_package_arn}")
+    else:
+        echo(f"{path}: {project}.serving.{ARN_KEY} = {model_package_arn}" + (f" (was {previous})" if previous else ""))
+    if not updated.has("endpoint"):
+        echo(f"warning: stack {name} is at level {updated.maturity} without the 'endpoint' capability; the ARN is "
+             f"recorded but no endpoint is provisioned")
+    if run_up:
+        pulumi_up(name, path, echo)
+    else:
+        echo(f"next: `pulumi up --stack {name}`")
+    return model_package_arn
+
+
+def promote(project: str, source: str, target: str, stacks_dir: Optional[Path] = None, run_up: bool = False,
+            echo=typer.echo) -> str:
+    folder = stacks_dir if stacks_dir is not None else spec_mod.STACKS_DIR
+    src_path, dst_path = folder / f"Pulumi.{source}.yaml", folder / f"Pulumi.{target}.yaml"
+    if source == target:
+        raise DeployError("--from and --to name the same stack", code=2)
+    src = _load(src_path)
+    arn = _project(src, project, src_path).serving.model_package_arn
+    if not arn:
+        raise DeployError(f"{src_path}: {project} has no serving.{ARN_KEY} in stack {source}; deploy there first "
+                          f"(`ladder deploy --stack {source} --project {project} --latest-approved`)")
+    dst = _load(dst_path)
+    _project(dst, project, dst_path)
+    echo(f"promoting {project}: {arn} ({source} -> {target})")
+    return deploy(None, dst_path, project, arn, False, run_up=run_up, echo=echo)
+
+
+def register(app: typer.Typer) -> None:
+    """Add `deploy` and `promote` to the `ladder` CLI."""
+
+    @app.command("deploy")
+    def deploy_cmd(
+        project: str = typer.Option(..., "--project", "-p", help="Project name from the stack's mlops:projects."),
+        stack: Optional[str] = typer.Option(None, "--stack", "-s", help="Stack name: stacks/Pulumi.<stack>.yaml."),
+        stack_file: Optional[Path] = typer.Option(None, "--stack-file", "-f", dir_okay=False,
+                                                  help="Any stack file (instead of --stack)."),
+        model_package_arn: Optional[str] = typer.Option(None, "--model-package-arn",
+                                                        help="The model package to deploy."),
+        latest_approved_: bool = typer.Option(False, "--latest-approved",
+                                              help="Deploy the newest Approved package of the project's group."),
+        up: bool = typer.Option(True, "--up/--no-up", help="Run `pulumi up` afterwards (when the CLI is installed)."),
+    ) -> None:
+        """Declare a model package for a project's endpoint in the stack file and deploy it (`pulumi up`)."""
+        _run(lambda: deploy(stack, stack_file, project, model_package_arn, latest_approved_, run_up=up))
+
+    @app.command("promote")
+    def promote_cmd(
+        project: str = typer.Option(..., "--project", "-p", help="Project name."),
+        source: str = typer.Option("staging", "--from", help="Stack whose deployed package is promoted."),
+        target: str = typer.Option("prod", "--to", help="Stack that receives it."),
+        stacks_dir: Optional[Path] = typer.Option(None, "--stacks-dir", file_okay=False,
+                                                  help="Directory of Pulumi.<stack>.yaml files (default: stacks/)."),
+        up: bool = typer.Option(False, "--up/--no-up", help="Run `pulumi up` on the target stack afterwards."),
+    ) -> None:
+        """Copy the model package ARN a project runs in one stack (e.g. staging) to another (e.g. prod)."""
+        _run(lambda: promote(project, source, target, stacks_dir, run_up=up))
+
+
+def _run(fn) -> None:
+    try:
+        fn()
+    except DeployError as exc:
+        for line in str(exc).splitlines():
+            typer.echo(f"error: {line}", err=True)
+        raise typer.Exit(exc.code) from None
