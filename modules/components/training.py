@@ -48,13 +48,14 @@ class TrainingPipeline(pulumi.ComponentResource):
         self.pipeline_name = naming.project(project.name, "training")
         training = project.training
 
-        from ..pipeline_definition import PipelineInputs, build_definition
+        from ..pipeline_definition import SUPPORTED_FRAMEWORKS, PipelineInputs, build_definition
 
         definition = pulumi.Output.all(args.artifact_bucket, args.execution_role_arn, args.kms_key_arn).apply(
             lambda v: build_definition(PipelineInputs(
                 project=project.name, pipeline_name=self.pipeline_name, region=ctx.region,
                 artifact_bucket=v[0], role_arn=v[1], model_package_group=args.model_package_group,
                 code_version=training.code_version, framework=project.framework,
+                framework_version=SUPPORTED_FRAMEWORKS[project.framework]["version"],
                 training_instance_type=training.instance_type,
                 processing_instance_type=training.processing_instance_type,
                 metric=training.quality_gate.metric, threshold=training.quality_gate.min, kms_key_arn=v[2])))

@@ -1,4 +1,5 @@
 import joblib
+import pandas as pd
 import pytest
 
 from {{ cookiecutter.__package_name }} import train
@@ -29,3 +30,11 @@ def test_missing_channel_is_an_error(tmp_path, monkeypatch):
         train.main([])
     with pytest.raises(FileNotFoundError):
         train.run(tmp_path / "nothing", tmp_path / "model")
+
+
+def test_model_fn_loads_what_train_wrote(splits, tmp_path):
+    """The registered model serves from SageMaker's scikit-learn image, which calls train.model_fn."""
+    train.run(splits / "train", tmp_path / "model", splits / "validation")
+    model = train.model_fn(str(tmp_path / "model"))
+    features = pd.read_csv(next((splits / "test").glob("*.csv"))).iloc[:5, 1:]
+    assert len(model.predict(features.to_numpy())) == 5

@@ -51,6 +51,14 @@ def run(train_dir, model_dir, validation_dir=None, c: float = 1.0, max_iter: int
     return path
 
 
+def model_fn(model_dir):
+    """Serving hook of SageMaker's scikit-learn container (SAGEMAKER_PROGRAM=train.py in the registered model).
+
+    The container's default input_fn/predict_fn handle text/csv and call model.predict on what this returns.
+    """
+    return joblib.load(Path(model_dir) / MODEL_FILE)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--train", default=os.environ.get("SM_CHANNEL_TRAIN"))
