@@ -4,7 +4,6 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 export PULUMI_SKIP_UPDATE_CHECK=true
-export SAGEMAKER_TELEMETRY_OPT_OUT=true
 
 .PHONY: install test test-fast demo bench clean
 

@@ -9,7 +9,6 @@ import socket
 import pytest
 
 os.environ.setdefault("PULUMI_SKIP_UPDATE_CHECK", "true")
-os.environ.setdefault("SAGEMAKER_TELEMETRY_OPT_OUT", "true")
 for _k, _v in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing",
                "AWS_DEFAULT_REGION": "us-east-1", "AWS_EC2_METADATA_DISABLED": "true"}.items():
     os.environ.setdefault(_k, _v)
