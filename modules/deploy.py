@@ -133,13 +133,23 @@ def write_arn(path: Path, project: str, arn: str) -> StackSpec:
 # pulumi up
 # ---------------------------------------------------------------------------------------------------
 
+def project_root() -> Path:
+    """The platform checkout: the working directory when it holds Pulumi.yaml and stacks/ (e.g. an installed
+    ``ladder`` run inside a checkout, as the generated deploy workflow does), else this source tree."""
+    cwd = Path.cwd()
+    if (cwd / "Pulumi.yaml").is_file() and (cwd / "stacks").is_dir():
+        return cwd
+    return REPO_ROOT
+
+
 def pulumi_up(stack: str, path: Path, echo=typer.echo) -> bool:
     """Run ``pulumi up`` for ``stack`` via the Automation API when the CLI is installed; else print the command.
 
     Returns True when an update ran.
     """
     command = f"pulumi up --stack {stack}"
-    in_repo = path.resolve() == spec_mod.stack_file(stack).resolve()
+    root = project_root()
+    in_repo = path.resolve() == spec_mod.stack_file(stack, root).resolve()
     if not in_repo:
         echo(f"next: copy {path} to stacks/Pulumi.{stack}.yaml of the platform repository, then `{command}`")
         return False
@@ -148,8 +158,8 @@ def pulumi_up(stack: str, path: Path, echo=typer.echo) -> bool:
         return False
     from pulumi import automation as auto
 
-    echo(f"running `{command}` (Pulumi Automation API, work dir {REPO_ROOT})")
-    stack_obj = auto.select_stack(stack_name=stack, work_dir=str(REPO_ROOT))
+    echo(f"running `{command}` (Pulumi Automation API, work dir {root})")
+    stack_obj = auto.select_stack(stack_name=stack, work_dir=str(root))
     result = stack_obj.up(on_output=echo)
     echo(f"pulumi up: {result.summary.result}")
     return True
@@ -166,7 +176,7 @@ def _stack_path(stack: Optional[str], stack_file: Optional[Path]) -> tuple[str, 
         return spec_mod.stack_name_of(stack_file), stack_file
     if not stack:
         raise DeployError("give --stack (or --stack-file)", code=2)
-    return stack, spec_mod.stack_file(stack)
+    return stack, spec_mod.stack_file(stack, project_root())
 
 
 def _load(path: Path) -> StackSpec:
@@ -177,11 +187,11 @@ def _load(path: Path) -> StackSpec:
 
 
 def _project(s: StackSpec, project: str, path: Path):
-    try:
-        return s.project(project)
-    except KeyError:
-        known = ", ".join(p.name for p in s.projects) or "(none)"
-        raise DeployError(f"{path}: unknown project {project!r}; known projects: {known}", code=2) from None
+    for p in s.projects:
+        if p.name == project:
+            return p
+    known = ", ".join(p.name for p in s.projects) or "(none)"
+    raise DeployError(f"{path}: unknown project {project!r}; known projects: {known}", code=2)
 
 
 def deploy(stack: Optional[str], stack_file: Optional[Path], project: str, model_package_arn: Optional[str],
@@ -217,7 +227,7 @@ def deploy(stack: Optional[str], stack_file: Optional[Path], project: str, model
 
 def promote(project: str, source: str, target: str, stacks_dir: Optional[Path] = None, run_up: bool = False,
             echo=typer.echo) -> str:
-    folder = stacks_dir if stacks_dir is not None else spec_mod.STACKS_DIR
+    folder = stacks_dir if stacks_dir is not None else project_root() / "stacks"
     src_path, dst_path = folder / f"Pulumi.{source}.yaml", folder / f"Pulumi.{target}.yaml"
     if source == target:
         raise DeployError("--from and --to name the same stack", code=2)

@@ -94,7 +94,7 @@ def test_deploy_latest_approved_writes_the_arn_and_keeps_the_file(app, aws, stac
         f'+       serving: {{instanceType: ml.m5.large, minInstances: 1, maxInstances: 2, modelPackageArn: "{arns[1]}"}}',
     ]
     assert "# Staging: level 3" in after
-    assert spec.load(path=path).project("churn").serving.model_package_arn == arns[1]
+    assert spec.load(path=path).projects[0].serving.model_package_arn == arns[1]
     # not the repository's stack file: nothing is deployed, the next step is printed
     assert "pulumi up --stack staging" in result.output
 
@@ -183,7 +183,7 @@ def test_promote_copies_the_staging_arn_to_prod(app, stacks):
         "-       serving: {instanceType: ml.m5.large, minInstances: 2, maxInstances: 4}",
         f'+       serving: {{instanceType: ml.m5.large, minInstances: 2, maxInstances: 4, modelPackageArn: "{ARN}"}}',
     ]
-    assert spec.load(path=prod).project("churn").serving.model_package_arn == ARN
+    assert spec.load(path=prod).projects[0].serving.model_package_arn == ARN
     assert "pulumi up --stack prod" in result.output
 
 
@@ -202,3 +202,17 @@ def test_promote_unknown_project(app, stacks):
                     str(stacks))
     assert result.exit_code == 2
     assert "unknown project 'fraud'; known projects: churn" in result.output
+
+
+def test_stack_names_resolve_in_the_platform_checkout_of_the_working_directory(app, stacks, monkeypatch):
+    """An installed `ladder` run inside a platform checkout (the generated deploy workflow) edits that checkout."""
+    (stacks.parent / "Pulumi.yaml").write_text("name: mlops-ladder\nruntime: python\n")
+    monkeypatch.chdir(stacks.parent)
+    assert deploy.project_root() == stacks.parent
+    result = invoke(app, "deploy", "--stack", "staging", "-p", "churn", "--model-package-arn", ARN, "--no-up")
+    assert result.exit_code == 0, result.output
+    assert spec.load(path=stacks / "Pulumi.staging.yaml").projects[0].serving.model_package_arn == ARN
+    assert spec.load(stack="staging").projects[0].serving.model_package_arn is None  # repo untouched
+    result = invoke(app, "promote", "-p", "churn", "--from", "staging", "--to", "prod")
+    assert result.exit_code == 0, result.output
+    assert spec.load(path=stacks / "Pulumi.prod.yaml").projects[0].serving.model_package_arn == ARN
