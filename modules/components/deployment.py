@@ -79,7 +79,9 @@ def capture_destination(bucket: str, project: str) -> str:
 
 
 # The repository's deploy job (templates/ml-project: deploy/request.py validates the request against the
-# contract and the registry); MODEL_PACKAGE_ARN comes from the approval event.
+# contract and the registry); MODEL_PACKAGE_ARN comes from the approval event. The endpoint itself changes only
+# through the platform (`ladder deploy` -> `pulumi up`), which the GitHub workflow runs next; a CodeBuild build
+# that should go that far needs the platform repository and a Pulumi token, which the spec does not carry yet.
 DEPLOY_JOB_COMMANDS = (
     'test -n "$MODEL_PACKAGE_ARN" || { echo "MODEL_PACKAGE_ARN is not set"; exit 1; }',
     'python -m deploy.request --env "$MLOPS_ENVIRONMENT" --model-package-arn "$MODEL_PACKAGE_ARN"',
