@@ -274,6 +274,21 @@ class Network(_Model):
         return v
 
 
+class PolicyException(_Model):
+    """A waived policy violation: ``ladder check`` lists it as waived (with the reason) instead of failing."""
+
+    rule: str = Field(..., min_length=1, description="a rule id of the policy pack, e.g. LADDER-S3-008")
+    resource: str = Field(..., min_length=1, description="the resource's logical name or URN")
+    reason: str = Field(..., min_length=1, description="why the violation is accepted (required)")
+
+    @field_validator("reason")
+    @classmethod
+    def _reason(cls, v: str) -> str:
+        if not v.strip():
+            raise ValueError("a reason is required: say why this violation is accepted")
+        return v
+
+
 class StackSpec(_Model):
     """The whole ``mlops:`` namespace of one stack, plus the region and where it came from."""
 
@@ -288,6 +303,7 @@ class StackSpec(_Model):
     features: dict[str, bool] = Field(default_factory=dict)
     network: Optional[Network] = None
     projects: list[Project] = Field(default_factory=list)
+    policy_exceptions: list[PolicyException] = Field(default_factory=list)
 
     @field_validator("maturity", mode="before")
     @classmethod
@@ -319,21 +335,6 @@ class StackSpec(_Model):
         owner = self.github.org if self.github is not None else self.org
         return f"{owner}/{project.name}"
 
-class PolicyException(_Model):
-    """A waived policy violation: ``ladder check`` lists it as waived (with the reason) instead of failing."""
-
-    rule: str = Field(..., min_length=1, description="a rule id of the policy pack, e.g. LADDER-S3-008")
-    resource: str = Field(..., min_length=1, description="the resource's logical name or URN")
-    reason: str = Field(..., min_length=1, description="why the violation is accepted (required)")
-
-    @field_validator("reason")
-    @classmethod
-    def _reason(cls, v: str) -> str:
-        if not v.strip():
-            raise ValueError("a reason is required: say why this violation is accepted")
-        return v
-
-
     def project(self, name: str) -> Project:
         for p in self.projects:
             if p.name == name:
@@ -348,7 +349,6 @@ class PolicyException(_Model):
 
 def stack_file(stack: str, root: Path | None = None) -> Path:
     return (root or REPO_ROOT) / "stacks" / f"Pulumi.{stack}.yaml"
-    policy_exceptions: list[PolicyException] = Field(default_factory=list)
 
 
 def stack_name_of(path: Path) -> str:
@@ -544,8 +544,8 @@ def _semantic_problems(spec: StackSpec) -> list[Problem]:
             problems.append(Problem(f"{path}.serving.minInstances",
                                     f"{project.serving.min_instances} is greater than maxInstances "
                                     f"({project.serving.max_instances}); need minInstances <= maxInstances"))
-        problems.extend(_serving_problems(spec, caps, project.serving, f"{path}.serving"))
         problems.extend(_monitoring_problems(project.monitoring, f"{path}.monitoring"))
+        problems.extend(_serving_problems(spec, caps, project.serving, f"{path}.serving"))
     return problems
 
 
