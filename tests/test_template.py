@@ -186,7 +186,8 @@ def test_deploy_workflow_goes_through_the_platform(baked, job_name, target, arn_
     assert platform["uses"] == "actions/checkout@v4"
     assert platform["with"] == {"repository": "${{ vars.PLATFORM_REPOSITORY }}",
                                 "token": "${{ secrets.PLATFORM_REPO_TOKEN }}", "path": "platform"}
-    install = next(s for s in steps if "pip install ./platform" in s.get("run", ""))
+    # editable: ladder resolves stacks/ and Pulumi.yaml from its own source, which must be the checkout
+    install = next(s for s in steps if "platform/.venv/bin/python -m pip install -e ./platform" in s.get("run", ""))
     pulumi = next(s for s in steps if s.get("uses") == "pulumi/actions@v6")
     creds = next(s for s in steps if s.get("uses") == "aws-actions/configure-aws-credentials@v4")
     assert creds["with"]["role-to-assume"] == "${{ vars.PLATFORM_DEPLOY_ROLE_ARN }}"
@@ -407,12 +408,15 @@ def deploy_setup(baked, tmp_path):
     calls = tmp_path / "ladder-calls.jsonl"
     ladder = tmp_path / "bin" / "ladder"
     ladder.parent.mkdir()
+    pulumi = tmp_path / "bin" / "pulumi"  # only its presence is checked; the fake ladder never calls it
+    pulumi.write_text("#!/bin/sh\nexit 0\n")
+    pulumi.chmod(0o755)
     ladder.write_text(FAKE_LADDER.format(python=sys.executable, calls=str(calls)))
     ladder.chmod(0o755)
 
     def make(*args):
         env = offline_env(AWS_ENDPOINT_URL=url, NO_PROXY="127.0.0.1,localhost", no_proxy="127.0.0.1,localhost",
-                          **git_env)
+                          PATH=f"{ladder.parent}{os.pathsep}{os.environ['PATH']}", **git_env)
         return subprocess.run(["make", "--no-print-directory", "deploy", f"PYTHON={sys.executable}",
                                f"PLATFORM_DIR={platform}", f"LADDER={ladder}", *args], check=False, cwd=baked[3],
                               env=env,
@@ -446,10 +450,13 @@ def test_make_deploy_validates_hands_over_to_the_platform_and_smoke_tests(deploy
     ("pending", "is PendingManualApproval, not Approved"),
     ("arn:aws:sagemaker:us-east-1:123456789012:model-package/x/1'; touch pwned; '", "is not a model package ARN"),
     ("", "usage: make deploy MODEL_PACKAGE_ARN="),
+    ("no-pulumi", "the Pulumi CLI (pulumi-not-installed) is not installed"),
 ])
 def test_make_deploy_stops_before_the_platform_on_a_bad_request(deploy_setup, arn, message):
+    extra = ["PULUMI=pulumi-not-installed"] if arn == "no-pulumi" else []
     arn = deploy_setup["arns"]["PendingManualApproval"] if arn == "pending" else arn
-    result = deploy_setup["make"](f"MODEL_PACKAGE_ARN={arn}")
+    arn = deploy_setup["arns"]["Approved"] if arn == "no-pulumi" else arn
+    result = deploy_setup["make"](f"MODEL_PACKAGE_ARN={arn}", *extra)
     assert result.returncode != 0
     assert message in result.stderr
     assert not deploy_setup["calls"].exists()
