@@ -62,12 +62,19 @@ def parse_arn(arn: str, region: str) -> dict:
 
 
 def contract_group(ssm, environment: str, project: str = PROJECT) -> str | None:
-    """The model-package-group of /mlops/<env>/<project>/, or None when it is not published (or readable)."""
+    """The model-package-group of /mlops/<env>/<project>/; None when it is not published.
+
+    Raises PermissionError when these credentials may not read it (e.g. a prod deploy role reading the
+    contract of the environment a package was registered in).
+    """
     try:
         return ssm.get_parameter(Name=f"/mlops/{environment}/{project}/model-package-group")["Parameter"]["Value"]
     except ClientError as exc:
-        if exc.response["Error"]["Code"] in ("ParameterNotFound", "AccessDeniedException"):
+        code = exc.response["Error"]["Code"]
+        if code == "ParameterNotFound":
             return None
+        if code in ("AccessDeniedException", "AccessDenied"):
+            raise PermissionError(code) from exc
         raise
 
 
@@ -75,16 +82,25 @@ def validate(sm, ssm, model_package_arn: str, environment: str = ENVIRONMENT, pr
              source_environment: str = ENVIRONMENT, region: str = AWS_REGION) -> dict:
     """Check the request; returns the package description, raises RequestError with the reason."""
     parts = parse_arn(model_package_arn, region)
-    environments = list(dict.fromkeys([environment, source_environment]))
-    groups = {env: group for env in environments if (group := contract_group(ssm, env, project))}
+    groups, unreadable = {}, []
+    for env in dict.fromkeys([environment, source_environment]):
+        try:
+            group = contract_group(ssm, env, project)
+        except PermissionError:
+            unreadable.append(f"/mlops/{env}/{project}/model-package-group")
+            continue
+        if group:
+            groups[env] = group
+    denied = f" (access denied to {', '.join(unreadable)})" if unreadable else ""
     if not groups:
-        where = " or ".join(f"/mlops/{env}/{project}/model-package-group" for env in environments)
-        raise RequestError(f"{where} not found in SSM: is '{project}' in the platform's spec at maturity level "
-                           "2 or above, and are these credentials allowed to read the contract?")
+        where = " or ".join(f"/mlops/{env}/{project}/model-package-group"
+                            for env in dict.fromkeys([environment, source_environment]))
+        raise RequestError(f"{where} not found in SSM{denied}: is '{project}' in the platform's spec at maturity "
+                           "level 2 or above, and are these credentials allowed to read the contract?")
     if parts["group"] not in {g.lower() for g in groups.values()}:
         listed = ", ".join(f"{g} ({env})" for env, g in groups.items())
         raise RequestError(f"model package {model_package_arn} is in group {parts['group']!r}, not in "
-                           f"{project}'s model package group {listed}")
+                           f"{project}'s model package group {listed}{denied}")
     try:
         package = sm.describe_model_package(ModelPackageName=model_package_arn)
     except ClientError as exc:

@@ -144,6 +144,32 @@ def test_promotion_accepts_a_package_registered_in_the_source_environment(aws, c
     assert f"{OTHER_GROUP} (prod-like), {GROUP} ({ENV})" in capsys.readouterr().err
 
 
+def test_unreadable_source_contract_is_named_in_the_error(aws, capsys, monkeypatch):
+    real = request.contract_group
+
+    def contract_group(ssm, environment, project=PROJECT):
+        if environment == ENV:
+            raise PermissionError("AccessDeniedException")
+        return real(ssm, environment, project)
+
+    monkeypatch.setattr(request, "contract_group", contract_group)
+    boto3.client("ssm", region_name=REGION).put_parameter(
+        Name=f"/mlops/prod-like/{PROJECT}/model-package-group", Value=OTHER_GROUP, Type="String")
+    assert request.main(["--model-package-arn", model_package(aws), "--env", "prod-like"]) == 2
+    assert f"(access denied to /mlops/{ENV}/{PROJECT}/model-package-group)" in capsys.readouterr().err
+
+
+def test_contract_group_maps_access_denied(aws):
+    from botocore.stub import Stubber
+
+    ssm = boto3.client("ssm", region_name=REGION)
+    with Stubber(ssm) as stub:
+        stub.add_client_error("get_parameter", service_error_code="AccessDeniedException")
+        with pytest.raises(PermissionError):
+            request.contract_group(ssm, ENV)
+    assert request.contract_group(ssm, "nowhere") is None
+
+
 # --- smoke test ---------------------------------------------------------------------------------------
 
 def test_smoke_test_passes_against_an_in_service_endpoint(aws, capsys):
