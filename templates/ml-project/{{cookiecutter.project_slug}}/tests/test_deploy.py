@@ -107,13 +107,18 @@ def test_package_of_another_group_fails(aws, capsys):
     "arn:aws:sagemaker:us-east-1:123456789012:model-package/g/1; rm -rf /",   # trailing junk
     "arn:aws:sagemaker:us-east-1:123456789012:model-package/g/1\n",          # trailing newline
 ])
-def test_malformed_arns_fail(aws, capsys, arn):
+def test_malformed_arns_fail(monkeypatch, capsys, arn):
+    # rejected before any AWS call, so no emulator: AWS_ENDPOINT_URL is a closed port, a call would fail
+    monkeypatch.setenv("AWS_REGION", REGION)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
     assert request.main(["--model-package-arn", arn]) == 2
     assert "is not a model package ARN of the form arn:aws:sagemaker:" in capsys.readouterr().err
 
 
-def test_package_in_another_region_fails(aws, capsys):
-    arn = model_package(aws).replace(f":{REGION}:", ":ap-south-2:")
+def test_package_in_another_region_fails(monkeypatch, capsys):
+    monkeypatch.setenv("AWS_REGION", REGION)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+    arn = f"arn:aws:sagemaker:ap-south-2:123456789012:model-package/{GROUP}/1"
     assert request.main(["--model-package-arn", arn]) == 2
     assert f"is in ap-south-2; {PROJECT} is deployed in {REGION}" in capsys.readouterr().err
 
