@@ -234,7 +234,8 @@ def _plain(value: Any) -> Any:
 
 
 @contextlib.contextmanager
-def _environment(overrides: dict[str, str]) -> Iterator[None]:
+def temporary_env(overrides: dict[str, str]) -> Iterator[None]:
+    """Set environment variables for the block, restoring the previous values after."""
     saved = {k: os.environ.get(k) for k in overrides}
     os.environ.update(overrides)
     try:
@@ -277,7 +278,7 @@ def run_program(spec: StackSpec, config: dict[str, Any], mocks_impl=None, *, pro
         return collect()
 
     env = {"LADDER_STACK_SOURCE": spec.source, "PULUMI_CONFIG": "{}"}
-    with _environment(env):
+    with temporary_env(env):
         settings.reset_options(project=PROJECT, stack=spec.stack, preview=False)
         pconfig.set_all_config(spec_mod.config_to_pulumi(config), secret_keys or [])
         mocks.set_mocks(adapter, project=PROJECT, stack=spec.stack, preview=False, monitor=monitor)
