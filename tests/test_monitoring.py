@@ -264,7 +264,10 @@ def test_vpc_custom_baseline_and_instance_type_from_the_spec(variant):
     assert read["Action"] == "s3:GetObject"
     assert sorted(as_list(read["Resource"])) == ["arn:aws:s3:::acme-baselines/churn/v7/constraints.json",
                                                  "arn:aws:s3:::acme-baselines/churn/v7/statistics.json"]
-    assert any(s["Sid"] == "JobNetworkInterfacesInTheVpc" for s in statements(doc))
+    create = next(s for s in statements(doc) if s["Sid"] == "JobNetworkInterfacesInTheSubnets")
+    assert "arn:aws:ec2:us-east-1:123456789012:subnet/subnet-0a1b2c3d" in create["Resource"]
+    assert "arn:aws:ec2:us-east-1:123456789012:security-group/sg-0a1b2c3d" in create["Resource"]
+    assert "*" not in create["Resource"]
 
 
 @pytest.mark.parametrize("region", ["us-east-1", "eu-west-1", "ap-southeast-2", "cn-north-1"])
@@ -484,3 +487,19 @@ def test_monitoring_defaults():
     assert (m.baseline.statistics_uri, m.baseline.constraints_uri, m.model_quality) == (None, None, False)
     assert mon.baseline_uris("b", "churn", m.baseline) == ("s3://b/churn/baseline/statistics.json",
                                                            "s3://b/churn/baseline/constraints.json")
+
+
+def test_policy_pack_passes_the_monitoring_resources(g4, variant):
+    from modules.policies import runner
+
+    def mine(graph: plan.Graph) -> list:
+        component = one(graph, COMPONENT, "churn-monitoring").urn
+        urns = {r.urn for r in graph.resources if r.parent == component}
+        return [v for v in runner.run_checks(graph).violations
+                if v.urn in urns or "churn-endpoint-endpoint" in (v.name or "")]
+
+    assert mine(g4) == []  # incl. "prod endpoint at level 4 has a Model Monitor schedule"
+    # in a VPC only EC2's Describe* actions stay on '*' (they have no resource-level permissions)
+    assert [(v.rule, v.message.split(" grants ")[1].split(" on ")[0]) for v in mine(variant)] in (
+        [], [("LADDER-IAM-006", "ec2:DescribeDhcpOptions, ec2:DescribeNetworkInterfaces, "
+                                "ec2:DescribeSecurityGroups, ec2:DescribeSubnets, ec2:DescribeVpcs")])
