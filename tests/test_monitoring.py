@@ -369,7 +369,7 @@ def test_dashboard_graphs_the_real_endpoint_and_pipeline(g4):
                 expressions.append(metric[0]["expression"])
                 continue
             names = [m for m in metric if isinstance(m, str)]
-            namespace, name, dims = names[0], names[1], dict(zip(names[2::2], names[3::2]))
+            namespace, name, dims = names[0], names[1], dict(zip(names[2::2], names[3::2], strict=True))
             seen.setdefault(namespace, set()).add(name)
             if namespace == "AWS/SageMaker":
                 assert dims == {"EndpointName": endpoint, "VariantName": "AllTraffic"}
