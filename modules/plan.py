@@ -101,7 +101,7 @@ def _import_pulumi():
 
 def physical_name(type_: str, name: str, inputs: dict[str, Any]) -> str:
     """The name AWS would know the resource by; auto-named resources get Pulumi's random-looking suffix."""
-    for key in ("name", "bucket", "functionName", "topicName"):
+    for key in ("name", "bucket", "pipelineName", "modelPackageGroupName", "functionName", "topicName"):
         if isinstance(inputs.get(key), str) and inputs[key]:
             return inputs[key]
     if isinstance(inputs.get("bucketPrefix"), str):
@@ -110,14 +110,42 @@ def physical_name(type_: str, name: str, inputs: dict[str, Any]) -> str:
     return f"{name}-{digest}"
 
 
+# ARN formats AWS uses for the types we create ({r} region, {a} account, {n} physical name).
+ARN_FORMATS = {
+    "aws:s3/bucket:Bucket": "arn:aws:s3:::{n}",
+    "aws:iam/role:Role": "arn:aws:iam::{a}:role/{n}",
+    "aws:cloudwatch/metricAlarm:MetricAlarm": "arn:aws:cloudwatch:{r}:{a}:alarm:{n}",
+    "aws:cloudwatch/eventRule:EventRule": "arn:aws:events:{r}:{a}:rule/{n}",
+    "aws:cloudwatch/eventConnection:EventConnection": "arn:aws:events:{r}:{a}:connection/{n}/plan",
+    "aws:cloudwatch/eventApiDestination:EventApiDestination": "arn:aws:events:{r}:{a}:api-destination/{n}/plan",
+    "aws:cloudwatch/dashboard:Dashboard": "arn:aws:cloudwatch::{a}:dashboard/{n}",
+    "aws:sns/topic:Topic": "arn:aws:sns:{r}:{a}:{n}",
+    "aws:ssm/parameter:Parameter": "arn:aws:ssm:{r}:{a}:parameter{n}",
+    "aws:scheduler/schedule:Schedule": "arn:aws:scheduler:{r}:{a}:schedule/default/{n}",
+    "aws:ecr/repository:Repository": "arn:aws:ecr:{r}:{a}:repository/{n}",
+    "aws:codebuild/project:Project": "arn:aws:codebuild:{r}:{a}:project/{n}",
+    "aws:logs/logGroup:LogGroup": "arn:aws:logs:{r}:{a}:log-group:{n}",
+    "aws:sagemaker/pipeline:Pipeline": "arn:aws:sagemaker:{r}:{a}:pipeline/{n}",
+    "aws:sagemaker/modelPackageGroup:ModelPackageGroup": "arn:aws:sagemaker:{r}:{a}:model-package-group/{n}",
+    "aws:sagemaker/model:Model": "arn:aws:sagemaker:{r}:{a}:model/{n}",
+    "aws:sagemaker/endpointConfiguration:EndpointConfiguration": "arn:aws:sagemaker:{r}:{a}:endpoint-config/{n}",
+    "aws:sagemaker/endpoint:Endpoint": "arn:aws:sagemaker:{r}:{a}:endpoint/{n}",
+    "aws:sagemaker/monitoringSchedule:MonitoringSchedule": "arn:aws:sagemaker:{r}:{a}:monitoring-schedule/{n}",
+    "aws:sagemaker/dataQualityJobDefinition:DataQualityJobDefinition":
+        "arn:aws:sagemaker:{r}:{a}:data-quality-job-definition/{n}",
+}
+
+
 def plan_arn(type_: str, physical: str, region: str, account: str = PLAN_ACCOUNT) -> str:
+    """The ARN AWS would give the resource (generic ``<service>:<kind>/<name>`` for types not in the table)."""
+    fmt = ARN_FORMATS.get(type_)
+    if fmt is not None:
+        return fmt.format(r=region, a=account, n=physical)
     module = type_.split(":")[1].split("/")[0] if ":" in type_ else "unknown"
     kind = type_.rsplit(":", 1)[-1]
-    if module == "s3" and kind == "Bucket":
-        return f"arn:aws:s3:::{physical}"
     if module == "iam":
         return f"arn:aws:iam::{account}:{kind[0].lower() + kind[1:]}/{physical}"
-    service = {"cloudwatch": "events" if "Event" in kind else "cloudwatch", "scheduler": "scheduler"}.get(module, module)
+    service = {"cloudwatch": "events" if "Event" in kind else "cloudwatch"}.get(module, module)
     return f"arn:aws:{service}:{region}:{account}:{kind.lower()}/{physical}"
 
 

@@ -20,7 +20,7 @@ def invoke(*args: str):
 def test_help_explains_commands():
     result = invoke("--help")
     assert result.exit_code == 0
-    for cmd in ("plan", "levels", "validate", "demo"):
+    for cmd in ("plan", "levels", "validate", "demo", "new", "check", "up", "down", "deploy", "promote"):
         assert cmd in result.output
 
 
@@ -91,10 +91,3 @@ def test_validate():
     assert invoke("validate", "--stack", "prod").exit_code == 0
     data = json.loads(invoke("validate", "--stack", "prod", "--json").output)
     assert data["valid"] is True and data["spec"]["maturity"] == 4
-
-
-def test_demo_prints_every_sample_plan():
-    result = invoke("demo")
-    assert result.exit_code == 0, result.output
-    for name in ("stack dev", "stack staging", "stack prod"):
-        assert name in result.output
