@@ -296,10 +296,12 @@ class Aws:
 
     def call(self, service: str, operation: str, params: Optional[dict[str, Any]] = None, *,
              missing_ok: Iterable[str] = (), retry_on: Iterable[str] = (), retry_for: float = 0.0,
-             ) -> Optional[dict[str, Any]]:
+             fallback: bool = True) -> Optional[dict[str, Any]]:
         """Perform ``operation``: emulated in moto when it can be, else validated and recorded.
 
         Returns the response (emulated), or ``None`` (validated only, or a not-found error in ``missing_ok``).
+        If moto crashes (HTTP 5xx) on a request botocore accepted, the operation is recorded as validated with a
+        warning, unless ``fallback=False`` (data-plane calls whose result matters).
         """
         from botocore import xform_name
         from botocore.exceptions import ClientError, ParamValidationError
@@ -326,7 +328,7 @@ class Aws:
                     time.sleep(0.1)
                     continue
                 status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
-                if status >= 500 or code in ("500", "InternalError", "InternalFailure"):
+                if fallback and (status >= 500 or code in ("500", "InternalError", "InternalFailure")):
                     # botocore accepted the request (it validates before sending); moto crashed on it
                     validate(service, operation, params)
                     self.record(Op(service, operation, "validated"))

@@ -168,17 +168,36 @@ def s3_bucket_create(ctx: Ctx, req: Request) -> Realised:
 
 def empty_bucket(aws: Aws, bucket: str) -> int:
     """Delete every object version and delete marker; returns how many were removed."""
-    removed = 0
+    from .aws import SandboxError
+
+    # moto mishandles DeleteObjects by version id once versioning is Suspended (what deleting the
+    # BucketVersioning resource leaves); the bucket is going away, so turn versioning back on to empty it.
+    status = aws.call("s3", "GetBucketVersioning", {"Bucket": bucket}, missing_ok=S3_MISSING)
+    if status is None:
+        return 0
+    if status.get("Status") == "Suspended":
+        aws.call("s3", "PutBucketVersioning", {"Bucket": bucket, "VersioningConfiguration": {"Status": "Enabled"}})
+    removed, previous = 0, None
     while True:
-        page = aws.call("s3", "ListObjectVersions", {"Bucket": bucket, "MaxKeys": 1000}, missing_ok=S3_MISSING)
+        page = aws.call("s3", "ListObjectVersions", {"Bucket": bucket, "MaxKeys": 1000}, missing_ok=S3_MISSING,
+                        fallback=False)
         if page is None:
             return removed
         keys = [{"Key": v["Key"], "VersionId": v["VersionId"]}
                 for v in page.get("Versions", []) + page.get("DeleteMarkers", [])]
         if not keys:
             return removed
-        aws.call("s3", "DeleteObjects", {"Bucket": bucket, "Delete": {"Objects": keys, "Quiet": True}})
+        if keys == previous:
+            raise SandboxError(f"cannot empty bucket {bucket}: deleting {len(keys)} object version(s) had no effect")
+        resp = aws.call("s3", "DeleteObjects", {"Bucket": bucket, "Delete": {"Objects": keys, "Quiet": True}},
+                        fallback=False)
+        errors = (resp or {}).get("Errors") or []
+        if errors:
+            first = errors[0]
+            raise SandboxError(f"cannot empty bucket {bucket}: {len(errors)} object version(s) not deleted "
+                               f"({first.get('Code')}: {first.get('Message')} for {first.get('Key')!r})")
         removed += len(keys)
+        previous = keys
 
 
 def s3_bucket_delete(ctx: Ctx, id_: str, outputs: dict[str, Any]) -> None:
@@ -388,6 +407,45 @@ def iam_oidc_retag(ctx: Ctx, id_: str, outputs: dict[str, Any], old: dict, new: 
         ctx.aws.call("iam", "TagOpenIDConnectProvider", {"OpenIDConnectProviderArn": id_, "Tags": tag_list(add)})
     if remove:
         ctx.aws.call("iam", "UntagOpenIDConnectProvider", {"OpenIDConnectProviderArn": id_, "TagKeys": remove})
+
+
+def iam_policy_create(ctx: Ctx, req: Request) -> Realised:
+    name = physical(req)
+    params = params_for(req, "iam", "CreatePolicy", ignore=("name", "namePrefix", "attachmentCount"),
+                        rename={"policy": "PolicyDocument"}, extra={"PolicyName": name})
+    policy = ctx.aws.call("iam", "CreatePolicy", params)["Policy"]
+    return Realised(policy["Arn"], echo(req, name=name, arn=policy["Arn"], policyId=policy["PolicyId"],
+                                        path=policy.get("Path", "/")))
+
+
+def iam_policy_delete(ctx: Ctx, id_: str, outputs: dict[str, Any]) -> None:
+    versions = ctx.aws.call("iam", "ListPolicyVersions", {"PolicyArn": id_}, missing_ok=IAM_MISSING)
+    if versions is None:
+        return
+    for v in versions.get("Versions", []):
+        if not v.get("IsDefaultVersion"):
+            ctx.aws.call("iam", "DeletePolicyVersion", {"PolicyArn": id_, "VersionId": v["VersionId"]},
+                         missing_ok=IAM_MISSING)
+    ctx.aws.call("iam", "DeletePolicy", {"PolicyArn": id_}, missing_ok=IAM_MISSING)
+
+
+def iam_policy_retag(ctx: Ctx, id_: str, outputs: dict[str, Any], old: dict, new: dict) -> None:
+    add, remove = changed_tags(old, new)
+    if add:
+        ctx.aws.call("iam", "TagPolicy", {"PolicyArn": id_, "Tags": tag_list(add)})
+    if remove:
+        ctx.aws.call("iam", "UntagPolicy", {"PolicyArn": id_, "TagKeys": remove})
+
+
+def iam_attachment_create(ctx: Ctx, req: Request) -> Realised:
+    role, arn = req.inputs["role"], req.inputs["policyArn"]
+    ctx.aws.call("iam", "AttachRolePolicy", {"RoleName": role, "PolicyArn": arn})
+    return Realised(f"{role}/{arn}", echo(req))
+
+
+def iam_attachment_delete(ctx: Ctx, id_: str, outputs: dict[str, Any]) -> None:
+    ctx.aws.call("iam", "DetachRolePolicy", {"RoleName": outputs["role"], "PolicyArn": outputs["policyArn"]},
+                 missing_ok=IAM_MISSING)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -654,6 +712,25 @@ def sns_subscription_delete(ctx: Ctx, id_: str, outputs: dict[str, Any]) -> None
     ctx.aws.call("sns", "Unsubscribe", {"SubscriptionArn": id_}, missing_ok=("NotFound",))
 
 
+def sns_topic_policy_create(ctx: Ctx, req: Request) -> Realised:
+    arn = req.inputs["arn"]
+    ctx.aws.call("sns", "SetTopicAttributes", {"TopicArn": arn, "AttributeName": "Policy",
+                                               "AttributeValue": req.inputs["policy"]})
+    return Realised(arn, echo(req, owner=ctx.account))
+
+
+def sns_topic_policy_delete(ctx: Ctx, id_: str, outputs: dict[str, Any]) -> None:
+    """Terraform puts the topic's default policy back (owner-only access)."""
+    account = id_.split(":")[4]
+    default = {"Version": "2008-10-17", "Id": "__default_policy_ID", "Statement": [{
+        "Sid": "__default_statement_ID", "Effect": "Allow", "Principal": {"AWS": "*"},
+        "Action": ["SNS:GetTopicAttributes", "SNS:SetTopicAttributes", "SNS:AddPermission", "SNS:RemovePermission",
+                   "SNS:DeleteTopic", "SNS:Subscribe", "SNS:ListSubscriptionsByTopic", "SNS:Publish"],
+        "Resource": id_, "Condition": {"StringEquals": {"AWS:SourceOwner": account}}}]}
+    ctx.aws.call("sns", "SetTopicAttributes", {"TopicArn": id_, "AttributeName": "Policy",
+                                               "AttributeValue": json.dumps(default)}, missing_ok=("NotFound",))
+
+
 # ---------------------------------------------------------------------------------------------------
 # EventBridge (aws.cloudwatch.Event*)
 # ---------------------------------------------------------------------------------------------------
@@ -825,6 +902,34 @@ def dashboard_delete(ctx: Ctx, id_: str, outputs: dict[str, Any]) -> None:
                  missing_ok=("ResourceNotFound", "does not exist"))
 
 
+def log_group_create(ctx: Ctx, req: Request) -> Realised:
+    name = physical(req)
+    params = params_for(req, "logs", "CreateLogGroup",
+                        ignore=("name", "namePrefix", "retentionInDays", "skipDestroy", "deletionProtectionEnabled"),
+                        extra={"logGroupName": name})
+    ctx.aws.call("logs", "CreateLogGroup", params)
+    if req.inputs.get("retentionInDays"):
+        ctx.aws.call("logs", "PutRetentionPolicy", {"logGroupName": name,
+                                                    "retentionInDays": int(req.inputs["retentionInDays"])})
+    if req.inputs.get("deletionProtectionEnabled"):
+        ctx.aws.call("logs", "PutLogGroupDeletionProtection", {"logGroupIdentifier": name,
+                                                               "deletionProtectionEnabled": True})
+    return Realised(name, echo(req, name=name, arn=ctx.arn("logs", f"log-group:{name}"),
+                               logGroupClass=req.inputs.get("logGroupClass") or "STANDARD"))
+
+
+def log_group_delete(ctx: Ctx, id_: str, outputs: dict[str, Any]) -> None:
+    ctx.aws.call("logs", "DeleteLogGroup", {"logGroupName": id_}, missing_ok=("ResourceNotFoundException",))
+
+
+def log_group_retag(ctx: Ctx, id_: str, outputs: dict[str, Any], old: dict, new: dict) -> None:
+    add, remove = changed_tags(old, new)
+    if add:
+        ctx.aws.call("logs", "TagResource", {"resourceArn": outputs["arn"], "tags": add})
+    if remove:
+        ctx.aws.call("logs", "UntagResource", {"resourceArn": outputs["arn"], "tagKeys": remove})
+
+
 # ---------------------------------------------------------------------------------------------------
 # Application Auto Scaling
 # ---------------------------------------------------------------------------------------------------
@@ -912,6 +1017,9 @@ HANDLERS: dict[str, Handler] = {
     "aws:iam/rolePolicy:RolePolicy": Handler("iam", iam_role_policy_create, iam_role_policy_delete),
     "aws:iam/openIdConnectProvider:OpenIdConnectProvider": Handler("iam", iam_oidc_create, iam_oidc_delete,
                                                                    iam_oidc_retag),
+    "aws:iam/policy:Policy": Handler("iam", iam_policy_create, iam_policy_delete, iam_policy_retag),
+    "aws:iam/rolePolicyAttachment:RolePolicyAttachment": Handler("iam", iam_attachment_create,
+                                                                 iam_attachment_delete),
     # ECR
     "aws:ecr/repository:Repository": Handler("ecr", ecr_repository_create, ecr_repository_delete,
                                              ecr_repository_retag, "delete forces (removes images)"),
@@ -937,6 +1045,8 @@ HANDLERS: dict[str, Handler] = {
     # SNS
     "aws:sns/topic:Topic": Handler("sns", sns_topic_create, sns_topic_delete, sns_topic_retag),
     "aws:sns/topicSubscription:TopicSubscription": Handler("sns", sns_subscription_create, sns_subscription_delete),
+    "aws:sns/topicPolicy:TopicPolicy": Handler("sns", sns_topic_policy_create, sns_topic_policy_delete,
+                                               notes="delete restores the default topic policy"),
     # EventBridge
     "aws:cloudwatch/eventRule:EventRule": Handler("events", event_rule_create, event_rule_delete, events_retag),
     "aws:cloudwatch/eventTarget:EventTarget": Handler("events", event_target_create, event_target_delete),
@@ -948,6 +1058,7 @@ HANDLERS: dict[str, Handler] = {
     "aws:cloudwatch/metricAlarm:MetricAlarm": Handler("cloudwatch", metric_alarm_create, metric_alarm_delete,
                                                       cloudwatch_retag),
     "aws:cloudwatch/dashboard:Dashboard": Handler("cloudwatch", dashboard_create, dashboard_delete),
+    "aws:cloudwatch/logGroup:LogGroup": Handler("logs", log_group_create, log_group_delete, log_group_retag),
     # Application Auto Scaling
     "aws:appautoscaling/target:Target": Handler("application-autoscaling", aas_target_create, aas_target_delete),
     "aws:appautoscaling/policy:Policy": Handler("application-autoscaling", aas_policy_create, aas_policy_delete),
