@@ -214,6 +214,16 @@ def test_removed_project_is_deleted(tmp_path, aws):
     assert "acme-dev-fraud-ci" not in {r["RoleName"] for r in aws("iam").list_roles()["Roles"]}
 
 
+def test_secrets_stay_out_of_the_state_file(tmp_path, aws):
+    result = apply(config(maturity=2), tmp_path)
+    doc = json.loads(Path(result.state_file).read_text())
+    entry = doc["resources"]["aws:ssm/parameter:Parameter::churn-contract-artifact-bucket"]
+    assert entry["inputs"]["value"] == "[secret]" and entry["outputs"]["value"] == "[secret]"  # pulumi-aws: secret
+    assert entry["realised"] == "emulated" and entry["ops"] == ["ssm:PutParameter (emulated)"]
+    real = aws("ssm").get_parameter(Name="/mlops/dev/churn/artifact-bucket")["Parameter"]["Value"]
+    assert real == result.outputs["artifactBucket"]
+
+
 def test_down_leaves_nothing(tmp_path, aws, endpoint):
     up = apply(config(maturity=2), tmp_path)
     artifact = up.outputs["artifactBucket"]

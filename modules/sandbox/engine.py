@@ -44,7 +44,7 @@ class Entry:
     key: str
     type: str
     name: str
-    inputs_hash: str
+    inputs_hash: str  # of the real input values; ``inputs`` below has secrets redacted
     id: str
     inputs: dict[str, Any]
     outputs: dict[str, Any]
@@ -53,6 +53,7 @@ class Entry:
     urn: str = ""
     deps: list[str] = field(default_factory=list)  # keys of the resources this one depends on
     seq: int = 0
+    untagged_hash: str = ""  # hash of the inputs without tags (tags-only changes are updated in place)
 
     @property
     def tags(self) -> dict[str, str]:
@@ -71,6 +72,29 @@ def plain(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [plain(v) for v in value]
     return value
+
+
+REDACTED = "[secret]"
+
+
+def redact(value: Any) -> Any:
+    """Secret-marked values replaced by ``[secret]`` (what the state file keeps)."""
+    if isinstance(value, dict):
+        if value.get(SECRET_SIG[0]) == SECRET_SIG[1]:
+            return REDACTED
+        return {k: redact(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [redact(v) for v in value]
+    return value
+
+
+def _stored_outputs(outputs: dict[str, Any], stored_inputs: dict[str, Any], inputs: dict[str, Any]) -> dict:
+    """Outputs for the state file: inputs echoed in them are kept redacted where the input was secret."""
+    out = dict(outputs)
+    for key, value in stored_inputs.items():
+        if key in out and value != inputs.get(key):
+            out[key] = value
+    return out
 
 
 def resource_key(type_: str, name: str) -> str:
@@ -143,6 +167,7 @@ class SandboxMocks:
         key = resource_key(args.typ, args.name)
         handler = handler_for(args.typ, args.name)
         inputs = integral(plain(dict(args.inputs)))
+        stored = integral(redact(dict(args.inputs)))  # secrets never reach the state file
         digest = inputs_hash(inputs)
         self.aws.current = key
         with self._lock:
@@ -158,12 +183,13 @@ class SandboxMocks:
             return old.id, old.outputs
 
         mark = len(self.aws.ops)
+        untagged = _without_tags(inputs)
         if (old is not None and not dep_replaced and handler.retag is not None
-                and _without_tags(old.inputs) == _without_tags(inputs)):
+                and old.untagged_hash == untagged):
             handler.retag(self.ctx, old.id, old.outputs, old.tags, dict(inputs.get("tags") or {}))
             outputs = dict(old.outputs, tags=inputs.get("tags"), tagsAll=dict(inputs.get("tags") or {}))
-            entry = self._entry(key, args, digest, inputs, old.id, outputs, old.ops + self._ops_since(mark, key))
-            entry.deps = old.deps
+            entry = self._entry(key, args, digest, stored, old.id, outputs, old.ops + self._ops_since(mark, key))
+            entry.deps, entry.untagged_hash = old.deps, untagged
             self._done(key, "updated", entry)
             return entry.id, entry.outputs
 
@@ -176,9 +202,11 @@ class SandboxMocks:
             action = "replaced"
             mark = len(self.aws.ops)
         realised = handler.create(self.ctx, Request(args.typ, args.name, inputs))
-        entry = self._entry(key, args, digest, inputs, realised.id, realised.outputs, self._ops_since(mark, key))
+        entry = self._entry(key, args, digest, stored, realised.id, _stored_outputs(realised.outputs, stored, inputs),
+                            self._ops_since(mark, key))
+        entry.untagged_hash = untagged
         self._done(key, action, entry)
-        return entry.id, entry.outputs
+        return entry.id, realised.outputs  # this run gets the real values; the state keeps them redacted
 
     def _ops_since(self, mark: int, key: str) -> list[str]:
         with self._lock:
