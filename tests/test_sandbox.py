@@ -97,8 +97,15 @@ def test_level0_foundation_is_real_in_moto(tmp_path, aws):
                    "RestrictPublicBuckets": True}
     assert s3.get_bucket_ownership_controls(Bucket=artifact)["OwnershipControls"]["Rules"][0][
         "ObjectOwnership"] == "BucketOwnerEnforced"
-    policy = json.loads(s3.get_bucket_policy(Bucket=artifact)["Policy"])
-    assert any(st.get("Sid") == "DenyInsecureTransport" for st in policy["Statement"])
+    # moto applies policies without their conditions (a TLS-only Deny would deny everything): the full policy is
+    # validated and recorded, moto holds the rest, and the run says so
+    state_doc = json.loads(Path(result.state_file).read_text())["resources"]
+    full = json.loads(state_doc["aws:s3/bucketPolicy:BucketPolicy::foundation-artifact-bucket-policy"]["inputs"][
+        "policy"])
+    assert any(st.get("Sid") == "DenyInsecureTransport" for st in full["Statement"])
+    assert ("aws:s3/bucketPolicy:BucketPolicy", "foundation-artifact-bucket-policy", "s3:PutBucketPolicy") in \
+        result.validated
+    assert any("DenyInsecureTransport" in m for m in result.messages)
     rules = s3.get_bucket_lifecycle_configuration(Bucket=artifact)["Rules"]
     assert {r["ID"] for r in rules} >= {"abort-incomplete-uploads", "expire-noncurrent-versions"}
 
@@ -228,14 +235,10 @@ def test_down_leaves_nothing(tmp_path, aws, endpoint):
     up = apply(config(maturity=2), tmp_path)
     artifact = up.outputs["artifactBucket"]
     s3 = aws("s3")
-    # moto enforces the TLS-only bucket policy and the sandbox endpoint is plain http: lift it to write objects
-    policy = s3.get_bucket_policy(Bucket=artifact)["Policy"]
-    s3.delete_bucket_policy(Bucket=artifact)
     s3.put_object(Bucket=artifact, Key="churn/code/initial/train.py", Body=b"1")
     s3.put_object(Bucket=artifact, Key="churn/code/initial/train.py", Body=b"2")  # versioned: 2 versions
     s3.delete_object(Bucket=artifact, Key="churn/code/initial/train.py")          # + a delete marker
     assert len(s3.list_object_versions(Bucket=artifact)["Versions"]) == 2
-    s3.put_bucket_policy(Bucket=artifact, Policy=policy)
     state_file = Path(up.state_file)
     assert state_file.exists()
 
@@ -328,6 +331,22 @@ def test_validated_not_emulated(endpoint):
                                      "ScheduleConfig": {"ScheduleExpression": "cron(0 * ? * * *)"}}})
     assert ok is None
     assert [(k, str(op)) for k, op in aws.ops] == [("ms", "sagemaker:CreateMonitoringSchedule (validated)")]
+
+
+def test_an_undeclared_ordering_is_retried_then_recorded(endpoint, aws):
+    s3 = aws("s3")
+    for b in ("acme-src-bucket", "acme-log-bucket"):
+        s3.create_bucket(Bucket=b)
+    sandbox_aws = Aws(endpoint, REGION)
+    sandbox_aws.current = "logging"
+    params = {"Bucket": "acme-src-bucket", "BucketLoggingStatus": {"LoggingEnabled": {
+        "TargetBucket": "acme-log-bucket", "TargetPrefix": "logs/"}}}
+    # the target bucket's policy never arrives: retried, then validated (never skipped) with the reason
+    assert sandbox_aws.call("s3", "PutBucketLogging", params, retry_on=("InvalidTargetBucketForLogging",),
+                            retry_for=0.3) is None
+    assert [str(op) for _, op in sandbox_aws.ops] == ["s3:PutBucketLogging (validated)"]
+    assert any("missing depends_on" in w for w in sandbox_aws.warnings)
+    assert any("InvalidTargetBucketForLogging after 0.3s" in w for w in sandbox_aws.warnings)
 
 
 # Level 2-4 types the program declares as those levels land: create -> observe in moto -> delete -> gone.

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import functools
 import importlib
+import logging
 import inspect
 import os
 import threading
@@ -266,6 +267,7 @@ class Aws:
         self._config = Config(retries={"total_max_attempts": 1}, s3={"addressing_style": "path"},
                               connect_timeout=5, read_timeout=60, max_pool_connections=32)
         self._clients: dict[str, Any] = {}
+        logging.getLogger("botocore").setLevel(logging.WARNING)
         self._lock = threading.Lock()
         self._local = threading.local()
 
@@ -296,18 +298,19 @@ class Aws:
 
     def call(self, service: str, operation: str, params: Optional[dict[str, Any]] = None, *,
              missing_ok: Iterable[str] = (), retry_on: Iterable[str] = (), retry_for: float = 0.0,
-             fallback: bool = True) -> Optional[dict[str, Any]]:
+             fallback: bool = True, emulate: bool = True) -> Optional[dict[str, Any]]:
         """Perform ``operation``: emulated in moto when it can be, else validated and recorded.
 
         Returns the response (emulated), or ``None`` (validated only, or a not-found error in ``missing_ok``).
         If moto crashes (HTTP 5xx) on a request botocore accepted, the operation is recorded as validated with a
-        warning, unless ``fallback=False`` (data-plane calls whose result matters).
+        warning, unless ``fallback=False`` (data-plane calls whose result matters). ``emulate=False``: moto has the
+        operation but would misrepresent this request (the caller says why in a warning): validate and record.
         """
         from botocore import xform_name
         from botocore.exceptions import ClientError, ParamValidationError
 
         params = {k: v for k, v in (params or {}).items() if v is not None}
-        if not moto_supports(service, operation):
+        if not emulate or not moto_supports(service, operation):
             validate(service, operation, params)
             self.record(Op(service, operation, "validated"))
             return None
@@ -328,12 +331,15 @@ class Aws:
                     time.sleep(0.1)
                     continue
                 status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
-                if fallback and (status >= 500 or code in ("500", "InternalError", "InternalFailure")):
-                    # botocore accepted the request (it validates before sending); moto crashed on it
+                crashed = status >= 500 or code in ("500", "InternalError", "InternalFailure")
+                if fallback and (crashed or code in retry_on):
+                    # botocore accepted the request (it validates before sending); moto crashed on it, or kept
+                    # refusing it for an ordering the program does not declare
                     validate(service, operation, params)
                     self.record(Op(service, operation, "validated"))
-                    self.warn(f"{self.current}: moto failed to emulate {service}:{operation} (HTTP {status or code}) "
-                              f"on a request botocore accepts; recorded as validated, not emulated")
+                    why = f"HTTP {status or code}" if crashed else f"{code} after {retry_for:g}s of retries"
+                    self.warn(f"{self.current}: moto did not emulate {service}:{operation} ({why}) on a request "
+                              f"botocore accepts; recorded as validated, not emulated")
                     return None
                 if code in missing_ok or any(m in str(exc) for m in missing_ok if " " in m):
                     self.record(Op(service, operation, "emulated"))

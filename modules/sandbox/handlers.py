@@ -220,7 +220,7 @@ def _bucket_sub(operation: str, wrap: Callable[[dict[str, Any]], dict[str, Any]]
     def create(ctx: Ctx, req: Request) -> Realised:
         shaped = wrap(dict(req.inputs))
         ctx.aws.call("s3", operation, params_for(req, "s3", operation, shaped), retry_on=retry_on,
-                     retry_for=10.0 if retry_on else 0.0)
+                     retry_for=30.0 if retry_on else 0.0)
         return Realised(req.inputs["bucket"], echo(req))
 
     def delete(ctx: Ctx, id_: str, outputs: dict[str, Any]) -> None:
@@ -262,7 +262,41 @@ public_access_block = _bucket_sub(
 ownership = _bucket_sub(
     "PutBucketOwnershipControls", _nest("ownershipControls", ("rule",), listify=("rule",), rename={"rule": "rules"}),
     "DeleteBucketOwnershipControls")
-bucket_policy = _bucket_sub("PutBucketPolicy", lambda i: i, "DeleteBucketPolicy")
+def _conditional_denies(policy: str) -> list[str]:
+    doc = json.loads(policy)
+    statements = doc.get("Statement", [])
+    statements = statements if isinstance(statements, list) else [statements]
+    return [str(st.get("Sid", "?")) for st in statements if st.get("Effect") == "Deny" and st.get("Condition")]
+
+
+def _bucket_policy_create(ctx: Ctx, req: Request) -> Realised:
+    """moto evaluates bucket policies without their conditions: a TLS-only ``Deny`` conditioned on
+    ``aws:SecureTransport=false`` would deny every request. The whole policy is validated against botocore's
+    model; moto gets it without the conditional Deny statements (so the Allow statements it can act on, e.g.
+    for S3 server access logging, still work), and the warning says so."""
+    params = params_for(req, "s3", "PutBucketPolicy", dict(req.inputs))
+    denies = _conditional_denies(req.inputs["policy"])
+    if not denies:
+        ctx.aws.call("s3", "PutBucketPolicy", params)
+        return Realised(req.inputs["bucket"], echo(req))
+    ctx.aws.warn(f"{req.name}: moto ignores policy conditions, so the conditional Deny statement(s) "
+                 f"{', '.join(denies)} would deny every request; the full policy is validated, moto holds it "
+                 f"without them")
+    ctx.aws.call("s3", "PutBucketPolicy", params, emulate=False)
+    doc = json.loads(req.inputs["policy"])
+    statements = doc.get("Statement", [])
+    statements = statements if isinstance(statements, list) else [statements]
+    kept = [st for st in statements if not (st.get("Effect") == "Deny" and st.get("Condition"))]
+    if kept:
+        ctx.aws.call("s3", "PutBucketPolicy", {**params, "Policy": json.dumps({**doc, "Statement": kept})})
+    return Realised(req.inputs["bucket"], echo(req))
+
+
+def _bucket_policy_delete(ctx: Ctx, id_: str, outputs: dict[str, Any]) -> None:
+    ctx.aws.call("s3", "DeleteBucketPolicy", {"Bucket": id_}, missing_ok=S3_MISSING)
+
+
+bucket_policy = (_bucket_policy_create, _bucket_policy_delete)
 lifecycle = _bucket_sub(
     "PutBucketLifecycleConfiguration", _nest("lifecycleConfiguration", ("rules",)), "DeleteBucketLifecycle")
 
@@ -274,7 +308,8 @@ def _logging_shape(inputs: dict[str, Any]) -> dict[str, Any]:
 
 
 # S3 checks that the target bucket lets the logging service write (its bucket policy). A program that does not
-# order the logging after that policy races it; the sandbox retries and reports the missing ordering.
+# order the logging after that policy races it; the sandbox retries (30 s), reports the missing ordering, and
+# if the policy still is not there records the operation as validated, not emulated.
 logging_ = _bucket_sub("PutBucketLogging", _logging_shape, "PutBucketLogging",
                        lambda b: {"Bucket": b, "BucketLoggingStatus": {}},
                        retry_on=("InvalidTargetBucketForLogging",))

@@ -88,8 +88,18 @@ def sandbox_endpoint(endpoint: Optional[str] = None) -> Iterator[Endpoint]:
 
 def serve(port: int = DEFAULT_PORT, host: str = LOOPBACK, *, on_ready: Callable[[str], None] | None = None,
           stop_after: Optional[float] = None) -> None:
-    """Run a moto server until interrupted (Ctrl-C), or for ``stop_after`` seconds (tests)."""
+    """Run a moto server until interrupted (Ctrl-C or SIGTERM), or for ``stop_after`` seconds (tests)."""
+    import signal
+    import threading
+
+    logging.getLogger("botocore").setLevel(logging.WARNING)  # moto's own boto calls stay quiet
     server = MotoServer(port=port, host=host).start()
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        def _terminate(signum, frame):
+            raise KeyboardInterrupt
+
+        previous = signal.signal(signal.SIGTERM, _terminate)
     try:
         if on_ready:
             on_ready(server.endpoint)
@@ -100,3 +110,5 @@ def serve(port: int = DEFAULT_PORT, host: str = LOOPBACK, *, on_ready: Callable[
         pass
     finally:
         server.stop()
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
