@@ -184,13 +184,63 @@ def plan(stack: Optional[str] = StackOpt, stack_file: Optional[Path] = StackFile
 
 
 @app.command()
-def demo(stacks: list[str] = typer.Option(["dev", "staging", "prod"], "--stack", "-s",
-                                          help="Stacks to plan (repeatable).")) -> None:
-    """Print the offline plan of every sample stack (the full sandbox demo builds on this)."""
-    for name in stacks:
-        graph = _plan(name, None)
-        console.print(render_plan(graph))
-        console.print()
+def demo(stack: str = typer.Option("prod", "--stack", "-s", help="Stack to run (level 3+; default: prod, level 4)."),
+         stack_file: Optional[Path] = StackFileOpt,
+         project: Optional[str] = typer.Option(None, "--project", "-p", help="Project (default: the first)."),
+         keep: Optional[Path] = typer.Option(None, "--keep", help="Keep the work directory (stack copy, sandbox "
+                                                                   "state, scaffolded project) in this new dir."),
+         json_out: bool = JsonOpt) -> None:
+    """The whole MLOps lifecycle offline on an embedded moto server: provision, scaffold, train, register,
+    approve, deploy, smoke-test, detect drift, retrain. Never touches the repository's stack files."""
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from .demo import STEPS, Demo, DemoError
+
+    if stack_file is None:
+        _load(stack, None)
+    else:
+        _load(None, stack_file)
+    out = err if json_out else console
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=out,
+                  transient=True) as progress:
+        task = progress.add_task("starting", total=len(STEPS))
+
+        def on_step(key: str, title: str) -> None:
+            progress.update(task, description=f"[bold]{title}[/]")
+
+        def on_done(step) -> None:
+            progress.advance(task)
+            progress.console.print(f"[green]ok[/] {step.title} [dim]({step.seconds:.1f}s)[/]\n   {step.detail}",
+                                   highlight=False, soft_wrap=True)
+
+        runner = Demo(stack, stack_file=stack_file, project=project, keep=keep, on_step=on_step, on_done=on_done)
+        try:
+            result = runner.run()
+        except (DemoError, spec_mod.SpecError) as exc:
+            progress.stop()
+            _fail(f"demo failed: {exc}", 1)
+    if json_out:
+        typer.echo(json.dumps(result.to_json(), indent=2, default=str))
+        return
+    table = Table(title=f"ladder demo: stack {result.stack}, project {result.project} "
+                        f"({result.seconds:.1f}s)", show_header=False)
+    table.add_column("", style="bold")
+    table.add_column("")
+    counts = ", ".join(f"{k} {v}" for k, v in result.resources.items() if v)
+    table.add_row("resources", counts)
+    if result.validated_only:
+        table.add_row("validated, not emulated", "\n".join(result.validated_only))
+    for k, v in result.arns.items():
+        table.add_row(k, v)
+    for k, v in result.metrics.items():
+        table.add_row(k, json.dumps(v))
+    for s in result.steps:
+        table.add_row(f"{s.key} time", f"{s.seconds:.2f}s")
+    console.print(table)
+    for note in result.notes:
+        console.print(f"[yellow]note:[/] {note}", highlight=False)
+    if result.kept:
+        console.print(f"kept: {result.workdir}")
 
 
 def scaffold_context(s: spec_mod.StackSpec, project: spec_mod.Project) -> dict:

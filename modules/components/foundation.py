@@ -61,7 +61,7 @@ class Foundation(pulumi.ComponentResource):
         self.log_bucket = aws.s3.Bucket(f"{name}-log-bucket", bucket_prefix=naming.bucket_prefix("access-logs"),
                                         force_destroy=False, tags=tags,
                                         opts=child(self, **stateful))
-        self._secure_bucket(f"{name}-log-bucket", self.log_bucket, kms_key=None, expire_days=365,
+        log_policy = self._secure_bucket(f"{name}-log-bucket", self.log_bucket, kms_key=None, expire_days=365,
                             extra_policy=[{
                                 "Sid": "S3ServerAccessLogsDelivery", "Effect": "Allow",
                                 "Principal": {"Service": "logging.s3.amazonaws.com"},
@@ -77,7 +77,9 @@ class Foundation(pulumi.ComponentResource):
         self._secure_bucket(f"{name}-artifact-bucket", self.artifact_bucket, kms_key=self.key, expire_days=None)
         self.artifact_logging = aws.s3.BucketLogging(
             f"{name}-artifact-bucket-logging", bucket=self.artifact_bucket.id,
-            target_bucket=self.log_bucket.id, target_prefix=LOG_PREFIX, opts=child(self))
+            target_bucket=self.log_bucket.id, target_prefix=LOG_PREFIX,
+            # S3 checks the target's policy lets the logging service write: create that policy first
+            opts=child(self, depends_on=[log_policy]))
 
         # ---- SageMaker execution role (least privilege) -----------------------------------------
         role_name = naming.shared("sagemaker-execution")
@@ -132,7 +134,7 @@ class Foundation(pulumi.ComponentResource):
         })
 
     def _secure_bucket(self, name: str, bucket: aws.s3.Bucket, *, kms_key: aws.kms.Key | None,
-                       expire_days: int | None, extra_policy: list | None = None) -> None:
+                       expire_days: int | None, extra_policy: list | None = None) -> aws.s3.BucketPolicy:
         """Versioning, encryption, all four public-access blocks, owner-enforced, TLS-only, lifecycle."""
         aws.s3.BucketOwnershipControls(f"{name}-ownership", bucket=bucket.id,
                                        rule={"object_ownership": "BucketOwnerEnforced"}, opts=child(self))
@@ -154,8 +156,8 @@ class Foundation(pulumi.ComponentResource):
             "Resource": [bucket.arn, bucket.arn.apply(lambda a: f"{a}/*")],
             "Condition": {"Bool": {"aws:SecureTransport": "false"}},
         }, *(extra_policy or [])]
-        aws.s3.BucketPolicy(f"{name}-policy", bucket=bucket.id, policy=policy_json(statements),
-                            opts=child(self, depends_on=[pab]))
+        policy = aws.s3.BucketPolicy(f"{name}-policy", bucket=bucket.id, policy=policy_json(statements),
+                                     opts=child(self, depends_on=[pab]))
         rules = [{
             "id": "abort-incomplete-uploads", "status": "Enabled", "filter": {},
             "abort_incomplete_multipart_upload": {"days_after_initiation": 7},
@@ -167,3 +169,4 @@ class Foundation(pulumi.ComponentResource):
             rules.append({"id": "expire-objects", "status": "Enabled", "filter": {},
                           "expiration": {"days": expire_days}})
         aws.s3.BucketLifecycleConfiguration(f"{name}-lifecycle", bucket=bucket.id, rules=rules, opts=child(self))
+        return policy
