@@ -31,8 +31,11 @@ from modules.sandbox.server import MotoServer  # noqa: E402
 
 
 def make_config(n: int, maturity: int) -> dict:
+    # an approved model package per project, so level 3-4 declare the endpoint and its monitoring too
     projects = [{"name": f"p{i:03d}", "training": {"schedule": "rate(7 days)"},
-                 "serving": {"minInstances": 1, "maxInstances": 2}} for i in range(n)]
+                 "serving": {"minInstances": 1, "maxInstances": 2, "modelPackageArn":
+                             f"arn:aws:sagemaker:us-east-1:123456789012:model-package/bench-dev-p{i:03d}/1"}}
+                for i in range(n)]
     return {"aws:region": "us-east-1", "mlops:environment": "dev", "mlops:maturity": maturity,
             "mlops:owner": "bench@example.com", "mlops:org": "bench", "mlops:github": {"org": "bench"},
             "mlops:projects": projects}

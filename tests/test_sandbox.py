@@ -166,6 +166,35 @@ def test_level2_registry_contract_pipeline_are_real_in_moto(tmp_path, aws):
         assert schedule["Target"]["Arn"].endswith(":pipeline/acme-dev-churn-training")
 
 
+def test_level4_serving_and_monitoring_from_the_real_program(tmp_path, aws):
+    _, cfg = sandbox.load_stack("prod")
+    cfg = json.loads(json.dumps(cfg))
+    package = "arn:aws:sagemaker:us-east-1:123456789012:model-package/acme-prod-churn/1"
+    cfg["mlops:projects"][0]["serving"]["modelPackageArn"] = package  # an approved model: the endpoint exists
+    result = apply(cfg, tmp_path, stack="prod")
+    types = {c.type for c in result.changes}
+    if "aws:sagemaker/endpoint:Endpoint" not in types:
+        pytest.skip("this version of the program declares no endpoint for an approved package")
+    sm = aws("sagemaker")
+    endpoint = sm.describe_endpoint(EndpointName="acme-prod-churn")
+    config_ = sm.describe_endpoint_config(EndpointConfigName=endpoint["EndpointConfigName"])
+    assert config_["DataCaptureConfig"]["EnableCapture"] is True
+    assert config_["KmsKeyId"] == result.outputs["kmsKeyArn"]
+    model = sm.describe_model(ModelName=config_["ProductionVariants"][0]["ModelName"])
+    assert model["PrimaryContainer"]["ModelPackageName"] == package
+    rollback = endpoint.get("DeploymentConfig", {}).get("AutoRollbackConfiguration", {}).get("Alarms", [])
+    alarms = {a["AlarmName"] for a in aws("cloudwatch").describe_alarms()["MetricAlarms"]}
+    assert {a["AlarmName"] for a in rollback} <= alarms
+    targets = aws("application-autoscaling").describe_scalable_targets(ServiceNamespace="sagemaker")["ScalableTargets"]
+    assert [t["ResourceId"] for t in targets] == ["endpoint/acme-prod-churn/variant/AllTraffic"]
+    if "aws:sagemaker/monitoringSchedule:MonitoringSchedule" in types:
+        assert sm.list_data_quality_job_definitions()["JobDefinitionSummaries"]
+        assert any(op == "sagemaker:CreateMonitoringSchedule" for _, _, op in result.validated)
+    assert apply(cfg, tmp_path, stack="prod").counts["created"] == 0
+    sandbox.destroy("prod", state_dir=tmp_path)
+    assert sm.list_endpoints()["Endpoints"] == [] and sm.list_models()["Models"] == []
+
+
 # ---------------------------------------------------------------------------------------------------
 # lifecycle: idempotent, minimal changes, removals, down
 # ---------------------------------------------------------------------------------------------------
@@ -343,10 +372,10 @@ def test_an_undeclared_ordering_is_retried_then_recorded(endpoint, aws):
         "TargetBucket": "acme-log-bucket", "TargetPrefix": "logs/"}}}
     # the target bucket's policy never arrives: retried, then validated (never skipped) with the reason
     assert sandbox_aws.call("s3", "PutBucketLogging", params, retry_on=("InvalidTargetBucketForLogging",),
-                            retry_for=0.3) is None
+                            retry_for=0.5) is None
     assert [str(op) for _, op in sandbox_aws.ops] == ["s3:PutBucketLogging (validated)"]
     assert any("missing depends_on" in w for w in sandbox_aws.warnings)
-    assert any("InvalidTargetBucketForLogging after 0.3s" in w for w in sandbox_aws.warnings)
+    assert any("InvalidTargetBucketForLogging after 0.5s" in w for w in sandbox_aws.warnings)
 
 
 # Level 2-4 types the program declares as those levels land: create -> observe in moto -> delete -> gone.

@@ -315,8 +315,8 @@ class Aws:
             self.record(Op(service, operation, "validated"))
             return None
         retry_on = tuple(retry_on)
-        deadline = time.monotonic() + retry_for
         method = getattr(self.client(service), xform_name(operation))
+        deadline, attempts = time.monotonic() + retry_for, 0
         while True:
             try:
                 response = method(**params)
@@ -325,7 +325,8 @@ class Aws:
                 raise RequestInvalid(f"{service}:{operation}: botocore rejects the request:\n{exc}") from None
             except ClientError as exc:
                 code = exc.response.get("Error", {}).get("Code", "")
-                if code in retry_on and time.monotonic() < deadline:
+                attempts += 1
+                if code in retry_on and (attempts == 1 or time.monotonic() < deadline):
                     self.warn(f"{self.current}: {service}:{operation} failed with {code} until it was retried: "
                               f"the program does not order it after what it needs (a missing depends_on?)")
                     time.sleep(0.1)
