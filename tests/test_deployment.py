@@ -401,3 +401,20 @@ def test_a_package_promoted_from_staging_is_readable_by_the_prod_role():
     resources = next(s for s in statements(doc) if s["Sid"] == "ReadProjectPackages")["Resource"]
     assert "arn:aws:sagemaker:us-east-1:123456789012:model-package/acme-staging-churn/*" in resources
     assert any(r.endswith("model-package/acme-prod-churn/*") for r in resources)
+
+
+def test_a_model_in_the_vpc_has_its_network_permissions_at_level_3():
+    """The endpoint's model runs in the spec's subnets: the execution role can make ENIs there, from level 3."""
+    from tests.helpers import config as base_config, run as run_cfg, policy as doc_of, statements as sts
+
+    cfg = base_config(maturity=3, network={"vpcId": "vpc-0a1b2c3d", "subnetIds": ["subnet-0a1b2c3d"],
+                                           "securityGroupIds": ["sg-0a1b2c3d"]},
+                      projects=[{"name": "churn", "serving": {
+                          "modelPackageArn": "arn:aws:sagemaker:us-east-1:123456789012:model-package/acme-dev-churn/1"}}])
+    g = run_cfg(cfg)
+    model = g.by_type("aws:sagemaker/model:Model")[0]
+    assert model.inputs["vpcConfig"]["subnets"] == ["subnet-0a1b2c3d"]
+    net = doc_of(g.find("aws:iam/rolePolicy:RolePolicy", "foundation-execution-network-policy"))
+    create = next(s for s in sts(net) if s["Sid"] == "NetworkInterfacesInTheSubnets")
+    assert "arn:aws:ec2:us-east-1:123456789012:subnet/subnet-0a1b2c3d" in create["Resource"]
+    assert "*" not in create["Resource"]

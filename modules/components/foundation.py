@@ -125,6 +125,9 @@ class Foundation(pulumi.ComponentResource):
             opts=child(self),
         )
 
+        if ctx.spec.network is not None:
+            self.network_policy = self._network_policy(name, ctx)
+
         self.register_outputs({
             "kmsKeyArn": self.key.arn,
             "artifactBucket": self.artifact_bucket.bucket,
@@ -132,6 +135,31 @@ class Foundation(pulumi.ComponentResource):
             "logBucket": self.log_bucket.bucket,
             "executionRoleArn": self.execution_role.arn,
         })
+
+    def _network_policy(self, name: str, ctx: Context) -> aws.iam.RolePolicy:
+        """What SageMaker jobs, models and monitoring need to run in the spec's VPC: ENIs in its subnets only."""
+        network = ctx.spec.network
+        assert network is not None
+        enis = ctx.arn("ec2", "network-interface/*")
+        return aws.iam.RolePolicy(
+            f"{name}-execution-network-policy",
+            name="network",
+            role=self.execution_role.id,
+            policy=policy_json([
+                {"Sid": "NetworkInterfacesInTheSubnets", "Effect": "Allow", "Action": "ec2:CreateNetworkInterface",
+                 "Resource": [enis, *[ctx.arn("ec2", f"subnet/{s}") for s in network.subnet_ids],
+                              *[ctx.arn("ec2", f"security-group/{g}") for g in network.security_group_ids]]},
+                {"Sid": "ManageNetworkInterfaces", "Effect": "Allow",
+                 "Action": ["ec2:CreateNetworkInterfacePermission", "ec2:DeleteNetworkInterface",
+                            "ec2:DeleteNetworkInterfacePermission"],
+                 "Resource": enis},
+                {"Sid": "DescribeTheNetwork", "Effect": "Allow",
+                 "Action": ["ec2:DescribeNetworkInterfaces", "ec2:DescribeVpcs", "ec2:DescribeDhcpOptions",
+                            "ec2:DescribeSubnets", "ec2:DescribeSecurityGroups"],
+                 "Resource": "*"},  # EC2 Describe* actions have no resource-level permissions
+            ]),
+            opts=child(self),
+        )
 
     def _secure_bucket(self, name: str, bucket: aws.s3.Bucket, *, kms_key: aws.kms.Key | None,
                        expire_days: int | None, extra_policy: list | None = None) -> aws.s3.BucketPolicy:

@@ -316,21 +316,7 @@ class ProjectMonitoring(pulumi.ComponentResource):
             statements.append({"Sid": "ReadBaselineFiles", "Effect": "Allow", "Action": "s3:GetObject",
                                "Resource": ctx.partition.apply(
                                    lambda p: sorted(f"arn:{p}:s3:::{u.removeprefix('s3://')}" for u in custom))})
-        if args.network is not None:  # what a processing job in a VPC needs (its ENIs in the spec's subnets)
-            enis = ctx.arn("ec2", "network-interface/*")
-            statements += [
-                {"Sid": "JobNetworkInterfacesInTheSubnets", "Effect": "Allow", "Action": "ec2:CreateNetworkInterface",
-                 "Resource": [enis, *[ctx.arn("ec2", f"subnet/{s}") for s in args.network.subnet_ids],
-                              *[ctx.arn("ec2", f"security-group/{g}") for g in args.network.security_group_ids]]},
-                {"Sid": "ManageJobNetworkInterfaces", "Effect": "Allow",
-                 "Action": ["ec2:CreateNetworkInterfacePermission", "ec2:DeleteNetworkInterface",
-                            "ec2:DeleteNetworkInterfacePermission"],
-                 "Resource": enis},
-                {"Sid": "DescribeTheNetwork", "Effect": "Allow",
-                 "Action": ["ec2:DescribeNetworkInterfaces", "ec2:DescribeVpcs", "ec2:DescribeDhcpOptions",
-                            "ec2:DescribeSubnets", "ec2:DescribeSecurityGroups"],
-                 "Resource": "*"},  # EC2 Describe* actions have no resource-level permissions
-            ]
+        # A job in the spec's VPC: the network permissions are the foundation's (one place, every level).
         self.execution_policy = aws.iam.RolePolicy(
             f"{name}-execution-policy",
             name=f"monitoring-{project.name}",

@@ -367,6 +367,8 @@ NO_RESOURCE_LEVEL = frozenset(a.lower() for a in (
     "cloudwatch:GetMetricData", "cloudwatch:ListMetrics", "logs:DescribeLogGroups",
     "sagemaker:ListModelPackageGroups", "sagemaker:ListPipelines", "sagemaker:ListEndpoints",
     "kms:ListAliases", "s3:ListAllMyBuckets", "sagemaker:Search",
+    "ec2:DescribeNetworkInterfaces", "ec2:DescribeVpcs", "ec2:DescribeDhcpOptions", "ec2:DescribeSubnets",
+    "ec2:DescribeSecurityGroups",
 ))
 
 
