@@ -26,6 +26,8 @@ demo: $(STAMP)  ## the main job, offline
 
 bench: $(STAMP)  ## performance figures (ratios measured in one run)
 	$(PY) benchmarks/plan_scaling.py
+	$(PY) benchmarks/sandbox_apply.py
+	$(PY) benchmarks/demo_time.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ladder build
