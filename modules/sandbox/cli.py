@@ -119,7 +119,7 @@ def down(stack: Optional[str] = StackOpt, stack_file: Optional[Path] = StackFile
     from .aws import SandboxError
 
     if not sandbox:
-        _fail(f"`ladder down` only removes the local sandbox: add --sandbox. For AWS use `pulumi destroy`", 2)
+        _fail("`ladder down` only removes the local sandbox: add --sandbox. For AWS use `pulumi destroy`", 2)
     if stack and stack_file:
         _fail("give either --stack or --stack-file, not both", 2)
     name = stack or (stack_name_of(stack_file) if stack_file else "dev")

@@ -23,11 +23,10 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
-import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
-from .aws import Aws, Op, SandboxError, integral
+from .aws import Aws, SandboxError, integral
 from .handlers import Ctx, Request, handler_for
 
 EMULATED = "emulated"
@@ -272,6 +271,3 @@ def deletion_order(entries: dict[str, Entry]) -> list[str]:
         remaining.pop(take)
     return order
 
-
-def now() -> float:
-    return time.time()
