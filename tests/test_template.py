@@ -46,6 +46,7 @@ LEVEL_1 = LEVEL_0 | {
     "tests/test_serving.py",
 }
 LEVEL_2 = LEVEL_1 | {
+    "contract.py",
     "pipelines/__init__.py",
     "pipelines/run_pipeline.py",
     "tests/test_run_pipeline.py",

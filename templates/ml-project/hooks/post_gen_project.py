@@ -20,6 +20,7 @@ MIN_LEVEL = {
     "serving": 1,
     "tests/test_serving.py": 1,
     # 2: automated training - the platform's pipeline runs this repo's step code
+    "contract.py": 2,  # reads the project contract (SSM) for run_pipeline and the level-4 monitoring scripts
     "pipelines": 2,
     "tests/test_run_pipeline.py": 2,
     # 3: automated deployment - approved packages are deployed and smoke-tested

@@ -6,7 +6,7 @@
 The platform owns the pipeline (preprocess -> train -> evaluate -> quality gate -> register); this repo owns
 the step code. Names come from the project contract in SSM under /mlops/<env>/<project>/:
 code-prefix (s3:// URI the pipeline reads step code from), pipeline-name, contract-version, and for
-information artifact-bucket, execution-role-arn, model-package-group, ecr-repository.
+information artifact-bucket, execution-role-arn, model-package-group, ecr-repository (read by contract.py).
 
 The step files (src/{{ cookiecutter.__package_name }}/*.py) are uploaded to <code-prefix>/<file> and, for
 SageMaker script mode, as <code-prefix>/sourcedir.tar.gz. Pipeline parameters are only passed when the
@@ -16,54 +16,19 @@ pipeline declares them (others are reported and skipped). AWS_ENDPOINT_URL is ho
 import argparse
 import io
 import json
-import os
 import sys
 import tarfile
 import time
 from pathlib import Path
 from urllib.parse import urlparse
 
-import boto3
+from contract import ContractError, client, read_contract
 
 PROJECT = "{{ cookiecutter.project_slug }}"
 ENVIRONMENT = "{{ cookiecutter.environment }}"
-AWS_REGION = "{{ cookiecutter.aws_region }}"
 STEP_CODE_DIR = Path(__file__).resolve().parent.parent / "src" / "{{ cookiecutter.__package_name }}"
 REQUIRED = ("code-prefix", "pipeline-name", "contract-version")
-SUPPORTED_CONTRACT_MAJOR = "1"
 TERMINAL = {"Succeeded", "Failed", "Stopped"}
-
-
-class ContractError(RuntimeError):
-    pass
-
-
-def client(service: str, region: str | None = None):
-    return boto3.client(service, region_name=region or os.environ.get("AWS_REGION") or AWS_REGION,
-                        endpoint_url=os.environ.get("AWS_ENDPOINT_URL") or None)
-
-
-def read_contract(ssm, environment: str = ENVIRONMENT, project: str = PROJECT,
-                  required=REQUIRED) -> dict:
-    """{name: value} for every parameter under /mlops/<env>/<project>/; ContractError if one is missing."""
-    prefix = f"/mlops/{environment}/{project}/"
-    values = {}
-    for page in ssm.get_paginator("get_parameters_by_path").paginate(Path=prefix, Recursive=True,
-                                                                     WithDecryption=True):
-        for parameter in page["Parameters"]:
-            values[parameter["Name"][len(prefix):]] = parameter["Value"]
-    missing = [name for name in required if name not in values]
-    if missing:
-        raise ContractError(
-            f"project contract incomplete: {', '.join(prefix + m for m in missing)} not found in SSM "
-            f"(is the platform stack for '{environment}' at the level this repo needs, and is the "
-            f"project '{project}' in its spec?)"
-        )
-    version = values.get("contract-version")
-    if version is not None and version.lstrip("v").split(".")[0] != SUPPORTED_CONTRACT_MAJOR:
-        print(f"warning: contract-version {version!r}, this repo was generated for "
-              f"{SUPPORTED_CONTRACT_MAJOR}.x", file=sys.stderr)
-    return values
 
 
 def split_s3_uri(uri: str) -> tuple[str, str]:
@@ -129,7 +94,7 @@ def wait(sm, execution_arn: str, timeout: float = 3600, poll: float = 30) -> str
 
 def run(environment: str = ENVIRONMENT, project: str = PROJECT, parameters: dict | None = None,
         region: str | None = None, display_name: str | None = None, code_dir: Path = STEP_CODE_DIR) -> dict:
-    contract = read_contract(client("ssm", region), environment, project)
+    contract = read_contract(client("ssm", region), environment, project, required=REQUIRED)
     uploaded = upload_code(client("s3", region), contract["code-prefix"], code_dir)
     sm = client("sagemaker", region)
     arn = start(sm, contract["pipeline-name"], parameters or {}, display_name)
