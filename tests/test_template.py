@@ -143,6 +143,31 @@ def test_baked_values(baked, level):
         assert "PLATFORM_REPOSITORY" in (root / "README.md").read_text()
 
 
+@pytest.mark.parametrize("level", [2, 3, 4])
+def test_contract_is_read_in_one_place(baked, level):
+    """contract.py reads /mlops/<env>/<project>/ for every script that needs more than one key of it;
+    run_pipeline and the level-4 monitoring scripts import it instead of carrying their own reader."""
+    root = baked[level]
+    readers = sorted(rel for rel in tree(root) if rel.endswith(".py") and not rel.startswith("tests/")
+                     and "get_parameters_by_path" in (root / rel).read_text())
+    assert readers == ["contract.py"]
+    users = ["pipelines/run_pipeline.py"] + (["monitoring/baseline.py", "monitoring/drift.py"] if level >= 4 else [])
+    for rel in users:
+        assert "from contract import" in (root / rel).read_text(), rel
+
+
+def test_level4_readme_says_who_publishes_drift_and_uploads_the_baseline(baked):
+    readme = (baked[4] / "README.md").read_text()
+    for text in ("### Monitoring (level 4)", "python -m monitoring.drift --baseline", "--publish",
+                 "python -m monitoring.baseline --data", "--upload", "`mlops/drift`", "`DriftScore`",
+                 "`Endpoint=<endpoint name>`", f"s3://<artifact-bucket>/{SLUG}/baseline/statistics.json",
+                 "Who runs them"):
+        assert text in readme, text
+    assert "Monitoring (level 4)" not in (baked[3] / "README.md").read_text()
+    makefile = (baked[4] / "Makefile").read_text()
+    assert "monitoring.drift" in makefile and "--publish" in makefile and "--upload" in makefile
+
+
 def test_deploy_request_module_replaced_the_imperative_deploy(baked):
     """Level 3+ repos hand deployments to the platform; nothing in them creates or updates SageMaker models,
     endpoint configs or endpoints (the platform's Pulumi program owns those - same names, so any such call

@@ -9,7 +9,19 @@ A feature drifts when its distance exceeds the threshold; with the "Robust" meth
 constraints.json) it must also exceed the KS critical value for the two sample sizes at 99% confidence,
 so small samples do not raise false alarms. This approximates, not reproduces, Model Monitor's rule.
 
-Exit status: 0 no drift, 1 drift, 2 bad input. --output writes the report as JSON.
+--publish also puts the result into CloudWatch, where the platform's drift alarm watches it: namespace
+mlops/drift, dimension Endpoint=<endpoint name> (the contract's endpoint-name, or --endpoint-name), metrics
+DriftScore (the largest per-feature distance; the alarm fires when its Maximum exceeds the spec's
+driftThreshold) and DriftedFeatures (how many features drifted). It publishes with or without drift - a low
+score is data too. DriftScore is the raw distance: with the Robust method a small sample can exceed the
+threshold without drifting (it is below the KS critical value); the check says so on stderr. Region: --region, AWS_REGION, else the generated project's region; AWS_ENDPOINT_URL is
+honoured.
+
+    python -m monitoring.drift --baseline build/baseline/statistics.json --data new.csv --publish \
+        [--endpoint-name NAME] [--env ENV] [--project PROJECT] [--region REGION]
+
+Exit status: 0 no drift, 1 drift, 2 bad input (or, with --publish, the contract could not be read or the
+metric could not be put; nothing is published then). --output writes the report as JSON.
 """
 
 import argparse
@@ -21,8 +33,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from {{ cookiecutter.__package_name }}.config import ENVIRONMENT, PROJECT
+
 DRIFT_THRESHOLD = {{ cookiecutter.drift_threshold }}
 KS_C_ALPHA = 1.628  # c(alpha) for alpha = 0.01
+# The platform-owned aggregate metric its drift alarm watches (Statistic Maximum, threshold driftThreshold).
+DRIFT_NAMESPACE = "mlops/drift"
+DRIFT_METRIC = "DriftScore"
+DRIFTED_FEATURES_METRIC = "DriftedFeatures"
 
 
 def baseline_samples(stats: dict) -> dict:
@@ -51,6 +69,8 @@ def critical_value(n: int, m: int) -> float:
 
 def check(stats: dict, frame: pd.DataFrame, threshold: float = DRIFT_THRESHOLD, method: str = "Robust") -> dict:
     samples = baseline_samples(stats)
+    if not samples:
+        raise ValueError("the baseline has no numerical features to compare")
     missing = sorted(set(samples) - set(frame.columns))
     if missing:
         raise ValueError(f"data lacks baseline features: {missing[:5]}")
@@ -78,6 +98,27 @@ def read_data(path, names: list, header: bool = True) -> pd.DataFrame:
     return frame
 
 
+def drift_score(report: dict) -> float:
+    """The largest per-feature distance of a report (what the platform's alarm compares with its threshold)."""
+    return max(f["distance"] for f in report["features"].values())
+
+
+def metric_data(report: dict, endpoint_name: str) -> list:
+    dimensions = [{"Name": "Endpoint", "Value": endpoint_name}]
+    return [
+        {"MetricName": DRIFT_METRIC, "Dimensions": dimensions, "Value": drift_score(report), "Unit": "None"},
+        {"MetricName": DRIFTED_FEATURES_METRIC, "Dimensions": dimensions,
+         "Value": float(len(report["drifted_features"])), "Unit": "Count"},
+    ]
+
+
+def publish(cloudwatch, report: dict, endpoint_name: str) -> list:
+    """Put DriftScore and DriftedFeatures for the endpoint; return the metric data put."""
+    data = metric_data(report, endpoint_name)
+    cloudwatch.put_metric_data(Namespace=DRIFT_NAMESPACE, MetricData=data)
+    return data
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--baseline", required=True, help="statistics.json")
@@ -87,7 +128,27 @@ def main(argv=None) -> int:
                         f"baseline, else {DRIFT_THRESHOLD}")
     parser.add_argument("--method", choices=("Robust", "Simple"), default=None)
     parser.add_argument("--output", default=None, help="write the report here as JSON")
+    parser.add_argument("--publish", action="store_true",
+                        help=f"put {DRIFT_METRIC} and {DRIFTED_FEATURES_METRIC} in CloudWatch ({DRIFT_NAMESPACE}, "
+                        "dimension Endpoint) for the platform's drift alarm")
+    parser.add_argument("--endpoint-name", default=None,
+                        help="with --publish: the Endpoint dimension (default: the contract's endpoint-name)")
+    parser.add_argument("--env", default=ENVIRONMENT, help="with --publish: environment of the contract")
+    parser.add_argument("--project", default=PROJECT, help="with --publish: project of the contract")
+    parser.add_argument("--region", default=None, help="with --publish: AWS region (default: AWS_REGION, "
+                        "else the project's region)")
     args = parser.parse_args(argv)
+    cloudwatch = endpoint_name = None
+    if args.publish:  # where to publish is settled before the check: a missing contract fails fast
+        from contract import ContractError, client, contract_value
+
+        try:
+            endpoint_name = args.endpoint_name or contract_value("endpoint-name", args.env, args.project,
+                                                                 args.region)
+        except ContractError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        cloudwatch = client("cloudwatch", args.region)
     try:
         stats = json.loads(Path(args.baseline).read_text())
         threshold, method = DRIFT_THRESHOLD, "Robust"
@@ -109,6 +170,21 @@ def main(argv=None) -> int:
           f"{len(report['features'])} features drifted; largest distance {worst[1]['distance']:.3f} ({worst[0]})")
     for name in report["drifted_features"]:
         print(f"  DRIFT {name}: {report['features'][name]['distance']:.3f}")
+    if args.publish:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            data = publish(cloudwatch, report, endpoint_name)
+        except (ClientError, BotoCoreError) as exc:
+            print(f"error: could not publish the drift metrics for {endpoint_name}: {exc}", file=sys.stderr)
+            return 2
+        values = ", ".join(f"{d['MetricName']}={d['Value']:g}" for d in data)
+        print(f"published {DRIFT_NAMESPACE} {values} (Endpoint={endpoint_name}, "
+              f"region {cloudwatch.meta.region_name})")
+        if not report["drifted"] and drift_score(report) > threshold:
+            print(f"note: {DRIFT_METRIC} {drift_score(report):.3f} is above {threshold} although no feature drifted "
+                  f"({method}: below the critical value for {report['item_count']} rows); an alarm on "
+                  f"{DRIFT_METRIC} > {threshold} would fire", file=sys.stderr)
     return 1 if report["drifted"] else 0
 
 
