@@ -69,10 +69,10 @@ def main() -> None:
         for n in args.projects:
             cfg = make_config(n, args.level)
             s = spec.from_config(cfg, stack="bench")
-            t_plan, graph = timed(lambda: plan.run_program(s, cfg), args.repeat)
+            t_plan, graph = timed(lambda s=s, cfg=cfg: plan.run_program(s, cfg), args.repeat)
             count = len(graph.resources)
             os.environ["BENCH_N"] = str(count)
-            t_bare, bare_graph = timed(lambda: plan.run_program(s, cfg, program=bare), args.repeat)
+            t_bare, bare_graph = timed(lambda s=s, cfg=cfg: plan.run_program(s, cfg, program=bare), args.repeat)
             assert len(bare_graph.resources) == count
             rows.append({"projects": n, "level": args.level, "resources": count, "plan_s": round(t_plan, 3),
                          "bare_sdk_s": round(t_bare, 3), "ratio": round(t_plan / t_bare, 2)})

@@ -310,7 +310,7 @@ class Demo:
             preds = [int(p["label"]) for p in answer["predictions"]]
             if len(preds) != len(labels):
                 raise DemoError(f"/invocations returned {len(preds)} predictions for {len(labels)} rows")
-            accuracy = sum(p == y for p, y in zip(preds, labels)) / len(labels)
+            accuracy = sum(p == y for p, y in zip(preds, labels, strict=True)) / len(labels)
             r.metrics["smokeTest"] = {"rows": len(labels), "accuracy": round(accuracy, 4)}
             if accuracy < 0.8:
                 raise DemoError(f"smoke test accuracy {accuracy:.3f} is too low for a model that passed its gate")

@@ -80,7 +80,7 @@ def validate_schedule(expr: str) -> str:
             raise ValueError(f"{expr!r}: cron() needs 6 fields (minutes hours day-of-month month day-of-week "
                              f"year), got {len(fields)}")
         for name, pattern, value in zip(("minutes", "hours", "day-of-month", "month", "day-of-week", "year"),
-                                        CRON_FIELD_RES, fields):
+                                        CRON_FIELD_RES, fields, strict=True):
             if not pattern.match(value):
                 raise ValueError(f"{expr!r}: cron field {name} {value!r} is malformed")
         if (fields[2] == "?") == (fields[4] == "?"):

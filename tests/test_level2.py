@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import json
 
-import boto3
 import pytest
-from moto import mock_aws
 
 from modules import plan
 from tests.helpers import config, policy, run, statements

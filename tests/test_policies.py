@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 from modules import plan, spec
 from modules.plan import Graph, Resource
 from modules.policies import pack, rules, runner
-from modules.policies.rules import MANDATORY, RULE_BY_ID, RULES
+from modules.policies.rules import RULE_BY_ID, RULES
 
 from .helpers import BASE
 

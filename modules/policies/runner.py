@@ -163,7 +163,10 @@ def evaluate(resources: Iterable[Any], *, rules: Iterable[Rule] = RULES) -> list
             by_urn = {r.urn: r for r in items}
             reported: list[tuple[str, Optional[str]]] = []
             try:
-                _await(policy.validate(StackValidationArgs(prs, {}), lambda msg, urn=None: reported.append((msg, urn))))
+                def report(msg, urn=None, reported=reported):
+                    reported.append((msg, urn))
+
+                _await(policy.validate(StackValidationArgs(prs, {}), report))
             except UnknownValueError as exc:
                 reported.append((f"cannot be evaluated: {exc.message}", None))
             out.extend(_violation(rule, msg, by_urn.get(urn) if urn else None) for msg, urn in reported)
