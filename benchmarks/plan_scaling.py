@@ -34,8 +34,14 @@ for i in range(int(os.environ["BENCH_N"])):
 
 
 def make_config(n: int, maturity: int) -> dict:
-    projects = [{"name": f"p{i:03d}", "training": {"schedule": "rate(7 days)"},
-                 "serving": {"minInstances": 1, "maxInstances": 2}} for i in range(n)]
+    def serving(i: int) -> dict:
+        out = {"minInstances": 1, "maxInstances": 2}
+        if maturity >= 3:  # an approved model, so the endpoint and its monitoring are declared too
+            out["modelPackageArn"] = f"arn:aws:sagemaker:us-east-1:123456789012:model-package/bench-dev-p{i:03d}/1"
+        return out
+
+    projects = [{"name": f"p{i:03d}", "training": {"schedule": "rate(7 days)"}, "serving": serving(i)}
+                for i in range(n)]
     return {"aws:region": "us-east-1", "mlops:environment": "dev", "mlops:maturity": maturity,
             "mlops:owner": "bench@example.com", "mlops:org": "bench", "mlops:github": {"org": "bench"},
             "mlops:projects": projects}
