@@ -156,7 +156,7 @@ class Demo:
         if self.project_name is None:
             raise DemoError(f"stack {self.stack!r} declares no project")
         self.project = self.spec.project(self.project_name)
-        r.resources = dict(result.counts)
+        r.resources = {"provisioned": len(result.changes)}
         r.validated_only = sorted({f"{t} {op}" for t, _, op in result.validated})
         self.outputs = result.outputs
         r.notes.extend(m for m in result.messages if not m.startswith("note: "))
@@ -276,6 +276,9 @@ class Demo:
             raise DemoError(f"endpoint {self.endpoint_name} is {desc['EndpointStatus']}")
         r.arns["endpoint"] = desc["EndpointArn"]
         counts = result.counts
+        r.resources["afterDeploy"] = len(result.changes) - counts["deleted"]
+        r.resources["addedByDeploy"] = counts["created"]
+        r.validated_only = sorted(set(r.validated_only) | {f"{t} {op}" for t, _, op in result.validated})
         return (f"endpoint {self.endpoint_name} InService; +{counts['created']} created, "
                 f"{counts['unchanged']} unchanged, {counts['replaced']} replaced")
 
@@ -323,22 +326,23 @@ class Demo:
     def monitor(self, r: DemoResult) -> str:
         train_csv = next((self.build / "train").glob("*.csv"))
         baseline_dir = self.build / "baseline"
-        self._run(["-m", "monitoring.baseline", "--data", str(train_csv), "--output-dir", str(baseline_dir)],
-                  self.repo, "baseline")
+        # the project's own tool builds the baseline and uploads it where the platform's monitor reads it
+        self._run(["-m", "monitoring.baseline", "--data", str(train_csv), "--output-dir", str(baseline_dir),
+                   "--upload"], self.repo, "baseline")
         s3 = self._client("s3")
         jobs = self._entries("aws:sagemaker/dataQualityJobDefinition:DataQualityJobDefinition", self.project.name)
         uploaded = []
-        if jobs:
-            baseline = jobs[0].inputs.get("dataQualityBaselineConfig", {})
-            for kind, file in (("constraintsResource", "constraints.json"), ("statisticsResource", "statistics.json")):
+        for job in jobs:
+            baseline = job.inputs.get("dataQualityBaselineConfig", {})
+            for kind in ("constraintsResource", "statisticsResource"):
                 uri = (baseline.get(kind) or {}).get("s3Uri")
-                if uri and uri.startswith(f"s3://{self.bucket}/"):
-                    s3.put_object(Bucket=self.bucket, Key=uri.split("/", 3)[3],
-                                  Body=(baseline_dir / file).read_bytes())
+                if uri:
+                    bucket, key = uri.removeprefix("s3://").split("/", 1)
+                    s3.head_object(Bucket=bucket, Key=key)  # the monitor's baseline exists where it looks
                     uploaded.append(uri)
         threshold = self.project.monitoring.drift_threshold
         test_csv = next((self.build / "test").glob("*.csv"))
-        control = self._drift(baseline_dir, test_csv, threshold, "control")
+        control = self._drift(baseline_dir, test_csv, threshold, "control", publish=False)
         import pandas as pd
 
         frame = pd.read_csv(test_csv)
@@ -347,7 +351,7 @@ class Demo:
         shifted[features] = shifted[features] + 2.0 * frame[features].std()
         shifted_csv = self.build / "shifted.csv"
         shifted.to_csv(shifted_csv, index=False)
-        report = self._drift(baseline_dir, shifted_csv, threshold, "shifted")
+        report = self._drift(baseline_dir, shifted_csv, threshold, "shifted", publish=True)
         if control["drifted"]:
             raise DemoError("drift detected on held-out data from the training distribution (false alarm)")
         if not report["drifted"]:
@@ -355,24 +359,25 @@ class Demo:
         self.drift_score = report["score"]
         r.metrics["drift"] = {"threshold": threshold, "control": round(control["score"], 4),
                               "shifted": round(report["score"], 4), "featuresDrifted": report["count"]}
-        where = f"; baseline uploaded to {len(uploaded)} URI(s) of the job definition" if uploaded else ""
+        where = f"; the monitor's {len(uploaded)} baseline files are in place" if uploaded else ""
         return (f"control max distance {control['score']:.3f} (no drift), shifted {report['score']:.3f} > "
                 f"{threshold} in {report['count']} features{where}")
 
-    def _drift(self, baseline_dir: Path, data: Path, threshold: float, label: str) -> dict[str, Any]:
+    def _drift(self, baseline_dir: Path, data: Path, threshold: float, label: str, publish: bool) -> dict[str, Any]:
         out = baseline_dir.parent / f"drift-{label}.json"
         self._run(["-m", "monitoring.drift", "--baseline", str(baseline_dir / "statistics.json"), "--data",
-                   str(data), "--threshold", str(threshold), "--output", str(out)], self.repo, f"drift check ({label})",
-                  ok=(0, 1))  # the drift check exits 1 when it finds drift
+                   str(data), "--threshold", str(threshold), "--output", str(out), *(["--publish"] if publish else [])],
+                  self.repo, f"drift check ({label})", ok=(0, 1))  # the drift check exits 1 when it finds drift
         report = json.loads(out.read_text())
         features = report.get("features", {})
         if isinstance(features, dict):
             items = list(features.values())
         else:
             items = list(features)
-        distances = [float(f.get("distance", 0.0)) for f in items]
+        # the score the project publishes: distance less the small-sample allowance (see monitoring/drift.py)
+        scores = [float(f["distance"]) - (float(f.get("limit", threshold)) - threshold) for f in items]
         drifted = [f for f in items if f.get("drifted")]
-        return {"drifted": bool(report.get("drifted", drifted)), "score": max(distances or [0.0]),
+        return {"drifted": bool(report.get("drifted", drifted)), "score": max(scores or [0.0]),
                 "count": len(drifted)}
 
     def alarm(self, r: DemoResult) -> str:
@@ -384,12 +389,19 @@ class Demo:
         self.alarm_name = alarm["name"]
         cw = self._client("cloudwatch")
         dims = [{"Name": k, "Value": v} for k, v in (alarm.get("dimensions") or {}).items()]
-        if alarm.get("metricName"):
-            cw.put_metric_data(Namespace=alarm["namespace"], MetricData=[{
-                "MetricName": alarm["metricName"], "Dimensions": dims, "Value": self.drift_score}])
+        # what the project's `monitoring.drift --publish` put into the metric the alarm watches
+        now = time.time()
+        stats = cw.get_metric_statistics(Namespace=alarm["namespace"], MetricName=alarm["metricName"],
+                                         Dimensions=dims, StartTime=now - 3600, EndTime=now + 60, Period=60,
+                                         Statistics=["Maximum"])["Datapoints"]
+        if not stats:
+            raise DemoError(f"nothing published {alarm['namespace']}/{alarm['metricName']} {dims}")
+        published = max(d["Maximum"] for d in stats)
+        if abs(published - self.drift_score) > 1e-6:
+            raise DemoError(f"published {published} differs from the drift report's score {self.drift_score}")
         threshold = float(alarm.get("threshold", 0))
-        if self.drift_score <= threshold:
-            raise DemoError(f"drift score {self.drift_score:.3f} does not breach the alarm threshold {threshold}")
+        if published <= threshold:
+            raise DemoError(f"drift score {published:.3f} does not breach the alarm threshold {threshold}")
         cw.set_alarm_state(AlarmName=self.alarm_name, StateValue="ALARM",
                            StateReason=f"{alarm.get('metricName', 'drift')} {self.drift_score:.3f} > {threshold} "
                                        f"(set by ladder demo: moto does not evaluate alarms)")
@@ -397,8 +409,8 @@ class Demo:
         self.alarm_arn = state["AlarmArn"]
         r.arns["driftAlarm"] = self.alarm_arn
         actions = state.get("AlarmActions", [])
-        r.notes.append("moto does not evaluate CloudWatch alarms: the demo published the drift metric and set the "
-                       "alarm state as CloudWatch would")
+        r.notes.append("moto does not evaluate CloudWatch alarms: the project published the drift metric and the "
+                       "demo set the alarm state as CloudWatch would")
         return (f"{alarm.get('namespace')}/{alarm.get('metricName')} = {self.drift_score:.3f} > {threshold}; "
                 f"{self.alarm_name} -> {state['StateValue']}, notifies {len(actions)} topic(s)")
 

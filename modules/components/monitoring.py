@@ -27,8 +27,11 @@ analyzer publishes no aggregate drift metric. So the alarm watches one platform-
     namespace ``mlops/drift``, metric ``DriftScore``, dimension ``Endpoint=<endpoint name>``
 
 ``DriftScore`` is the largest per-feature baseline distance of a monitoring window - the same L-infinity
-distance the analyzer reports and the project repository's ``monitoring/drift.py`` computes - and the alarm
-fires when its ``Maximum`` exceeds ``monitoring.driftThreshold``. The dimension is the endpoint name (it carries
+distance the analyzer reports and the project repository's ``monitoring/drift.py`` computes - less the
+allowance the Robust method grants a small window (so a score above the threshold means a feature really
+drifted, and a small normal window does not start a retraining), and the alarm fires when its ``Maximum``
+exceeds ``monitoring.driftThreshold``. The project's ``monitoring/drift.py --publish`` puts it, with
+``DriftedFeatures``. The dimension is the endpoint name (it carries
 org, environment and project) rather than the bare project name, so dev/staging/prod stacks in one account never
 mix their drift. Publishers: whatever runs the drift check with the execution role (this component grants
 ``cloudwatch:PutMetricData`` in ``mlops/drift`` only) or the project's CI. The monitoring job itself cannot
@@ -250,7 +253,8 @@ class ProjectMonitoring(pulumi.ComponentResource):
             self.drift_alarm = aws.cloudwatch.MetricAlarm(
                 f"{name}-drift-alarm",
                 name=drift_alarm_name(naming, project.name),
-                alarm_description=(f"{project.name}: data drift - the largest per-feature baseline distance "
+                alarm_description=(f"{project.name}: data drift - the largest per-feature baseline distance (less the "
+                                   f"small-window allowance) "
                                    f"({DRIFT_NAMESPACE} {DRIFT_METRIC}) is above {monitoring.drift_threshold:g}; "
                                    f"notifies the project topic and starts retraining"),
                 namespace=DRIFT_NAMESPACE, metric_name=DRIFT_METRIC,
