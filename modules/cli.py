@@ -194,7 +194,7 @@ def demo(stack: str = typer.Option("prod", "--stack", "-s", help="Stack to run (
     approve, deploy, smoke-test, detect drift, retrain. Never touches the repository's stack files."""
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-    from .demo import STEPS, Demo, DemoError
+    from .demo import Demo, DemoError
 
     if stack_file is None:
         _load(stack, None)
@@ -203,7 +203,7 @@ def demo(stack: str = typer.Option("prod", "--stack", "-s", help="Stack to run (
     out = err if json_out else console
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=out,
                   transient=True) as progress:
-        task = progress.add_task("starting", total=len(STEPS))
+        task = progress.add_task("starting", total=None)
 
         def on_step(key: str, title: str) -> None:
             progress.update(task, description=f"[bold]{title}[/]")

@@ -61,6 +61,15 @@ def test_demo_never_touches_the_repository(demo_run):
     assert (keep / ".ladder" / "sandbox" / "prod.json").exists()
 
 
+@pytest.mark.slow
+def test_demo_at_level_3_stops_after_serving():
+    result = Demo("staging").run()
+    assert [s.key for s in result.steps] == ["provision", "scaffold", "train", "upload", "register", "approve",
+                                             "deploy", "serve"]
+    assert any("level 3 stops before" in n for n in result.notes)
+    assert result.arns["endpoint"].endswith(":endpoint/acme-staging-churn")
+
+
 def test_demo_refuses_a_level_without_endpoints(tmp_path):
     with pytest.raises(DemoError, match="needs level 3"):
         Demo("dev").run()
