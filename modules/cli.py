@@ -291,16 +291,12 @@ def new(project: str = typer.Argument(..., help="Project name as declared in the
 def _register_extensions() -> None:
     """Commands that live next to their engines: `check` (policies), `up`/`down`/`sandbox` (sandbox),
     `deploy`/`promote` (deployment)."""
-    import importlib
+    from . import deploy
+    from .policies import cli as policies_cli
+    from .sandbox import cli as sandbox_cli
 
-    for module in ("modules.policies.cli", "modules.sandbox.cli", "modules.deploy"):
-        try:
-            mod = importlib.import_module(module)
-        except ModuleNotFoundError as exc:
-            if exc.name == module:
-                continue  # that engine is not part of this checkout
-            raise
-        mod.register(app)
+    for module in (policies_cli, sandbox_cli, deploy):
+        module.register(app)
 
 
 _register_extensions()
