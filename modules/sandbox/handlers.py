@@ -404,12 +404,22 @@ def iam_role_delete(ctx: Ctx, id_: str, outputs: dict[str, Any]) -> None:
     aws.call("iam", "DeleteRole", {"RoleName": id_}, missing_ok=IAM_MISSING)
 
 
-def iam_role_retag(ctx: Ctx, id_: str, outputs: dict[str, Any], old: dict, new: dict) -> None:
-    add, remove = changed_tags(old, new)
-    if add:
-        ctx.aws.call("iam", "TagRole", {"RoleName": id_, "Tags": tag_list(add)})
-    if remove:
-        ctx.aws.call("iam", "UntagRole", {"RoleName": id_, "TagKeys": remove})
+def _iam_retag(kind: str, id_param: str):
+    """Tag/Untag<kind> for an IAM resource whose id is ``id_param`` (RoleName, PolicyArn, ...)."""
+
+    def retag(ctx: Ctx, id_: str, outputs: dict[str, Any], old: dict, new: dict) -> None:
+        add, remove = changed_tags(old, new)
+        if add:
+            ctx.aws.call("iam", f"Tag{kind}", {id_param: id_, "Tags": tag_list(add)})
+        if remove:
+            ctx.aws.call("iam", f"Untag{kind}", {id_param: id_, "TagKeys": remove})
+
+    return retag
+
+
+iam_role_retag = _iam_retag("Role", "RoleName")
+iam_oidc_retag = _iam_retag("OpenIDConnectProvider", "OpenIDConnectProviderArn")
+iam_policy_retag = _iam_retag("Policy", "PolicyArn")
 
 
 def iam_role_policy_create(ctx: Ctx, req: Request) -> Realised:
@@ -436,14 +446,6 @@ def iam_oidc_delete(ctx: Ctx, id_: str, outputs: dict[str, Any]) -> None:
     ctx.aws.call("iam", "DeleteOpenIDConnectProvider", {"OpenIDConnectProviderArn": id_}, missing_ok=IAM_MISSING)
 
 
-def iam_oidc_retag(ctx: Ctx, id_: str, outputs: dict[str, Any], old: dict, new: dict) -> None:
-    add, remove = changed_tags(old, new)
-    if add:
-        ctx.aws.call("iam", "TagOpenIDConnectProvider", {"OpenIDConnectProviderArn": id_, "Tags": tag_list(add)})
-    if remove:
-        ctx.aws.call("iam", "UntagOpenIDConnectProvider", {"OpenIDConnectProviderArn": id_, "TagKeys": remove})
-
-
 def iam_policy_create(ctx: Ctx, req: Request) -> Realised:
     name = physical(req)
     params = params_for(req, "iam", "CreatePolicy", ignore=("name", "namePrefix", "attachmentCount"),
@@ -462,14 +464,6 @@ def iam_policy_delete(ctx: Ctx, id_: str, outputs: dict[str, Any]) -> None:
             ctx.aws.call("iam", "DeletePolicyVersion", {"PolicyArn": id_, "VersionId": v["VersionId"]},
                          missing_ok=IAM_MISSING)
     ctx.aws.call("iam", "DeletePolicy", {"PolicyArn": id_}, missing_ok=IAM_MISSING)
-
-
-def iam_policy_retag(ctx: Ctx, id_: str, outputs: dict[str, Any], old: dict, new: dict) -> None:
-    add, remove = changed_tags(old, new)
-    if add:
-        ctx.aws.call("iam", "TagPolicy", {"PolicyArn": id_, "Tags": tag_list(add)})
-    if remove:
-        ctx.aws.call("iam", "UntagPolicy", {"PolicyArn": id_, "TagKeys": remove})
 
 
 def iam_attachment_create(ctx: Ctx, req: Request) -> Realised:
