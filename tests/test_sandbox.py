@@ -227,6 +227,39 @@ def test_raising_the_level_only_adds(tmp_path, aws):
     assert tags["mlops:maturity"] == "2"
 
 
+def test_level_3_to_4_retags_every_service_in_place(tmp_path, aws):
+    """The maturity tag changes on every level-3 resource: each service's tag API updates it, nothing is replaced."""
+    package = "arn:aws:sagemaker:us-east-1:123456789012:model-package/acme-dev-churn/1"
+    projects = [{"name": "churn", "training": {"schedule": "rate(7 days)"}, "serving": {"modelPackageArn": package}}]
+    level3 = apply(config(maturity=3, projects=projects), tmp_path)
+    level4 = apply(config(maturity=4, projects=projects), tmp_path)
+    assert not level4.of("replaced") and not level4.of("deleted")
+    updated = {c.type for c in level4.of("updated")}
+    assert {"aws:sns/topic:Topic", "aws:cloudwatch/eventRule:EventRule", "aws:cloudwatch/metricAlarm:MetricAlarm",
+            "aws:sagemaker/endpoint:Endpoint", "aws:ssm/parameter:Parameter", "aws:kms/key:Key",
+            "aws:ecr/repository:Repository", "aws:iam/role:Role"} <= updated
+    state = {e.name: e for e in sandbox.State.load(sandbox.state_path("test", tmp_path)).resources.values()}
+    arn = {name: e.outputs["arn"] for name, e in state.items() if "arn" in e.outputs}
+
+    def maturity(tags, key="Key", value="Value"):
+        return {t[key]: t[value] for t in tags}["mlops:maturity"]
+
+    assert maturity(aws("sns").list_tags_for_resource(ResourceArn=arn["churn-approval-topic"])["Tags"]) == "4"
+    assert maturity(aws("events").list_tags_for_resource(ResourceARN=arn["churn-approval-rule"])["Tags"]) == "4"
+    alarm = next(n for n in arn if n.startswith("churn-endpoint-alarm"))
+    assert maturity(aws("cloudwatch").list_tags_for_resource(ResourceARN=arn[alarm])["Tags"]) == "4"
+    assert maturity(aws("sagemaker").list_tags(ResourceArn=arn["churn-endpoint-endpoint"])["Tags"]) == "4"
+    assert maturity(aws("ssm").list_tags_for_resource(ResourceType="Parameter", ResourceId="/mlops/dev/churn/region")
+                    ["TagList"]) == "4"
+    key_id = state["foundation-kms-key"].id
+    assert maturity(aws("kms").list_resource_tags(KeyId=key_id)["Tags"], "TagKey", "TagValue") == "4"
+    assert maturity(aws("ecr").list_tags_for_resource(resourceArn=arn["churn-delivery-ecr"])["tags"]) == "4"
+    assert level3.outputs["artifactBucket"] == level4.outputs["artifactBucket"]
+    # moto has no tagging for Application Auto Scaling: validated, recorded, not a replacement
+    assert ("aws:appautoscaling/target:Target", "churn-endpoint-scaling-target",
+            "application-autoscaling:TagResource") in level4.validated
+
+
 def test_changed_project_setting_replaces_only_what_changed(tmp_path, aws):
     apply(config(maturity=2), tmp_path)
     projects = config()["mlops:projects"]

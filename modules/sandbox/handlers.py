@@ -343,14 +343,6 @@ def kms_key_delete(ctx: Ctx, id_: str, outputs: dict[str, Any]) -> None:
                  missing_ok=("NotFoundException", "KMSInvalidStateException"))
 
 
-def kms_key_retag(ctx: Ctx, id_: str, outputs: dict[str, Any], old: dict, new: dict) -> None:
-    add, remove = changed_tags(old, new)
-    if add:
-        ctx.aws.call("kms", "TagResource", {"KeyId": id_, "Tags": tag_list(add, "TagKey", "TagValue")})
-    if remove:
-        ctx.aws.call("kms", "UntagResource", {"KeyId": id_, "TagKeys": remove})
-
-
 def kms_alias_create(ctx: Ctx, req: Request) -> Realised:
     name = physical(req)
     if not name.startswith("alias/"):
@@ -404,22 +396,6 @@ def iam_role_delete(ctx: Ctx, id_: str, outputs: dict[str, Any]) -> None:
     aws.call("iam", "DeleteRole", {"RoleName": id_}, missing_ok=IAM_MISSING)
 
 
-def _iam_retag(kind: str, id_param: str):
-    """Tag/Untag<kind> for an IAM resource whose id is ``id_param`` (RoleName, PolicyArn, ...)."""
-
-    def retag(ctx: Ctx, id_: str, outputs: dict[str, Any], old: dict, new: dict) -> None:
-        add, remove = changed_tags(old, new)
-        if add:
-            ctx.aws.call("iam", f"Tag{kind}", {id_param: id_, "Tags": tag_list(add)})
-        if remove:
-            ctx.aws.call("iam", f"Untag{kind}", {id_param: id_, "TagKeys": remove})
-
-    return retag
-
-
-iam_role_retag = _iam_retag("Role", "RoleName")
-iam_oidc_retag = _iam_retag("OpenIDConnectProvider", "OpenIDConnectProviderArn")
-iam_policy_retag = _iam_retag("Policy", "PolicyArn")
 
 
 def iam_role_policy_create(ctx: Ctx, req: Request) -> Realised:
@@ -501,14 +477,6 @@ def ecr_repository_delete(ctx: Ctx, id_: str, outputs: dict[str, Any]) -> None:
     ctx.aws.call("ecr", "DeleteRepository", {"repositoryName": id_, "force": True}, missing_ok=ECR_MISSING)
 
 
-def ecr_repository_retag(ctx: Ctx, id_: str, outputs: dict[str, Any], old: dict, new: dict) -> None:
-    add, remove = changed_tags(old, new)
-    if add:
-        ctx.aws.call("ecr", "TagResource", {"resourceArn": outputs["arn"], "tags": tag_list(add)})
-    if remove:
-        ctx.aws.call("ecr", "UntagResource", {"resourceArn": outputs["arn"], "tagKeys": remove})
-
-
 def ecr_lifecycle_create(ctx: Ctx, req: Request) -> Realised:
     repo = req.inputs["repository"]
     resp = ctx.aws.call("ecr", "PutLifecyclePolicy", {"repositoryName": repo,
@@ -543,27 +511,9 @@ def ssm_parameter_delete(ctx: Ctx, id_: str, outputs: dict[str, Any]) -> None:
     ctx.aws.call("ssm", "DeleteParameter", {"Name": id_}, missing_ok=("ParameterNotFound",))
 
 
-def ssm_parameter_retag(ctx: Ctx, id_: str, outputs: dict[str, Any], old: dict, new: dict) -> None:
-    add, remove = changed_tags(old, new)
-    if add:
-        ctx.aws.call("ssm", "AddTagsToResource", {"ResourceType": "Parameter", "ResourceId": id_,
-                                                  "Tags": tag_list(add)})
-    if remove:
-        ctx.aws.call("ssm", "RemoveTagsFromResource", {"ResourceType": "Parameter", "ResourceId": id_,
-                                                       "TagKeys": remove})
-
-
 # ---------------------------------------------------------------------------------------------------
 # SageMaker
 # ---------------------------------------------------------------------------------------------------
-
-def sagemaker_retag(ctx: Ctx, id_: str, outputs: dict[str, Any], old: dict, new: dict) -> None:
-    add, remove = changed_tags(old, new)
-    if add:
-        ctx.aws.call("sagemaker", "AddTags", {"ResourceArn": outputs["arn"], "Tags": tag_list(add)})
-    if remove:
-        ctx.aws.call("sagemaker", "DeleteTags", {"ResourceArn": outputs["arn"], "TagKeys": remove})
-
 
 def _sagemaker(create_op: str, name_member: str, arn_member: str, arn_kind: str, delete_op: str, *,
                name_input: str = "name", rename: Optional[dict[str, str]] = None,
@@ -719,14 +669,6 @@ def sns_topic_delete(ctx: Ctx, id_: str, outputs: dict[str, Any]) -> None:
     ctx.aws.call("sns", "DeleteTopic", {"TopicArn": id_}, missing_ok=("NotFound",))
 
 
-def sns_topic_retag(ctx: Ctx, id_: str, outputs: dict[str, Any], old: dict, new: dict) -> None:
-    add, remove = changed_tags(old, new)
-    if add:
-        ctx.aws.call("sns", "TagResource", {"ResourceArn": id_, "Tags": tag_list(add)})
-    if remove:
-        ctx.aws.call("sns", "UntagResource", {"ResourceArn": id_, "TagKeys": remove})
-
-
 def sns_subscription_create(ctx: Ctx, req: Request) -> Realised:
     attrs = _attributes(req, SUBSCRIPTION_ATTRIBUTES,
                         ("topic", "protocol", "endpoint", "endpointAutoConfirms", "confirmationTimeoutInMinutes"))
@@ -785,14 +727,6 @@ def event_rule_delete(ctx: Ctx, id_: str, outputs: dict[str, Any]) -> None:
     bus, _, name = id_.rpartition("/")
     ctx.aws.call("events", "DeleteRule", {"Name": name, "EventBusName": bus or None, "Force": True},
                  missing_ok=EVENTS_MISSING)
-
-
-def events_retag(ctx: Ctx, id_: str, outputs: dict[str, Any], old: dict, new: dict) -> None:
-    add, remove = changed_tags(old, new)
-    if add:
-        ctx.aws.call("events", "TagResource", {"ResourceARN": outputs["arn"], "Tags": tag_list(add)})
-    if remove:
-        ctx.aws.call("events", "UntagResource", {"ResourceARN": outputs["arn"], "TagKeys": remove})
 
 
 EVENT_TARGET_RENAMES = {
@@ -912,14 +846,6 @@ def metric_alarm_delete(ctx: Ctx, id_: str, outputs: dict[str, Any]) -> None:
     ctx.aws.call("cloudwatch", "DeleteAlarms", {"AlarmNames": [id_]}, missing_ok=("ResourceNotFound",))
 
 
-def cloudwatch_retag(ctx: Ctx, id_: str, outputs: dict[str, Any], old: dict, new: dict) -> None:
-    add, remove = changed_tags(old, new)
-    if add:
-        ctx.aws.call("cloudwatch", "TagResource", {"ResourceARN": outputs["arn"], "Tags": tag_list(add)})
-    if remove:
-        ctx.aws.call("cloudwatch", "UntagResource", {"ResourceARN": outputs["arn"], "TagKeys": remove})
-
-
 def dashboard_create(ctx: Ctx, req: Request) -> Realised:
     name = req.inputs["dashboardName"]
     ctx.aws.call("cloudwatch", "PutDashboard", params_for(req, "cloudwatch", "PutDashboard"))
@@ -949,14 +875,6 @@ def log_group_create(ctx: Ctx, req: Request) -> Realised:
 
 def log_group_delete(ctx: Ctx, id_: str, outputs: dict[str, Any]) -> None:
     ctx.aws.call("logs", "DeleteLogGroup", {"logGroupName": id_}, missing_ok=("ResourceNotFoundException",))
-
-
-def log_group_retag(ctx: Ctx, id_: str, outputs: dict[str, Any], old: dict, new: dict) -> None:
-    add, remove = changed_tags(old, new)
-    if add:
-        ctx.aws.call("logs", "TagResource", {"resourceArn": outputs["arn"], "tags": add})
-    if remove:
-        ctx.aws.call("logs", "UntagResource", {"resourceArn": outputs["arn"], "tagKeys": remove})
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -1025,6 +943,51 @@ def _h(service: str, pair: tuple[Callable, Callable], retag=None, notes: str = "
     return Handler(service, pair[0], pair[1], retag, notes)
 
 
+def _retag(service: str, tag_op: str, untag_op: str, target: Callable[[str, dict[str, Any]], dict[str, Any]], *,
+           tags_key: str = "Tags", keys_key: str = "TagKeys",
+           shape: Callable[[dict[str, str]], Any] = tag_list):
+    """A tag-only update: ``tag_op`` for added/changed tags, ``untag_op`` for removed keys, on ``target(id, outputs)``
+    (each service names its parameters its own way)."""
+
+    def retag(ctx: Ctx, id_: str, outputs: dict[str, Any], old: dict, new: dict) -> None:
+        add, remove = changed_tags(old, new)
+        if add:
+            ctx.aws.call(service, tag_op, {**target(id_, outputs), tags_key: shape(add)})
+        if remove:
+            ctx.aws.call(service, untag_op, {**target(id_, outputs), keys_key: remove})
+
+    return retag
+
+
+def _by_arn(key: str) -> Callable[[str, dict[str, Any]], dict[str, Any]]:
+    return lambda id_, outputs: {key: outputs["arn"]}
+
+
+def _by_id(key: str, **fixed: str) -> Callable[[str, dict[str, Any]], dict[str, Any]]:
+    return lambda id_, outputs: {key: id_, **fixed}
+
+
+iam_role_retag = _retag("iam", "TagRole", "UntagRole", _by_id("RoleName"))
+iam_oidc_retag = _retag("iam", "TagOpenIDConnectProvider", "UntagOpenIDConnectProvider",
+                        _by_id("OpenIDConnectProviderArn"))
+iam_policy_retag = _retag("iam", "TagPolicy", "UntagPolicy", _by_id("PolicyArn"))
+kms_key_retag = _retag("kms", "TagResource", "UntagResource", _by_id("KeyId"),
+                       shape=lambda tags: tag_list(tags, "TagKey", "TagValue"))
+ecr_repository_retag = _retag("ecr", "TagResource", "UntagResource", _by_arn("resourceArn"), tags_key="tags",
+                              keys_key="tagKeys")
+ssm_parameter_retag = _retag("ssm", "AddTagsToResource", "RemoveTagsFromResource",
+                             _by_id("ResourceId", ResourceType="Parameter"))
+sagemaker_retag = _retag("sagemaker", "AddTags", "DeleteTags", _by_arn("ResourceArn"))
+sns_topic_retag = _retag("sns", "TagResource", "UntagResource", _by_id("ResourceArn"))
+events_retag = _retag("events", "TagResource", "UntagResource", _by_arn("ResourceARN"))
+cloudwatch_retag = _retag("cloudwatch", "TagResource", "UntagResource", _by_arn("ResourceARN"))
+# moto lacks these two operations: a tag change is validated against botocore's model, not a replacement
+aas_target_retag = _retag("application-autoscaling", "TagResource", "UntagResource", _by_arn("ResourceARN"),
+                         shape=dict)
+log_group_retag = _retag("logs", "TagResource", "UntagResource", _by_arn("resourceArn"), tags_key="tags",
+                         keys_key="tagKeys", shape=dict)
+
+
 HANDLERS: dict[str, Handler] = {
     # S3
     "aws:s3/bucket:Bucket": Handler("s3", s3_bucket_create, s3_bucket_delete, s3_bucket_retag,
@@ -1089,7 +1052,8 @@ HANDLERS: dict[str, Handler] = {
     "aws:cloudwatch/dashboard:Dashboard": Handler("cloudwatch", dashboard_create, dashboard_delete),
     "aws:cloudwatch/logGroup:LogGroup": Handler("logs", log_group_create, log_group_delete, log_group_retag),
     # Application Auto Scaling
-    "aws:appautoscaling/target:Target": Handler("application-autoscaling", aas_target_create, aas_target_delete),
+    "aws:appautoscaling/target:Target": Handler("application-autoscaling", aas_target_create, aas_target_delete,
+                                                aas_target_retag),
     "aws:appautoscaling/policy:Policy": Handler("application-autoscaling", aas_policy_create, aas_policy_delete),
     # CodeBuild
     "aws:codebuild/project:Project": Handler("codebuild", codebuild_project_create, codebuild_project_delete),
