@@ -51,9 +51,14 @@ def _resolve(stack: Optional[str], stack_file: Optional[Path]) -> tuple[Optional
 
 
 def _load(stack: Optional[str], stack_file: Optional[Path], **kw) -> spec_mod.StackSpec:
+    return _load_with_config(stack, stack_file, **kw)[0]
+
+
+def _load_with_config(stack: Optional[str], stack_file: Optional[Path], **kw) -> tuple[spec_mod.StackSpec, dict]:
+    """The spec and its config; every spec problem printed and exit 2 on bad input."""
     stack, stack_file = _resolve(stack, stack_file)
     try:
-        return spec_mod.load(stack=stack, path=stack_file, **kw)
+        return spec_mod.load_with_config(stack, stack_file, **kw)
     except spec_mod.SpecError as exc:
         for line in str(exc).splitlines():
             err.print(f"[bold red]error:[/] {line}", highlight=False, soft_wrap=True)
@@ -64,7 +69,6 @@ def _plan(stack: Optional[str], stack_file: Optional[Path], maturity: Optional[i
     from . import plan as plan_mod
 
     stack, stack_file = _resolve(stack, stack_file)
-    _load(stack, stack_file, overrides={"mlops:maturity": maturity} if maturity is not None else None)
     try:
         return plan_mod.plan(stack=stack, path=stack_file, maturity=maturity)
     except spec_mod.SpecError as exc:

@@ -153,8 +153,7 @@ class Demo:
         return spec, result
 
     def _load(self):
-        config = spec_mod.read_config(self.stack_path)
-        return spec_mod.load(path=self.stack_path), config
+        return spec_mod.load_with_config(path=self.stack_path)
 
     # ---- the steps --------------------------------------------------------------------------------
     def provision(self, r: DemoResult) -> str:

@@ -331,11 +331,8 @@ def run_program(spec: StackSpec, config: dict[str, Any], mocks_impl=None, *, pro
 def plan(stack: str | None = None, path: str | Path | None = None, *, maturity: int | None = None,
          mocks_impl=None) -> Graph:
     """Load + validate the stack (SpecError on bad input, before anything registers), then run the program."""
-    p = Path(path) if path is not None else spec_mod.stack_file(stack)
-    config = spec_mod.read_config(p)
-    if maturity is not None:
-        config["mlops:maturity"] = maturity
-    spec = spec_mod.load(stack=stack, path=p, overrides={"mlops:maturity": maturity} if maturity is not None else None)
+    overrides = {"mlops:maturity": maturity} if maturity is not None else None
+    spec, config = spec_mod.load_with_config(stack, path, overrides=overrides)
     return run_program(spec, config, mocks_impl)
 
 

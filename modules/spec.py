@@ -374,6 +374,12 @@ def read_config(path: Path) -> dict[str, Any]:
 def load(stack: str | None = None, path: str | Path | None = None, *, root: Path | None = None,
          overrides: dict[str, Any] | None = None) -> StackSpec:
     """Load and validate a stack by name (``stacks/Pulumi.<name>.yaml``) or by file path."""
+    return load_with_config(stack, path, root=root, overrides=overrides)[0]
+
+
+def load_with_config(stack: str | None = None, path: str | Path | None = None, *, root: Path | None = None,
+                     overrides: dict[str, Any] | None = None) -> tuple[StackSpec, dict[str, Any]]:
+    """The validated spec and the structured config it came from (what the program runs with), read once."""
     if path is None and stack is None:
         raise ValueError("give a stack name or a stack file")
     p = Path(path) if path is not None else stack_file(stack, root)
@@ -384,7 +390,7 @@ def load(stack: str | None = None, path: str | Path | None = None, *, root: Path
         source = str(p.relative_to(Path.cwd()))
     except ValueError:
         source = str(p)
-    return from_config(config, source=source, stack=stack or stack_name_of(p))
+    return from_config(config, source=source, stack=stack or stack_name_of(p)), config
 
 
 def config_to_pulumi(config: dict[str, Any]) -> dict[str, str]:

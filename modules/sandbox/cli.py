@@ -86,8 +86,7 @@ def up(stack: Optional[str] = StackOpt, stack_file: Optional[Path] = StackFileOp
         name = stack or (stack_file and stack_file.name) or "dev"
         _fail(f"`ladder up` only applies to the local sandbox: add --sandbox. For AWS use the production path: "
               f"`pulumi up --stack {name}`", 2)
-    spec = main_cli._load(stack, stack_file)  # prints every spec problem and exits 2
-    config = state.load_stack(*main_cli._resolve(stack, stack_file))[1]
+    spec, config = main_cli._load_with_config(stack, stack_file)  # prints every spec problem and exits 2
     progress = _progress("applying")
     task = progress.add_task("", total=None)
 

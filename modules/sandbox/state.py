@@ -216,13 +216,8 @@ def _ops_of(aws: Aws, key: str) -> list[str]:
 def load_stack(stack: Optional[str] = None, path: str | Path | None = None, *,
                maturity: Optional[int] = None) -> tuple[StackSpec, dict[str, Any]]:
     """The validated spec and raw config of a stack (SpecError on bad input), as ``plan.plan`` loads them."""
-    p = Path(path) if path is not None else spec_mod.stack_file(stack)
-    config = spec_mod.read_config(p)
     overrides = {"mlops:maturity": maturity} if maturity is not None else None
-    if overrides:
-        config.update(overrides)
-    spec = spec_mod.load(stack=stack, path=p, overrides=overrides)
-    return spec, config
+    return spec_mod.load_with_config(stack, path, overrides=overrides)
 
 
 def apply_stack(stack: Optional[str] = None, path: str | Path | None = None, **kwargs) -> Result:
