@@ -336,9 +336,6 @@ def plan(stack: str | None = None, path: str | Path | None = None, *, maturity: 
     return run_program(spec, config, mocks_impl)
 
 
-def plan_spec(spec: StackSpec, config: dict[str, Any], mocks_impl=None) -> Graph:
-    return run_program(spec, config, mocks_impl)
-
 
 @dataclass
 class Comparison:

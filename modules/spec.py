@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import os
 import re
 import types
 import typing
@@ -607,11 +608,6 @@ def _monitoring_problems(monitoring: Monitoring, path: str) -> list[Problem]:
     return problems
 
 
-def describe_defaults() -> dict[str, Any]:
-    """Defaults of a project, as the spec fills them (used by docs and `ladder levels`)."""
-    return Project(name="example").model_dump(by_alias=True)
-
-
 def from_pulumi() -> StackSpec:
     """The spec of the running Pulumi program (``pulumi up`` or the offline engines), from its config."""
     import pulumi
@@ -621,11 +617,6 @@ def from_pulumi() -> StackSpec:
     raw.update(pconfig.get_config_env())
     raw.update(pconfig.CONFIG.get())
     stack = pulumi.get_stack()
-    source = os_environ_get("LADDER_STACK_SOURCE") or f"stacks/Pulumi.{stack}.yaml"
+    source = os.environ.get("LADDER_STACK_SOURCE") or f"stacks/Pulumi.{stack}.yaml"
     return from_config(config_from_pulumi(raw), source=source, stack=stack)
 
-
-def os_environ_get(key: str) -> str | None:
-    import os
-
-    return os.environ.get(key)
