@@ -50,7 +50,7 @@ def test_contract_parameters_are_as_documented(g):
         assert r.inputs["type"] == "String"
 
 
-def test_contract_at_level2_without_registry_feature_still_valid():
+def test_contract_stays_when_the_schedule_is_switched_off():
     # contract is level 2 and only depends on the foundation; turning the schedule off keeps it
     g = run(config(maturity=2, features={"training_schedule": False}))
     assert g.by_type("aws:ssm/parameter:Parameter")
