@@ -968,6 +968,12 @@ RULES: tuple[Rule, ...] = (
          MANDATORY, (), check_tags),
 )
 
+# Rules added by area live in their own modules (each imports the helpers above from this one).
+from .rules_security import RULES as _SECURITY_RULES  # noqa: E402
+from .rules_training import RULES as _TRAINING_RULES  # noqa: E402
+
+RULES = RULES + _TRAINING_RULES + _SECURITY_RULES
+
 RULE_BY_ID: dict[str, Rule] = {r.id: r for r in RULES}
 assert len(RULE_BY_ID) == len(RULES), "duplicate rule ids"
 
