@@ -38,27 +38,40 @@ def dummy_credentials() -> None:
 class MotoServer:
     """A :class:`moto.server.ThreadedMotoServer` on a loopback port (start/stop, or use as a context manager)."""
 
-    def __init__(self, port: Optional[int] = None, host: str = LOOPBACK):
+    def __init__(self, port: Optional[int] = None, host: str = LOOPBACK, workdir: Optional[str] = None):
         self.host = host
         self.port = port or free_port(host)
+        self.workdir = workdir  # where emulated jobs keep their files (a temporary directory by default)
         self._server = None
+        self.gateway = None
 
     @property
     def endpoint(self) -> str:
         return f"http://{self.host}:{self.port}"
 
     def start(self) -> "MotoServer":
-        from moto.server import ThreadedMotoServer
+        """Serve moto behind the sandbox's service emulation (:class:`~.services.gateway.Gateway`) on loopback."""
+        import threading
+
+        from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+        from werkzeug.serving import make_server
+
+        from .services.gateway import Gateway
 
         dummy_credentials()
         logging.getLogger("werkzeug").setLevel(logging.CRITICAL)  # no request lines; crashes become warnings
-        self._server = ThreadedMotoServer(ip_address=self.host, port=self.port, verbose=False)
-        self._server.start()
+        self.gateway = Gateway(DomainDispatcherApplication(create_backend_app), self.endpoint, self.workdir)
+        self._server = make_server(self.host, self.port, self.gateway, threaded=True,
+                                   request_handler=MotoRequestHandler)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True, name="moto-server")
+        self._thread.start()
         return self
 
     def stop(self) -> None:
         if self._server is not None:
-            self._server.stop()
+            self._server.shutdown()
+            self._server.server_close()
+            self._thread.join(timeout=10)
             self._server = None
 
     def __enter__(self) -> "MotoServer":

@@ -1,0 +1,254 @@
+"""The WSGI layer in front of moto: every request passes here first, so services can behave as AWS does.
+
+moto's server (``DomainDispatcherApplication``) is wrapped; a request is identified as ``(service, operation)``
+from its signature's credential scope and the protocol (``X-Amz-Target`` for the JSON protocols, the path for
+sagemaker-runtime). For the operations listed in :data:`HOOKS` a service may
+
+* refuse the request as AWS would (IAM for callers holding role credentials, input validation), or
+* let moto store it and then act on it (a started pipeline execution runs), or
+* answer itself where moto has no such operation (``ListPipelineExecutionSteps``).
+
+Everything else goes to moto unchanged.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import re
+import tempfile
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+from . import iam
+from .sagemaker.pipelines import PipelineRuntime, ValidationError
+
+log = logging.getLogger(__name__)
+
+_SCOPE = re.compile(r"Credential=([^/,\s]+)/\d{8}/([^/]+)/([^/]+)/aws4_request")
+JSON_TARGETS = {"SageMaker": "sagemaker", "AWSEvents": "events"}
+DEFAULT_ACCOUNT = "123456789012"
+
+
+@dataclass
+class Call:
+    service: str
+    operation: str
+    region: str
+    access_key: str
+    body: bytes
+    environ: dict[str, Any]
+    params: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def caller_role(self) -> Optional[str]:
+        return iam.assumed_role_of(self.access_key)
+
+
+@dataclass
+class Reply:
+    status: int
+    body: bytes
+    headers: list[tuple[str, str]]
+
+    @classmethod
+    def json(cls, status: int, doc: dict[str, Any]) -> "Reply":
+        return cls(status, json.dumps(doc, default=_json_default).encode(),
+                   [("Content-Type", "application/x-amz-json-1.1")])
+
+    @classmethod
+    def error(cls, status: int, code: str, message: str) -> "Reply":
+        return cls(status, json.dumps({"__type": code, "message": message}).encode(),
+                   [("Content-Type", "application/x-amz-json-1.1"), ("x-amzn-ErrorType", code)])
+
+
+def _json_default(value: Any) -> Any:
+    if hasattr(value, "isoformat"):
+        return value.timestamp() if hasattr(value, "timestamp") else value.isoformat()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def identify(environ: dict[str, Any], body: bytes) -> Optional[Call]:
+    auth = environ.get("HTTP_AUTHORIZATION", "")
+    match = _SCOPE.search(auth)
+    if not match:
+        return None
+    access_key, region, signing = match.groups()
+    target = environ.get("HTTP_X_AMZ_TARGET", "")
+    if target and "." in target:
+        prefix, operation = target.split(".", 1)
+        service = JSON_TARGETS.get(prefix)
+        if service is None:
+            return None
+        try:
+            params = json.loads(body or b"{}")
+        except ValueError:
+            params = {}
+        return Call(service, operation, region, access_key, body, environ, params)
+    path = environ.get("PATH_INFO", "")
+    if signing == "sagemaker" and re.fullmatch(r"/endpoints/[^/]+/invocations", path):
+        return Call("sagemaker-runtime", "InvokeEndpoint", region, access_key, body, environ,
+                    {"EndpointName": path.split("/")[2]})
+    return None
+
+
+class Gateway:
+    """WSGI middleware: moto behind, the sandbox's service emulation in front."""
+
+    def __init__(self, app: Callable, endpoint: str, workdir: Optional[Path] = None):
+        self.app = app
+        self.endpoint = endpoint
+        self.workdir = Path(workdir or tempfile.mkdtemp(prefix="ladder-sandbox-"))
+        self._clients: dict[tuple[str, str], Any] = {}
+        self._lock = threading.Lock()
+        self.pipelines = PipelineRuntime(endpoint, self.workdir / "sagemaker", client=self.client)
+
+    def client(self, service: str, region: str):
+        """A boto3 client of the sandbox itself (the emulator's own credentials; used by the services)."""
+        import boto3
+        from botocore.config import Config
+
+        key = (service, region)
+        with self._lock:
+            if key not in self._clients:
+                self._clients[key] = boto3.session.Session().client(
+                    service, region_name=region, endpoint_url=self.endpoint, aws_access_key_id="testing",
+                    aws_secret_access_key="testing", aws_session_token="testing",
+                    config=Config(retries={"max_attempts": 2}, max_pool_connections=20))
+            return self._clients[key]
+
+    # ---- WSGI -----------------------------------------------------------------------------------
+    def __call__(self, environ: dict[str, Any], start_response: Callable) -> Any:
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        body = environ["wsgi.input"].read(length) if length else b""
+        environ["wsgi.input"] = io.BytesIO(body)
+        call = identify(environ, body)
+        hook = HOOKS.get((call.service, call.operation)) if call else None
+        if hook is None:
+            return self.app(environ, start_response)
+        try:
+            reply = hook(self, call)
+        except Exception as exc:  # noqa: BLE001 - an emulation bug must not kill moto's worker thread
+            log.exception("sandbox service hook failed")
+            reply = Reply.error(500, "InternalFailure", f"sandbox emulation failed: {type(exc).__name__}: {exc}")
+        return self._send(reply, start_response)
+
+    def forward(self, call: Call) -> Reply:
+        """Let moto handle the request; return what it answered."""
+        captured: dict[str, Any] = {}
+
+        def capture(status, headers, exc_info=None):
+            captured["status"], captured["headers"] = status, headers
+            return lambda data: None
+
+        call.environ["wsgi.input"] = io.BytesIO(call.body)
+        chunks = self.app(call.environ, capture)
+        try:
+            data = b"".join(chunks)
+        finally:
+            if hasattr(chunks, "close"):
+                chunks.close()
+        return Reply(int(str(captured["status"]).split()[0]), data, list(captured["headers"]))
+
+    @staticmethod
+    def _send(reply: Reply, start_response: Callable) -> list[bytes]:
+        headers = [(k, v) for k, v in reply.headers if k.lower() != "content-length"]
+        headers.append(("Content-Length", str(len(reply.body))))
+        reason = {200: "OK", 400: "Bad Request", 403: "Forbidden", 404: "Not Found", 500: "Internal Server Error"}
+        start_response(f"{reply.status} {reason.get(reply.status, 'Status')}", headers)
+        return [reply.body]
+
+    # ---- helpers for hooks ------------------------------------------------------------------------
+    def authorize(self, call: Call, action: str, resource: str) -> Optional[Reply]:
+        """AccessDeniedException when the caller holds role credentials whose policies do not allow it."""
+        role = call.caller_role
+        if role is None:
+            return None
+        try:
+            iam.require(role, action, resource)
+        except iam.AccessDenied as exc:
+            return Reply.error(400, "AccessDeniedException", str(exc))
+        return None
+
+
+def sagemaker_backend(account: str, region: str):
+    from moto.sagemaker.models import sagemaker_backends
+
+    return sagemaker_backends[account][region]
+
+
+def _account_of(call: Call) -> str:
+    role = call.caller_role
+    return role.split(":")[4] if role else DEFAULT_ACCOUNT
+
+
+def _pipeline_arn(call: Call, name: str) -> str:
+    return f"arn:aws:sagemaker:{call.region}:{_account_of(call)}:pipeline/{name.lower()}"
+
+
+# ---- hooks --------------------------------------------------------------------------------------------
+def start_pipeline_execution(gw: Gateway, call: Call) -> Reply:
+    name = str(call.params.get("PipelineName", ""))
+    short = name.rsplit("/", 1)[-1]
+    denied = gw.authorize(call, "sagemaker:StartPipelineExecution", _pipeline_arn(call, short))
+    if denied:
+        return denied
+    backend = sagemaker_backend(_account_of(call), call.region)
+    pipeline = backend.pipelines.get(short)
+    if pipeline is None:
+        return gw.forward(call)  # moto's own ResourceNotFound
+    definition = json.loads(pipeline.pipeline_definition or "{}")
+    params = call.params.get("PipelineParameters") or []
+    for p in params:
+        if p.get("Value") == "":  # sagemaker-python-sdk#4016: the service refuses empty parameter values
+            return Reply.error(400, "ValidationException", f'[string "" is too short (length: 0, required minimum: '
+                                                           f'1)] for pipeline parameter {p.get("Name")!r}')
+    try:
+        gw.pipelines.validate_start(definition, params)
+    except ValidationError as exc:
+        return Reply.error(400, "ValidationException", str(exc))
+    reply = gw.forward(call)
+    if reply.status != 200:
+        return reply
+    arn = json.loads(reply.body)["PipelineExecutionArn"]
+    record = pipeline.pipeline_executions.get(arn)
+    role = call.caller_role or ""
+    trigger = call.environ.get("HTTP_X_LADDER_TRIGGER") or ("ci" if role.endswith("-ci") else "api")
+    gw.pipelines.start(arn, short, definition, params, trigger=trigger, caller=role, record=record,
+                       role=pipeline.role_arn)
+    return reply
+
+
+def list_pipeline_execution_steps(gw: Gateway, call: Call) -> Reply:
+    arn = str(call.params.get("PipelineExecutionArn", ""))
+    pipeline = arn.split(":pipeline/")[-1].split("/execution/")[0]
+    denied = gw.authorize(call, "sagemaker:ListPipelineExecutionSteps", _pipeline_arn(call, pipeline))
+    if denied:
+        return denied
+    try:
+        steps = gw.pipelines.steps_of(arn)
+    except KeyError:
+        return Reply.error(400, "ResourceNotFound", f"Pipeline execution {arn} does not exist")
+    if call.params.get("SortOrder") == "Ascending":
+        steps = list(reversed(steps))
+    return Reply.json(200, {"PipelineExecutionSteps": steps})
+
+
+def describe_pipeline_execution(gw: Gateway, call: Call) -> Reply:
+    arn = str(call.params.get("PipelineExecutionArn", ""))
+    pipeline = arn.split(":pipeline/")[-1].split("/execution/")[0]
+    denied = gw.authorize(call, "sagemaker:DescribePipelineExecution", _pipeline_arn(call, pipeline))
+    return denied or gw.forward(call)
+
+
+HOOKS: dict[tuple[str, str], Callable[[Gateway, Call], Reply]] = {
+    ("sagemaker", "StartPipelineExecution"): start_pipeline_execution,
+    ("sagemaker", "ListPipelineExecutionSteps"): list_pipeline_execution_steps,
+    ("sagemaker", "DescribePipelineExecution"): describe_pipeline_execution,
+}
