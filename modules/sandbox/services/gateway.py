@@ -24,7 +24,8 @@ from pathlib import Path
 from typing import Any, Callable, Optional
 
 from . import iam
-from .sagemaker.pipelines import PipelineRuntime, ValidationError
+from .events import EventBus
+from .sagemaker.pipelines import PipelineRuntime
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +90,15 @@ def identify(environ: dict[str, Any], body: bytes) -> Optional[Call]:
             params = {}
         return Call(service, operation, region, access_key, body, environ, params)
     path = environ.get("PATH_INFO", "")
+    cbor = re.fullmatch(r"/service/GraniteServiceVersion20100801/operation/(\w+)", path)
+    if cbor:  # CloudWatch over smithy-rpc-v2-cbor (botocore's default protocol for it)
+        from .cloudwatch import decode_cbor
+
+        try:
+            params = decode_cbor(body)
+        except Exception:  # noqa: BLE001 - undecodable: let moto answer
+            params = {}
+        return Call("cloudwatch", cbor.group(1), region, access_key, body, environ, params)
     if signing == "sagemaker" and re.fullmatch(r"/endpoints/[^/]+/invocations", path):
         return Call("sagemaker-runtime", "InvokeEndpoint", region, access_key, body, environ,
                     {"EndpointName": path.split("/")[2]})
@@ -105,6 +115,25 @@ class Gateway:
         self._clients: dict[tuple[str, str], Any] = {}
         self._lock = threading.Lock()
         self.pipelines = PipelineRuntime(endpoint, self.workdir / "sagemaker", client=self.client)
+        self.events = EventBus(self.client, self.start_pipeline_as)
+        self.alarm_actions: list[dict[str, Any]] = []
+
+    def start_pipeline_as(self, pipeline_arn: str, params: list[dict[str, Any]], role: str, trigger: str,
+                          region: str) -> str:
+        """StartPipelineExecution as ``role`` (a schedule's or a rule target's role), tagged with its trigger."""
+        iam.require(role, "sagemaker:StartPipelineExecution", pipeline_arn)
+        sm = self.client("sagemaker", region)
+        headers = {"X-Ladder-Trigger": trigger, "X-Ladder-Caller": role}
+
+        def add_headers(request, **_):
+            request.headers.update(headers)
+
+        sm.meta.events.register_first("before-sign.sagemaker.StartPipelineExecution", add_headers)
+        try:
+            return sm.start_pipeline_execution(PipelineName=pipeline_arn.rsplit("/", 1)[-1],
+                                               PipelineParameters=params)["PipelineExecutionArn"]
+        finally:
+            sm.meta.events.unregister("before-sign.sagemaker.StartPipelineExecution", add_headers)
 
     def client(self, service: str, region: str):
         """A boto3 client of the sandbox itself (the emulator's own credentials; used by the services)."""
@@ -165,6 +194,14 @@ class Gateway:
         return [reply.body]
 
     # ---- helpers for hooks ------------------------------------------------------------------------
+    json = staticmethod(Reply.json)
+    error = staticmethod(Reply.error)
+
+    @staticmethod
+    def account_of(call: Call) -> str:
+        role = call.caller_role
+        return role.split(":")[4] if role else DEFAULT_ACCOUNT
+
     def authorize(self, call: Call, action: str, resource: str) -> Optional[Reply]:
         """AccessDeniedException when the caller holds role credentials whose policies do not allow it."""
         role = call.caller_role
@@ -177,78 +214,11 @@ class Gateway:
         return None
 
 
-def sagemaker_backend(account: str, region: str):
-    from moto.sagemaker.models import sagemaker_backends
+def _hooks() -> dict[tuple[str, str], Callable[["Gateway", Call], Reply]]:
+    from . import cloudwatch, events
+    from .sagemaker import api
 
-    return sagemaker_backends[account][region]
-
-
-def _account_of(call: Call) -> str:
-    role = call.caller_role
-    return role.split(":")[4] if role else DEFAULT_ACCOUNT
+    return {**api.HOOKS, **events.HOOKS, **cloudwatch.HOOKS}
 
 
-def _pipeline_arn(call: Call, name: str) -> str:
-    return f"arn:aws:sagemaker:{call.region}:{_account_of(call)}:pipeline/{name.lower()}"
-
-
-# ---- hooks --------------------------------------------------------------------------------------------
-def start_pipeline_execution(gw: Gateway, call: Call) -> Reply:
-    name = str(call.params.get("PipelineName", ""))
-    short = name.rsplit("/", 1)[-1]
-    denied = gw.authorize(call, "sagemaker:StartPipelineExecution", _pipeline_arn(call, short))
-    if denied:
-        return denied
-    backend = sagemaker_backend(_account_of(call), call.region)
-    pipeline = backend.pipelines.get(short)
-    if pipeline is None:
-        return gw.forward(call)  # moto's own ResourceNotFound
-    definition = json.loads(pipeline.pipeline_definition or "{}")
-    params = call.params.get("PipelineParameters") or []
-    for p in params:
-        if p.get("Value") == "":  # sagemaker-python-sdk#4016: the service refuses empty parameter values
-            return Reply.error(400, "ValidationException", f'[string "" is too short (length: 0, required minimum: '
-                                                           f'1)] for pipeline parameter {p.get("Name")!r}')
-    try:
-        gw.pipelines.validate_start(definition, params)
-    except ValidationError as exc:
-        return Reply.error(400, "ValidationException", str(exc))
-    reply = gw.forward(call)
-    if reply.status != 200:
-        return reply
-    arn = json.loads(reply.body)["PipelineExecutionArn"]
-    record = pipeline.pipeline_executions.get(arn)
-    role = call.caller_role or ""
-    trigger = call.environ.get("HTTP_X_LADDER_TRIGGER") or ("ci" if role.endswith("-ci") else "api")
-    gw.pipelines.start(arn, short, definition, params, trigger=trigger, caller=role, record=record,
-                       role=pipeline.role_arn)
-    return reply
-
-
-def list_pipeline_execution_steps(gw: Gateway, call: Call) -> Reply:
-    arn = str(call.params.get("PipelineExecutionArn", ""))
-    pipeline = arn.split(":pipeline/")[-1].split("/execution/")[0]
-    denied = gw.authorize(call, "sagemaker:ListPipelineExecutionSteps", _pipeline_arn(call, pipeline))
-    if denied:
-        return denied
-    try:
-        steps = gw.pipelines.steps_of(arn)
-    except KeyError:
-        return Reply.error(400, "ResourceNotFound", f"Pipeline execution {arn} does not exist")
-    if call.params.get("SortOrder") == "Ascending":
-        steps = list(reversed(steps))
-    return Reply.json(200, {"PipelineExecutionSteps": steps})
-
-
-def describe_pipeline_execution(gw: Gateway, call: Call) -> Reply:
-    arn = str(call.params.get("PipelineExecutionArn", ""))
-    pipeline = arn.split(":pipeline/")[-1].split("/execution/")[0]
-    denied = gw.authorize(call, "sagemaker:DescribePipelineExecution", _pipeline_arn(call, pipeline))
-    return denied or gw.forward(call)
-
-
-HOOKS: dict[tuple[str, str], Callable[[Gateway, Call], Reply]] = {
-    ("sagemaker", "StartPipelineExecution"): start_pipeline_execution,
-    ("sagemaker", "ListPipelineExecutionSteps"): list_pipeline_execution_steps,
-    ("sagemaker", "DescribePipelineExecution"): describe_pipeline_execution,
-}
+HOOKS = _hooks()

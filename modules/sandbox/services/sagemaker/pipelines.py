@@ -391,11 +391,6 @@ class PipelineRuntime:
             body = self.client("s3", execution.region).get_object(Bucket=bucket, Key=key)["Body"].read()
             rec.metadata["ModelArtifact"] = uri
             rec.metadata["ModelArtifactSha256"] = hashlib.sha256(body).hexdigest()
-        if self.on_event is not None:
-            self.on_event({"source": "aws.sagemaker", "detail-type": "SageMaker Model Package State Change",
-                           "account": execution.account, "region": execution.region, "resources": [arn],
-                           "detail": {"ModelPackageGroupName": group, "ModelPackageArn": arn,
-                                      "ModelApprovalStatus": request.get("ModelApprovalStatus", "PendingManualApproval")}})
 
 
 def _typed(kind: str, value: Any) -> Any:
