@@ -17,6 +17,7 @@ from botocore.exceptions import ClientError
 from modules.sandbox.server import MotoServer
 
 REGION = "us-east-1"
+IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
 BUCKET = "exec-bucket"
 PIPELINE = "acme-dev-p-training"
 TRUST = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "sagemaker.amazonaws.com"},
@@ -90,7 +91,7 @@ def definition(role, *, cache=False, threshold=0.5, value="0.9", extra_params=()
         "PropertyFiles": [{"PropertyFileName": "Report", "OutputName": "report", "FilePath": "report.json"}],
         "Arguments": {
             "RoleArn": role,
-            "AppSpecification": {"ImageUri": "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3",
+            "AppSpecification": {"ImageUri": IMAGE,
                                  "ContainerEntrypoint": ["python3", "/opt/ml/processing/input/code/process.py"],
                                  "ContainerArguments": ["--input", "/opt/ml/processing/input/data", "--output",
                                                         "/opt/ml/processing/report", "--value", value]},
@@ -110,7 +111,7 @@ def definition(role, *, cache=False, threshold=0.5, value="0.9", extra_params=()
         "Name": "train", "Type": "Training", "CacheConfig": cache_config,
         "Arguments": {
             "RoleArn": role,
-            "AlgorithmSpecification": {"TrainingImage": "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3",
+            "AlgorithmSpecification": {"TrainingImage": IMAGE,
                                        "TrainingInputMode": "File"},
             "HyperParameters": {"sagemaker_program": "train.py",
                                 "sagemaker_submit_directory": join(code, "/sourcedir.tar.gz"), "alpha": "0.5"},
@@ -287,7 +288,7 @@ def test_caller_with_role_credentials_is_held_to_its_policies(server, aws):
     iam = aws["iam"]
     trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"}]}
     ci = iam.create_role(RoleName="acme-dev-p-ci", AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
-    iam.put_role_policy(RoleName="acme-dev-p-ci", PolicyName="p", PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [
+    iam.put_role_policy(RoleName="acme-dev-p-ci", PolicyName="p", PolicyDocument=json.dumps({"Statement": [
         {"Effect": "Allow", "Action": ["sagemaker:StartPipelineExecution", "sagemaker:DescribePipelineExecution",
                                        "sagemaker:ListPipelineExecutionSteps"],
          "Resource": [f"arn:aws:sagemaker:{REGION}:123456789012:pipeline/{PIPELINE}",

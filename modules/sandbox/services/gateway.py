@@ -25,13 +25,15 @@ from typing import Any, Callable, Optional
 
 from . import iam
 from .events import EventBus
+from .scheduler import Scheduler
 from .sagemaker.pipelines import PipelineRuntime
 
 log = logging.getLogger(__name__)
 
 _SCOPE = re.compile(r"Credential=([^/,\s]+)/\d{8}/([^/]+)/([^/]+)/aws4_request")
-JSON_TARGETS = {"SageMaker": "sagemaker", "AWSEvents": "events"}
+JSON_TARGETS = {"SageMaker": "sagemaker", "AWSEvents": "events", "GraniteServiceVersion20100801": "cloudwatch"}
 DEFAULT_ACCOUNT = "123456789012"
+CONTROL = "/_ladder/"
 
 
 @dataclass
@@ -117,6 +119,18 @@ class Gateway:
         self.pipelines = PipelineRuntime(endpoint, self.workdir / "sagemaker", client=self.client)
         self.events = EventBus(self.client, self.start_pipeline_as)
         self.alarm_actions: list[dict[str, Any]] = []
+        self.scheduler = Scheduler(self.start_pipeline_as)
+
+    def tick(self, seconds: float) -> list[dict[str, Any]]:
+        """Advance the sandbox clock: schedules fire (see :mod:`.scheduler`)."""
+        return self.scheduler.tick(seconds)
+
+    def report(self) -> dict[str, Any]:
+        """What the emulation did: executions, event deliveries, schedule firings, alarm actions."""
+        return {"clockOffsetSeconds": self.scheduler.offset,
+                "executions": [e.summary() for e in list(self.pipelines.executions.values())],
+                "deliveries": list(self.events.deliveries), "received": list(self.events.received),
+                "scheduled": list(self.scheduler.fired), "alarmActions": list(self.alarm_actions)}
 
     def start_pipeline_as(self, pipeline_arn: str, params: list[dict[str, Any]], role: str, trigger: str,
                           region: str) -> str:
@@ -126,7 +140,8 @@ class Gateway:
         headers = {"X-Ladder-Trigger": trigger, "X-Ladder-Caller": role}
 
         def add_headers(request, **_):
-            request.headers.update(headers)
+            for key, value in headers.items():
+                request.headers[key] = value
 
         sm.meta.events.register_first("before-sign.sagemaker.StartPipelineExecution", add_headers)
         try:
@@ -157,6 +172,8 @@ class Gateway:
             length = 0
         body = environ["wsgi.input"].read(length) if length else b""
         environ["wsgi.input"] = io.BytesIO(body)
+        if environ.get("PATH_INFO", "").startswith(CONTROL):
+            return self._send(self._control(environ, body), start_response)
         call = identify(environ, body)
         hook = HOOKS.get((call.service, call.operation)) if call else None
         if hook is None:
@@ -167,6 +184,19 @@ class Gateway:
             log.exception("sandbox service hook failed")
             reply = Reply.error(500, "InternalFailure", f"sandbox emulation failed: {type(exc).__name__}: {exc}")
         return self._send(reply, start_response)
+
+    def _control(self, environ: dict[str, Any], body: bytes) -> Reply:
+        """The sandbox's own loopback API: ``POST /_ladder/tick {"seconds": N}``, ``GET /_ladder/report``."""
+        path, method = environ.get("PATH_INFO", ""), environ.get("REQUEST_METHOD", "GET")
+        try:
+            if path == f"{CONTROL}tick" and method == "POST":
+                seconds = float(json.loads(body or b"{}").get("seconds", 0))
+                return Reply.json(200, {"fired": self.tick(seconds), "clockOffsetSeconds": self.scheduler.offset})
+            if path == f"{CONTROL}report" and method == "GET":
+                return Reply.json(200, self.report())
+        except (ValueError, TypeError) as exc:
+            return Reply.error(400, "ValidationException", str(exc))
+        return Reply.error(404, "NotFound", f"no sandbox control operation {method} {path}")
 
     def forward(self, call: Call) -> Reply:
         """Let moto handle the request; return what it answered."""
