@@ -17,6 +17,7 @@ from botocore.exceptions import ClientError
 from modules.sandbox.server import MotoServer
 
 REGION = "us-east-1"
+V = "2012-10-17"
 IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
 BUCKET = "exec-bucket"
 PIPELINE = "acme-dev-p-training"
@@ -288,7 +289,7 @@ def test_caller_with_role_credentials_is_held_to_its_policies(server, aws):
     iam = aws["iam"]
     trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"}]}
     ci = iam.create_role(RoleName="acme-dev-p-ci", AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
-    iam.put_role_policy(RoleName="acme-dev-p-ci", PolicyName="p", PolicyDocument=json.dumps({"Statement": [
+    iam.put_role_policy(RoleName="acme-dev-p-ci", PolicyName="p", PolicyDocument=json.dumps({"Version": V, "Statement": [
         {"Effect": "Allow", "Action": ["sagemaker:StartPipelineExecution", "sagemaker:DescribePipelineExecution",
                                        "sagemaker:ListPipelineExecutionSteps"],
          "Resource": [f"arn:aws:sagemaker:{REGION}:123456789012:pipeline/{PIPELINE}",
