@@ -1,0 +1,121 @@
+"""Gateway hooks for the SageMaker API: pipeline executions, and the registry's state-change events."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from ..events import envelope
+from .pipelines import ValidationError
+
+
+def backend(account: str, region: str):
+    from moto.sagemaker.models import sagemaker_backends
+
+    return sagemaker_backends[account][region]
+
+
+def _pipeline_arn(gw, call, name: str) -> str:
+    return f"arn:aws:sagemaker:{call.region}:{gw.account_of(call)}:pipeline/{name.lower()}"
+
+
+def start_pipeline_execution(gw, call):
+    name = str(call.params.get("PipelineName", ""))
+    short = name.rsplit("/", 1)[-1]
+    denied = gw.authorize(call, "sagemaker:StartPipelineExecution", _pipeline_arn(gw, call, short))
+    if denied:
+        return denied
+    pipeline = backend(gw.account_of(call), call.region).pipelines.get(short)
+    if pipeline is None:
+        return gw.forward(call)  # moto's own ResourceNotFound
+    definition = json.loads(pipeline.pipeline_definition or "{}")
+    params = call.params.get("PipelineParameters") or []
+    for p in params:
+        if p.get("Value") == "":  # sagemaker-python-sdk#4016: the service refuses empty parameter values
+            return gw.error(400, "ValidationException", f'[string "" is too short (length: 0, required minimum: 1)] '
+                                                        f'for pipeline parameter {p.get("Name")!r}')
+    try:
+        gw.pipelines.validate_start(definition, params)
+    except ValidationError as exc:
+        return gw.error(400, "ValidationException", str(exc))
+    reply = gw.forward(call)
+    if reply.status != 200:
+        return reply
+    arn = json.loads(reply.body)["PipelineExecutionArn"]
+    caller = call.environ.get("HTTP_X_LADDER_CALLER") or call.caller_role or ""
+    trigger = call.environ.get("HTTP_X_LADDER_TRIGGER") or ("ci" if caller.endswith("-ci") else "api")
+    gw.pipelines.start(arn, short, definition, params, trigger=trigger, caller=caller,
+                       record=pipeline.pipeline_executions.get(arn), role=pipeline.role_arn)
+    return reply
+
+
+def _execution_pipeline(arn: str) -> str:
+    return arn.split(":pipeline/")[-1].split("/execution/")[0]
+
+
+def list_pipeline_execution_steps(gw, call):
+    arn = str(call.params.get("PipelineExecutionArn", ""))
+    denied = gw.authorize(call, "sagemaker:ListPipelineExecutionSteps", _pipeline_arn(gw, call, _execution_pipeline(arn)))
+    if denied:
+        return denied
+    try:
+        steps = gw.pipelines.steps_of(arn)
+    except KeyError:
+        return gw.error(400, "ResourceNotFound", f"Pipeline execution {arn} does not exist")
+    if call.params.get("SortOrder") == "Ascending":
+        steps = list(reversed(steps))
+    return gw.json(200, {"PipelineExecutionSteps": steps})
+
+
+def describe_pipeline_execution(gw, call):
+    arn = str(call.params.get("PipelineExecutionArn", ""))
+    denied = gw.authorize(call, "sagemaker:DescribePipelineExecution", _pipeline_arn(gw, call, _execution_pipeline(arn)))
+    return denied or gw.forward(call)
+
+
+def _group_resource(gw, call, group: str) -> str:
+    return f"arn:aws:sagemaker:{call.region}:{gw.account_of(call)}:model-package/{group}/*"
+
+
+def create_model_package(gw, call):
+    group = str(call.params.get("ModelPackageGroupName", "")).rsplit("/", 1)[-1]
+    denied = gw.authorize(call, "sagemaker:CreateModelPackage", _group_resource(gw, call, group))
+    if denied:
+        return denied
+    reply = gw.forward(call)
+    if reply.status == 200:
+        _package_event(gw, call, json.loads(reply.body)["ModelPackageArn"])
+    return reply
+
+
+def update_model_package(gw, call):
+    arn = str(call.params.get("ModelPackageArn", ""))
+    group = arn.split(":model-package/")[-1].split("/")[0]
+    denied = gw.authorize(call, "sagemaker:UpdateModelPackage", _group_resource(gw, call, group))
+    if denied:
+        return denied
+    reply = gw.forward(call)
+    if reply.status == 200 and "ModelApprovalStatus" in call.params:
+        _package_event(gw, call, arn)
+    return reply
+
+
+def _package_event(gw, call, arn: str) -> None:
+    """SageMaker emits "SageMaker Model Package State Change" when a package is created or its approval changes
+    (https://docs.aws.amazon.com/sagemaker/latest/dg/automating-sagemaker-with-eventbridge.html#eventbridge-model-package)."""
+    desc: dict[str, Any] = gw.client("sagemaker", call.region).describe_model_package(ModelPackageName=arn)
+    detail = {k: desc.get(k) for k in ("ModelPackageGroupName", "ModelPackageVersion", "ModelPackageArn",
+                                       "ModelPackageDescription", "ModelApprovalStatus", "ModelPackageStatus",
+                                       "CustomerMetadataProperties", "InferenceSpecification") if desc.get(k) is not None}
+    detail["CreationTime"] = str(desc.get("CreationTime"))
+    gw.events.emit(envelope("aws.sagemaker", "SageMaker Model Package State Change", detail,
+                            account=arn.split(":")[4], region=call.region, resources=[arn]))
+
+
+HOOKS = {
+    ("sagemaker", "StartPipelineExecution"): start_pipeline_execution,
+    ("sagemaker", "ListPipelineExecutionSteps"): list_pipeline_execution_steps,
+    ("sagemaker", "DescribePipelineExecution"): describe_pipeline_execution,
+    ("sagemaker", "CreateModelPackage"): create_model_package,
+    ("sagemaker", "UpdateModelPackage"): update_model_package,
+}
