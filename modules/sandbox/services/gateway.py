@@ -121,6 +121,12 @@ class Gateway:
         self.alarm_actions: list[dict[str, Any]] = []
         self.scheduler = Scheduler(self.start_pipeline_as)
 
+    def reset(self) -> None:
+        self.pipelines = PipelineRuntime(self.endpoint, self.workdir / "sagemaker", client=self.client)
+        self.events = EventBus(self.client, self.start_pipeline_as)
+        self.alarm_actions = []
+        self.scheduler = Scheduler(self.start_pipeline_as)
+
     def tick(self, seconds: float) -> list[dict[str, Any]]:
         """Advance the sandbox clock: schedules fire (see :mod:`.scheduler`)."""
         return self.scheduler.tick(seconds)
@@ -172,6 +178,8 @@ class Gateway:
             length = 0
         body = environ["wsgi.input"].read(length) if length else b""
         environ["wsgi.input"] = io.BytesIO(body)
+        if environ.get("PATH_INFO", "") == "/moto-api/reset":
+            self.reset()  # moto forgets everything: so does the emulation
         if environ.get("PATH_INFO", "").startswith(CONTROL):
             return self._send(self._control(environ, body), start_response)
         call = identify(environ, body)
