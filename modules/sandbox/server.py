@@ -68,6 +68,8 @@ class MotoServer:
         return self
 
     def stop(self) -> None:
+        if self.gateway is not None:
+            self.gateway.shutdown()
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()

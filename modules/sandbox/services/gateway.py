@@ -26,6 +26,7 @@ from typing import Any, Callable, Optional
 from . import iam
 from .events import EventBus
 from .scheduler import Scheduler
+from .sagemaker.endpoints import EndpointRuntime
 from .sagemaker.pipelines import PipelineRuntime
 
 log = logging.getLogger(__name__)
@@ -120,12 +121,19 @@ class Gateway:
         self.events = EventBus(self.client, self.start_pipeline_as)
         self.alarm_actions: list[dict[str, Any]] = []
         self.scheduler = Scheduler(self.start_pipeline_as)
+        self.endpoints = EndpointRuntime(self.client, endpoint, self.workdir / "sagemaker")
+
+    def shutdown(self) -> None:
+        """Stop what the emulation runs (endpoint containers)."""
+        self.endpoints.stop_all()
 
     def reset(self) -> None:
         self.pipelines = PipelineRuntime(self.endpoint, self.workdir / "sagemaker", client=self.client)
         self.events = EventBus(self.client, self.start_pipeline_as)
         self.alarm_actions = []
         self.scheduler = Scheduler(self.start_pipeline_as)
+        self.endpoints.stop_all()
+        self.endpoints = EndpointRuntime(self.client, self.endpoint, self.workdir / "sagemaker")
 
     def tick(self, seconds: float) -> list[dict[str, Any]]:
         """Advance the sandbox clock: schedules fire (see :mod:`.scheduler`)."""
@@ -136,7 +144,10 @@ class Gateway:
         return {"clockOffsetSeconds": self.scheduler.offset,
                 "executions": [e.summary() for e in list(self.pipelines.executions.values())],
                 "deliveries": list(self.events.deliveries), "received": list(self.events.received),
-                "scheduled": list(self.scheduler.fired), "alarmActions": list(self.alarm_actions)}
+                "scheduled": list(self.scheduler.fired), "alarmActions": list(self.alarm_actions),
+                "invocations": list(self.endpoints.log),
+                "endpoints": {n: {"config": e.config, "variants": sorted(e.variants), "captured": e.captured}
+                              for n, e in list(self.endpoints.live.items())}}
 
     def start_pipeline_as(self, pipeline_arn: str, params: list[dict[str, Any]], role: str, trigger: str,
                           region: str) -> str:
@@ -234,6 +245,7 @@ class Gateway:
     # ---- helpers for hooks ------------------------------------------------------------------------
     json = staticmethod(Reply.json)
     error = staticmethod(Reply.error)
+    reply = Reply
 
     @staticmethod
     def account_of(call: Call) -> str:

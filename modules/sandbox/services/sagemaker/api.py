@@ -119,3 +119,70 @@ HOOKS = {
     ("sagemaker", "CreateModelPackage"): create_model_package,
     ("sagemaker", "UpdateModelPackage"): update_model_package,
 }
+
+
+# ---- endpoints ------------------------------------------------------------------------------------------
+def create_model(gw, call):
+    reply = gw.forward(call)
+    if reply.status == 200:
+        gw.endpoints.models[call.params["ModelName"]] = dict(call.params)  # as sent: moto drops network isolation
+    return reply
+
+
+def create_endpoint_config(gw, call):
+    reply = gw.forward(call)
+    if reply.status == 200:
+        gw.endpoints.configs[call.params["EndpointConfigName"]] = dict(call.params)
+    return reply
+
+
+def create_endpoint(gw, call):
+    from .endpoints import EndpointFailed
+
+    reply = gw.forward(call)
+    if reply.status != 200:
+        return reply
+    name = call.params["EndpointName"]
+    record = backend(gw.account_of(call), call.region).endpoints.get(name)
+    try:
+        gw.endpoints.start(name, call.params["EndpointConfigName"], call.region)
+    except (EndpointFailed, Exception) as exc:  # noqa: BLE001 - any failure to start is the endpoint's FailureReason
+        if record is not None:
+            record.endpoint_status, record.failure_reason = "Failed", str(exc)[:1024]
+    return reply
+
+
+def delete_endpoint(gw, call):
+    gw.endpoints.stop(str(call.params.get("EndpointName", "")))
+    return gw.forward(call)
+
+
+def invoke_endpoint(gw, call):
+    env = call.environ
+    name = call.params["EndpointName"]
+    denied = gw.authorize(call, "sagemaker:InvokeEndpoint",
+                          f"arn:aws:sagemaker:{call.region}:{gw.account_of(call)}:endpoint/{name.lower()}")
+    if denied:
+        return denied
+    try:
+        status, body, out_type, variant = gw.endpoints.invoke(
+            name, call.body, env.get("CONTENT_TYPE", ""), env.get("HTTP_ACCEPT", ""),
+            env.get("HTTP_X_AMZN_SAGEMAKER_TARGET_VARIANT"))
+    except LookupError:
+        return gw.error(400, "ValidationError", f"Endpoint {name} of account {gw.account_of(call)} not found.")
+    if status != 200:  # the container answered an error: SageMaker returns ModelError with the original status
+        doc = {"__type": "ModelError", "message": f"Received client error ({status}) from primary with message "
+                                                  f"\"{body.decode('utf-8', 'replace')[:500]}\"",
+               "OriginalStatusCode": status, "OriginalMessage": body.decode("utf-8", "replace")[:500]}
+        return gw.reply(424, json.dumps(doc).encode(), [("Content-Type", "application/json"),
+                                                        ("x-amzn-ErrorType", "ModelError")])
+    return gw.reply(200, body, [("Content-Type", out_type), ("x-Amzn-Invoked-Production-Variant", variant)])
+
+
+HOOKS.update({
+    ("sagemaker", "CreateModel"): create_model,
+    ("sagemaker", "CreateEndpointConfig"): create_endpoint_config,
+    ("sagemaker", "CreateEndpoint"): create_endpoint,
+    ("sagemaker", "DeleteEndpoint"): delete_endpoint,
+    ("sagemaker-runtime", "InvokeEndpoint"): invoke_endpoint,
+})

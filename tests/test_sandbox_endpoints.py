@@ -1,0 +1,146 @@
+"""Endpoints in the sandbox serve the registered container (services/sagemaker/endpoints.py, framework_serving.py)."""
+
+from __future__ import annotations
+
+import io
+import json
+import pickle
+import tarfile
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+
+from modules.sandbox.server import MotoServer
+
+REGION = "us-east-1"
+BUCKET = "serve-bucket"
+IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
+TRUST = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "sagemaker.amazonaws.com"},
+                                                  "Action": "sts:AssumeRole"}]}
+MODEL_FN_ONLY = """
+import pickle, pathlib
+def model_fn(model_dir):
+    return pickle.loads((pathlib.Path(model_dir) / "model.pkl").read_bytes())
+"""
+WITH_OUTPUT_FN = MODEL_FN_ONLY + """
+import json
+def output_fn(prediction, accept):
+    return json.dumps({"predictions": [{"label": int(p)} for p in prediction]}), "application/json"
+"""
+
+
+def _model_bytes():
+    from sklearn.linear_model import LogisticRegression
+
+    return pickle.dumps(LogisticRegression().fit([[0.0], [1.0], [2.0], [3.0]], [0, 0, 1, 1]))
+
+
+def archive(code: str | None, files: dict[str, bytes] | None = None) -> bytes:
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+        if files is None:
+            files = {"model.pkl": _model_bytes(), **({"code/inference.py": code.encode()} if code else {})}
+        for name, data in files.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return buf.getvalue()
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory):
+    srv = MotoServer(workdir=str(tmp_path_factory.mktemp("sandbox"))).start()
+
+    def client(service):
+        return boto3.client(service, region_name=REGION, endpoint_url=srv.endpoint)
+
+    s3, iam = client("s3"), client("iam")
+    s3.create_bucket(Bucket=BUCKET)
+    role = iam.create_role(RoleName="serve", AssumeRolePolicyDocument=json.dumps(TRUST))["Role"]["Arn"]
+    iam.put_role_policy(RoleName="serve", PolicyName="p", PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject"], "Resource": f"arn:aws:s3:::{BUCKET}/*"}]}))
+    yield srv, client, role
+    srv.stop()
+
+
+def deploy(client, role, name, *, code, env_vars, isolated=True, capture=None):
+    s3, sm = client("s3"), client("sagemaker")
+    s3.put_object(Bucket=BUCKET, Key=f"{name}/model.tar.gz", Body=archive(code))
+    if code is None:
+        s3.put_object(Bucket=BUCKET, Key=f"{name}/sourcedir.tar.gz",
+                      Body=archive(None, files={"inference.py": MODEL_FN_ONLY.encode()}))
+    sm.create_model(ModelName=name, ExecutionRoleArn=role, EnableNetworkIsolation=isolated, PrimaryContainer={
+        "Image": IMAGE, "ModelDataUrl": f"s3://{BUCKET}/{name}/model.tar.gz", "Environment": env_vars})
+    config = {"EndpointConfigName": f"{name}-config", "ProductionVariants": [{
+        "VariantName": "AllTraffic", "ModelName": name, "InitialInstanceCount": 1, "InstanceType": "ml.m5.large"}]}
+    if capture:
+        config["DataCaptureConfig"] = capture
+    sm.create_endpoint_config(**config)
+    sm.create_endpoint(EndpointName=name, EndpointConfigName=f"{name}-config")
+    return sm.describe_endpoint(EndpointName=name)
+
+
+INSIDE = {"SAGEMAKER_PROGRAM": "inference.py", "SAGEMAKER_SUBMIT_DIRECTORY": "/opt/ml/model/code"}
+
+
+def test_framework_container_answers_its_default_output_a_bare_json_list(env):
+    srv, client, role = env
+    desc = deploy(client, role, "bare", code=MODEL_FN_ONLY, env_vars=INSIDE)
+    assert desc["EndpointStatus"] == "InService"
+    rt = client("sagemaker-runtime")
+    answer = rt.invoke_endpoint(EndpointName="bare", ContentType="text/csv", Body=b"0.0\n3.0\n")
+    assert json.loads(answer["Body"].read()) == [0, 1]  # not {"predictions": ...}: a smoke test expecting that fails
+    assert answer["InvokedProductionVariant"] == "AllTraffic"
+
+
+def test_inference_handlers_inside_the_artefact_decide_the_response(env):
+    srv, client, role = env
+    deploy(client, role, "handlers", code=WITH_OUTPUT_FN, env_vars=INSIDE)
+    answer = client("sagemaker-runtime").invoke_endpoint(EndpointName="handlers", ContentType="text/csv", Body=b"3.0\n")
+    assert json.loads(answer["Body"].read()) == {"predictions": [{"label": 1}]}
+
+
+def test_isolated_model_loading_code_from_s3_never_passes_ping(env):
+    """EnableNetworkIsolation: the container cannot reach S3, so SAGEMAKER_SUBMIT_DIRECTORY=s3://... never loads."""
+    srv, client, role = env
+    desc = deploy(client, role, "isolated-s3", code=None, env_vars={
+        "SAGEMAKER_PROGRAM": "inference.py", "SAGEMAKER_SUBMIT_DIRECTORY": f"s3://{BUCKET}/isolated-s3/sourcedir.tar.gz"})
+    assert desc["EndpointStatus"] == "Failed"
+    assert "ping health check" in desc["FailureReason"]
+    with pytest.raises(ClientError, match="not found"):
+        client("sagemaker-runtime").invoke_endpoint(EndpointName="isolated-s3", ContentType="text/csv", Body=b"1\n")
+
+
+def test_same_code_from_s3_loads_when_the_model_is_not_isolated(env):
+    srv, client, role = env
+    desc = deploy(client, role, "open-s3", code=None, isolated=False, env_vars={
+        "SAGEMAKER_PROGRAM": "inference.py", "SAGEMAKER_SUBMIT_DIRECTORY": f"s3://{BUCKET}/open-s3/sourcedir.tar.gz"})
+    assert desc["EndpointStatus"] == "InService", desc.get("FailureReason")
+
+
+def test_container_error_is_a_model_error_and_capture_writes_jsonl(env):
+    srv, client, role = env
+    deploy(client, role, "captured", code=MODEL_FN_ONLY, env_vars=INSIDE, capture={
+        "EnableCapture": True, "InitialSamplingPercentage": 100, "DestinationS3Uri": f"s3://{BUCKET}/capture/p",
+        "CaptureOptions": [{"CaptureMode": "Input"}, {"CaptureMode": "Output"}]})
+    rt = client("sagemaker-runtime")
+    with pytest.raises(ClientError) as err:
+        rt.invoke_endpoint(EndpointName="captured", ContentType="text/csv", Body=b"not,a,number,row\n")
+    assert err.value.response["Error"]["Code"] == "ModelError"
+    rt.invoke_endpoint(EndpointName="captured", ContentType="text/csv", Body=b"2.5\n")
+    keys = [o["Key"] for o in client("s3").list_objects_v2(Bucket=BUCKET, Prefix="capture/p/captured/AllTraffic/")["Contents"]]
+    assert len(keys) == 1 and keys[0].endswith(".jsonl")  # errors are not captured
+    record = json.loads(client("s3").get_object(Bucket=BUCKET, Key=keys[0])["Body"].read().splitlines()[0])
+    assert record["captureData"]["endpointInput"] == {"observedContentType": "text/csv", "mode": "INPUT",
+                                                      "data": "2.5\n", "encoding": "CSV"}
+    assert record["captureData"]["endpointOutput"]["data"] == "[1]"
+    assert record["eventVersion"] == "0" and record["eventMetadata"]["eventId"]
+
+
+def test_delete_endpoint_stops_its_container(env):
+    srv, client, role = env
+    deploy(client, role, "doomed", code=MODEL_FN_ONLY, env_vars=INSIDE)
+    process = srv.gateway.endpoints.live["doomed"].variants["AllTraffic"].process
+    client("sagemaker").delete_endpoint(EndpointName="doomed")
+    assert process.wait(timeout=10) is not None and "doomed" not in srv.gateway.endpoints.live
