@@ -39,6 +39,16 @@ class SandboxError(RuntimeError):
     """Base of the sandbox's errors (the CLI prints the message and exits 1)."""
 
 
+class EmulatorUnavailable(SandboxError):
+    """The moto endpoint does not answer (not started, died, or closed the connection mid-request)."""
+
+    def __init__(self, endpoint: str, what: str, exc: BaseException):
+        detail = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+        super().__init__(f"the sandbox emulator at {endpoint} does not answer ({what}: {detail}); start it with "
+                         f"`ladder sandbox serve` (or unset {ENDPOINT_ENV} to use an embedded one) and run the "
+                         f"command again")
+
+
 class RequestInvalid(SandboxError):
     """botocore rejects the parameters of an operation (emulated or validated-only)."""
 
@@ -323,6 +333,8 @@ class Aws:
                 break
             except ParamValidationError as exc:
                 raise RequestInvalid(f"{service}:{operation}: botocore rejects the request:\n{exc}") from None
+            except _CONNECTION_ERRORS as exc:  # the emulator died or was never there: one clear error
+                raise EmulatorUnavailable(self.endpoint, f"{service}:{operation}", exc) from None
             except ClientError as exc:
                 code = exc.response.get("Error", {}).get("Code", "")
                 attempts += 1
@@ -351,7 +363,20 @@ class Aws:
         return response
 
     def account_id(self) -> str:
-        return self.client("sts").get_caller_identity()["Account"]
+        try:
+            return self.client("sts").get_caller_identity()["Account"]
+        except _CONNECTION_ERRORS as exc:
+            raise EmulatorUnavailable(self.endpoint, "sts:GetCallerIdentity", exc) from None
+
+
+def _connection_errors() -> tuple[type[BaseException], ...]:
+    from botocore.exceptions import ConnectionError as BotoConnectionError
+    from botocore.exceptions import HTTPClientError
+
+    return (BotoConnectionError, HTTPClientError, ConnectionError)
+
+
+_CONNECTION_ERRORS = _connection_errors()
 
 
 def endpoint_from_env() -> Optional[str]:

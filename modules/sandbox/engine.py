@@ -34,6 +34,10 @@ VALIDATED = "validated"
 
 # on_event(action, key, type, name) - action: created/updated/replaced/unchanged/deleted
 EventFn = Callable[[str, str, str, str], None]
+# on_record(key, entry): the write-ahead journal - entry as it now exists in moto, or None once it is deleted.
+# Called as soon as each AWS change is made (before Pulumi hears of it), so a run that dies anywhere leaves a
+# state that lists everything it created.
+RecordFn = Callable[[str, Optional["Entry"]], None]
 
 
 @dataclass
@@ -112,8 +116,9 @@ class SandboxMocks:
     """Pulumi mocks that create, keep, update or replace resources in moto (see the module docstring)."""
 
     def __init__(self, aws: Aws, region: str, previous: Optional[dict[str, Entry]] = None, *,
-                 on_event: Optional[EventFn] = None):
+                 on_event: Optional[EventFn] = None, on_record: Optional[RecordFn] = None):
         self.aws = aws
+        self.on_record = on_record
         self.ctx = Ctx(aws, region)
         self.region = region
         self.previous = dict(previous or {})
@@ -198,6 +203,7 @@ class SandboxMocks:
             with self._lock:
                 self.replaced.add(key)
                 self.live.pop(key, None)
+            self._record(key, None)
             action = "replaced"
             mark = len(self.aws.ops)
         realised = handler.create(self.ctx, Request(args.typ, args.name, inputs))
@@ -223,8 +229,14 @@ class SandboxMocks:
                 entry.seq = self._seq
             self.live[key] = entry
             self.declared[key] = action
+        if action != "unchanged":
+            self._record(key, entry)
         if self.on_event:
             self.on_event(action, key, entry.type, entry.name)
+
+    def _record(self, key: str, entry: Optional[Entry]) -> None:
+        if self.on_record is not None:
+            self.on_record(key, entry)
 
     # ---- after the program ran -------------------------------------------------------------------------
     def attach_graph(self, graph) -> None:
@@ -245,6 +257,7 @@ class SandboxMocks:
             delete_entry(self.ctx, entry)
             with self._lock:
                 self.live.pop(key, None)
+            self._record(key, None)
             deleted.append(entry)
             if self.on_event:
                 self.on_event("deleted", key, entry.type, entry.name)
