@@ -79,6 +79,8 @@ def identify(environ: dict[str, Any], body: bytes) -> Optional[Call]:
     auth = environ.get("HTTP_AUTHORIZATION", "")
     match = _SCOPE.search(auth)
     if not match:
+        if b"Action=AssumeRoleWithWebIdentity" in body:  # unsigned, as AWS allows for this call
+            return Call("sts", "AssumeRoleWithWebIdentity", "us-east-1", "", body, environ, {})
         return None
     access_key, region, signing = match.groups()
     target = environ.get("HTTP_X_AMZ_TARGET", "")
@@ -265,10 +267,10 @@ class Gateway:
 
 
 def _hooks() -> dict[tuple[str, str], Callable[["Gateway", Call], Reply]]:
-    from . import cloudwatch, events
+    from . import cloudwatch, events, sts
     from .sagemaker import api
 
-    return {**api.HOOKS, **events.HOOKS, **cloudwatch.HOOKS}
+    return {**api.HOOKS, **events.HOOKS, **cloudwatch.HOOKS, **sts.HOOKS}
 
 
 HOOKS = _hooks()
