@@ -17,32 +17,22 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, Optional
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic.alias_generators import to_camel
 
 from . import levels
 from .naming import LIMITS, Naming
+from .validation import (YamlProblem, namespace_warnings, non_finite_paths, parse_stack_yaml, region_problem, shown,
+                         validate_github_owner, validate_github_repository, validate_instance_type,
+                         validate_model_package_arn, validate_oidc_provider_arn, validate_s3_uri, validate_schedule,
+                         validate_tag_value)
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 STACKS_DIR = REPO_ROOT / "stacks"
 NAMESPACE = "mlops"
 
-INSTANCE_TYPE_RE = re.compile(r"^ml\.[a-z][a-z0-9-]*\.[0-9]*x?large$|^ml\.[a-z][a-z0-9-]*\.(medium|small|micro|nano|metal)$")
 SLUG_RE = re.compile(r"^[a-z]([a-z0-9-]*[a-z0-9])?$")
 ACCOUNT_RE = re.compile(r"^\d{12}$")
-ARN_RE = re.compile(r"^arn:aws[a-z-]*:")
-TAG_VALUE_RE = re.compile(r"^[\w\s.:/=+\-@]{1,256}$")
-REPO_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]*/[A-Za-z0-9._-]+$")
-RATE_RE = re.compile(r"^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$")
-CRON_FIELD_RES = (
-    re.compile(r"^[0-9,\-*/]+$"),            # minutes
-    re.compile(r"^[0-9,\-*/]+$"),            # hours
-    re.compile(r"^[0-9,\-*/?LW]+$"),         # day of month
-    re.compile(r"^[0-9A-Za-z,\-*/]+$"),      # month
-    re.compile(r"^[0-9A-Za-z,\-*/?L#]+$"),   # day of week
-    re.compile(r"^[0-9,\-*/]+$"),            # year
-)
 # mlops:* keys that hold secrets: read by the components via pulumi.Config, not part of the spec.
 SECRET_KEYS = ("githubToken",)
 METRICS = ("auc", "accuracy", "f1", "precision", "recall")
@@ -60,46 +50,17 @@ class SpecError(ValueError):
     def __init__(self, source: str, problems: list[Problem]):
         self.source = source
         self.problems = problems
-        super().__init__("\n".join(f"{source}: {p.path}: {p.message}" for p in problems))
+        super().__init__("\n".join(f"{source}: {_cut(p.path, 200)}: {_cut(p.message, 1000)}" for p in problems))
 
 
-def validate_schedule(expr: str) -> str:
-    """EventBridge Scheduler ``rate()`` / ``cron()`` expressions."""
-    expr = expr.strip()
-    m = RATE_RE.match(expr)
-    if m:
-        value, unit = int(m.group(1)), m.group(2)
-        if value < 1:
-            raise ValueError(f"{expr!r}: the rate value must be a positive whole number")
-        if (value == 1) != (not unit.endswith("s")):
-            want = unit.rstrip("s") if value == 1 else unit.rstrip("s") + "s"
-            raise ValueError(f"{expr!r}: write 'rate({value} {want})' (singular unit for 1, plural otherwise)")
-        return expr
-    if expr.startswith("cron(") and expr.endswith(")"):
-        fields = expr[5:-1].split()
-        if len(fields) != 6:
-            raise ValueError(f"{expr!r}: cron() needs 6 fields (minutes hours day-of-month month day-of-week "
-                             f"year), got {len(fields)}")
-        for name, pattern, value in zip(("minutes", "hours", "day-of-month", "month", "day-of-week", "year"),
-                                        CRON_FIELD_RES, fields, strict=True):
-            if not pattern.match(value):
-                raise ValueError(f"{expr!r}: cron field {name} {value!r} is malformed")
-        if (fields[2] == "?") == (fields[4] == "?"):
-            raise ValueError(f"{expr!r}: exactly one of day-of-month and day-of-week must be '?'")
-        return expr
-    raise ValueError(f"{expr!r} is not a schedule; allowed: 'rate(<n> minutes|hours|days)' or "
-                     f"'cron(<min> <hour> <day-of-month> <month> <day-of-week> <year>)'")
-
-
-def validate_instance_type(value: str) -> str:
-    if not INSTANCE_TYPE_RE.match(value):
-        raise ValueError(f"{value!r} is not a SageMaker instance type; expected ml.<family>.<size>, "
-                         f"e.g. ml.m5.xlarge")
-    return value
+def _cut(text: str, limit: int) -> str:
+    """Messages stay readable whatever the input (a 10 MB value is not repeated)."""
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", alias_generator=to_camel, populate_by_name=True, frozen=True)
+    model_config = ConfigDict(extra="forbid", alias_generator=to_camel, populate_by_name=True, frozen=True,
+                              allow_inf_nan=False)  # .inf/.nan: AWS APIs and plan --json take finite numbers
 
 
 class QualityGate(_Model):
@@ -114,7 +75,9 @@ class Training(_Model):
     quality_gate: QualityGate = QualityGate()
     code_version: str = Field("initial", pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
-    _v_it = field_validator("instance_type", "processing_instance_type")(classmethod(lambda cls, v: validate_instance_type(v)))
+    _v_it = field_validator("instance_type")(classmethod(lambda cls, v: validate_instance_type(v, "training")))
+    _v_pit = field_validator("processing_instance_type")(
+        classmethod(lambda cls, v: validate_instance_type(v, "processing")))
     _v_sched = field_validator("schedule")(classmethod(lambda cls, v: None if v is None else validate_schedule(v)))
 
 
@@ -136,8 +99,7 @@ class Serving(_Model):
     instance_type: str = "ml.m5.large"
     min_instances: int = Field(1, ge=1, le=100)
     max_instances: int = Field(2, ge=1, le=100)
-    model_package_arn: Optional[str] = Field(
-        None, pattern=r"^arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:\d{12}:model-package/[A-Za-z0-9-]+(/\d+)?$")
+    model_package_arn: Optional[str] = None  # structure: validation.validate_model_package_arn; region: below
     network_isolation: bool = True
     data_capture_percent: int = Field(100, ge=1, le=100)
     latency_limit_ms: float = Field(1000, gt=0, description="ModelLatency alarm threshold (milliseconds)")
@@ -149,7 +111,9 @@ class Serving(_Model):
     termination_wait_in_seconds: int = Field(300, ge=0, le=3600)
     maximum_execution_timeout_in_seconds: int = Field(3600, ge=600, le=28800)
 
-    _v_it = field_validator("instance_type")(classmethod(lambda cls, v: validate_instance_type(v)))
+    _v_it = field_validator("instance_type")(classmethod(lambda cls, v: validate_instance_type(v, "endpoint")))
+    _v_arn = field_validator("model_package_arn")(
+        classmethod(lambda cls, v: None if v is None else validate_model_package_arn(v, None)))
 
     @field_validator("rollback_alarms")
     @classmethod
@@ -170,18 +134,6 @@ class Deploy(_Model):
     trigger: Literal["github", "codebuild"] = "github"
 
 
-S3_URI_RE = re.compile(r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/[^\s]*)?$")
-
-
-def validate_s3_uri(value: str, *, obj: bool) -> str:
-    """``s3://<bucket>/<key>`` (``obj``: an object, not a prefix) or ``s3://<bucket>[/<prefix>]``."""
-    if not S3_URI_RE.match(value) or (obj and (value.count("/") < 3 or value.endswith("/"))):
-        what = "an S3 object URI; expected s3://<bucket>/<key>, e.g. s3://my-bucket/churn/baseline/statistics.json" \
-            if obj else "an S3 URI; expected s3://<bucket>/<prefix>/, e.g. s3://my-bucket/churn/ground-truth/"
-        raise ValueError(f"{value!r} is not {what}")
-    return value
-
-
 class Baseline(_Model):
     """Model Monitor baseline files; default: the pipeline's output ``s3://<bucket>/<project>/baseline/``."""
 
@@ -200,7 +152,7 @@ class Monitoring(_Model):
     ground_truth_prefix: Optional[str] = None  # model quality: labels for captured requests
     problem_type: Optional[Literal["BinaryClassification", "MulticlassClassification", "Regression"]] = None
 
-    _v_it = field_validator("instance_type")(classmethod(lambda cls, v: validate_instance_type(v)))
+    _v_it = field_validator("instance_type")(classmethod(lambda cls, v: validate_instance_type(v, "processing")))
     _v_gt = field_validator("ground_truth_prefix")(
         classmethod(lambda cls, v: None if v is None else validate_s3_uri(v, obj=False)))
 
@@ -242,15 +194,16 @@ class Project(_Model):
     @field_validator("repository")
     @classmethod
     def _repo(cls, v: Optional[str]) -> Optional[str]:
-        if v is not None and not REPO_RE.match(v):
-            raise ValueError(f"{v!r} is not a GitHub repository; expected <owner>/<name>")
-        return v
+        return None if v is None else validate_github_repository(v)
 
 
 class GitHub(_Model):
-    org: str = Field(..., pattern=r"^[A-Za-z0-9][A-Za-z0-9-]{0,38}$")
-    oidc_provider_arn: Optional[str] = Field(
-        None, pattern=r"^arn:aws[a-z-]*:iam::\d{12}:oidc-provider/token\.actions\.githubusercontent\.com$")
+    org: str
+    oidc_provider_arn: Optional[str] = None  # partition checked against the region below
+
+    _v_org = field_validator("org")(classmethod(lambda cls, v: validate_github_owner(v)))
+    _v_oidc = field_validator("oidc_provider_arn")(
+        classmethod(lambda cls, v: None if v is None else validate_oidc_provider_arn(v, None)))
 
 
 class Network(_Model):
@@ -296,6 +249,7 @@ class StackSpec(_Model):
     stack: str = Field("dev", exclude=True)
     source: str = Field("<config>", exclude=True)
     region: str = Field("us-east-1", exclude=True)
+    warnings: tuple[str, ...] = Field((), exclude=True)  # near-miss namespaces (the CLI prints them)
     environment: Literal["dev", "staging", "prod"]
     maturity: int
     owner: str
@@ -314,9 +268,7 @@ class StackSpec(_Model):
     @field_validator("owner")
     @classmethod
     def _owner(cls, v: str) -> str:
-        if not TAG_VALUE_RE.match(v):
-            raise ValueError(f"{v!r} cannot be a tag value; allowed: 1-256 letters, digits, spaces and _.:/=+-@")
-        return v
+        return validate_tag_value(v)
 
     # ---- derived views used by the platform ---------------------------------------------------
     @property
@@ -358,18 +310,35 @@ def stack_name_of(path: Path) -> str:
 
 
 def read_config(path: Path) -> dict[str, Any]:
-    """The ``config:`` map of a Pulumi stack file (structured values as YAML gives them)."""
-    if not path.exists():
-        known = sorted(stack_name_of(p) for p in path.parent.glob("Pulumi.*.yaml")) if path.parent.exists() else []
-        hint = f"; known stacks: {', '.join(known)}" if known else ""
-        raise SpecError(str(path), [Problem("(file)", f"no such stack file{hint}")])
+    """The ``config:`` map of a Pulumi stack file (structured values as YAML gives them).
+
+    Read as Pulumi reads it: UTF-8, duplicate keys refused; too deep, too large or non-finite values are refused
+    too (validation.parse_stack_yaml). Every failure is one SpecError naming the file.
+    """
     try:
-        doc = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as exc:
-        raise SpecError(str(path), [Problem("(file)", f"not valid YAML: {exc}")]) from None
+        exists = path.is_file()
+    except (OSError, ValueError) as exc:
+        raise SpecError(str(path)[:300], [Problem("(file)", f"not a usable path: {exc}")]) from None
+    if not exists:
+        known = sorted(stack_name_of(p) for p in path.parent.glob("Pulumi.*.yaml")) if path.parent.is_dir() else []
+        hint = f"; known stacks: {', '.join(known)}" if known else ""
+        what = "is a directory, not a stack file" if path.is_dir() else "no such stack file"
+        raise SpecError(str(path), [Problem("(file)", f"{what}{hint}")])
+    try:
+        doc = parse_stack_yaml(path.read_bytes())
+    except OSError as exc:
+        raise SpecError(str(path), [Problem("(file)", f"cannot read: {exc.strerror or exc}")]) from None
+    except YamlProblem as exc:
+        raise SpecError(str(path), [Problem(exc.where, exc.message)]) from None
+    doc = {} if doc is None else doc
     if not isinstance(doc, dict) or not isinstance(doc.get("config", {}), dict):
         raise SpecError(str(path), [Problem("config", "expected a mapping under 'config:'")])
-    return dict(doc.get("config") or {})
+    config = dict(doc.get("config") or {})
+    bad = non_finite_paths(config)
+    if bad:
+        raise SpecError(str(path), [Problem(p, "not a finite number (.inf/.nan); allowed: finite numbers, as JSON "
+                                               "and the AWS APIs take them") for p in bad[:20]])
+    return config
 
 
 def load(stack: str | None = None, path: str | Path | None = None, *, root: Path | None = None,
@@ -424,6 +393,7 @@ def from_config(config: dict[str, Any], *, source: str = "<config>", stack: str 
     """Validate a stack's config map (``{"aws:region": .., "mlops:maturity": .., ...}``)."""
     problems: list[Problem] = []
     body: dict[str, Any] = {}
+    warnings = namespace_warnings(config, NAMESPACE)
     for key, value in config.items():
         ns, _, name = str(key).partition(":")
         if ns == NAMESPACE and name in SECRET_KEYS:
@@ -435,18 +405,19 @@ def from_config(config: dict[str, Any], *, source: str = "<config>", stack: str 
     region = config.get("aws:region")
     if region is None:
         problems.append(Problem("aws:region", "required; the AWS region of this stack, e.g. us-east-1"))
-    elif not re.match(r"^[a-z]{2}(-gov)?-[a-z]+-\d$", str(region)):
-        problems.append(Problem("aws:region", f"{region!r} is not an AWS region, e.g. us-east-1"))
+    elif region_problem(region):
+        problems.append(Problem("aws:region", region_problem(region)))
+        region = None
     body.update(stack=stack, source=source, region=str(region or "us-east-1"))
     try:
         spec = StackSpec.model_validate(body)
     except ValidationError as exc:
         problems.extend(_problems_from_pydantic(exc))
-        raise SpecError(source, problems) from None
+        raise SpecError(source, problems + [Problem(k, w) for k, w in warnings]) from None
     problems.extend(_semantic_problems(spec))
     if problems:
-        raise SpecError(source, problems)
-    return spec
+        raise SpecError(source, problems + [Problem(k, w) for k, w in warnings])
+    return spec.model_copy(update={"warnings": tuple(f"{source}: {k}: {w}" for k, w in warnings)})
 
 
 def _fmt_loc(loc: tuple[Any, ...]) -> str:
@@ -490,7 +461,7 @@ def _problems_from_pydantic(exc: ValidationError) -> list[Problem]:
             model = _model_at(loc[:-1])
             allowed = sorted((f.alias or n) for n, f in model.model_fields.items()
                              if not f.exclude) if model else []
-            key = str(loc[-1])
+            key = str(loc[-1])[:100]
             close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
             hint = f"; did you mean '{close[0]}'?" if close else ""
             problems.append(Problem(_fmt_loc(loc), f"unknown key{hint} allowed: {', '.join(allowed)}"))
@@ -500,11 +471,11 @@ def _problems_from_pydantic(exc: ValidationError) -> list[Problem]:
         if err["type"] == "missing":
             msg = "required"
         elif err["type"] == "literal_error":
-            msg = f"{err.get('input')!r} is not allowed; {msg[0].lower()}{msg[1:]}"
+            msg = f"{shown(err.get('input'))} is not allowed; {msg[0].lower()}{msg[1:]}"
         elif err["type"] == "string_pattern_mismatch":
-            msg = f"{err.get('input')!r} does not match the pattern {err['ctx']['pattern']}"
+            msg = f"{shown(err.get('input'))} does not match the pattern {err['ctx']['pattern']}"
         elif err["type"] in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):
-            msg = f"{err.get('input')!r} is out of range; {msg[0].lower()}{msg[1:]}"
+            msg = f"{shown(err.get('input'))} is out of range; {msg[0].lower()}{msg[1:]}"
         problems.append(Problem(_fmt_loc(loc), msg))
     return problems
 
@@ -527,6 +498,13 @@ def _semantic_problems(spec: StackSpec) -> list[Problem]:
     if "ci_identity" in caps and spec.github is None and any(p.repository is None for p in spec.projects):
         problems.append(Problem("mlops:github.org", "required at level 1+ (CI identity) unless every project sets "
                                                     "'repository: <owner>/<name>'"))
+    if spec.github is not None and spec.github.oidc_provider_arn:
+        problems.extend(_check("mlops:github.oidcProviderArn", validate_oidc_provider_arn,
+                               spec.github.oidc_provider_arn, spec.region))
+    if spec.policy_exceptions:  # waivers only for rules that exist (the pack is imported only when needed)
+        from .policies.runner import exception_problems
+
+        problems.extend(exception_problems(spec))
     # names
     naming = spec.naming
     for role, derived in naming.shared_names().items():
@@ -552,8 +530,19 @@ def _semantic_problems(spec: StackSpec) -> list[Problem]:
                                     f"{project.serving.min_instances} is greater than maxInstances "
                                     f"({project.serving.max_instances}); need minInstances <= maxInstances"))
         problems.extend(_monitoring_problems(project.monitoring, f"{path}.monitoring"))
+        if project.serving.model_package_arn:
+            problems.extend(_check(f"{path}.serving.modelPackageArn", validate_model_package_arn,
+                                   project.serving.model_package_arn, spec.region))
         problems.extend(_serving_problems(spec, caps, project.serving, f"{path}.serving"))
     return problems
+
+
+def _check(path: str, validator, *args) -> list[Problem]:
+    try:
+        validator(*args)
+    except ValueError as exc:
+        return [Problem(path, str(exc))]
+    return []
 
 
 def _serving_problems(spec: StackSpec, caps: frozenset[str], serving: Serving, path: str) -> list[Problem]:

@@ -464,9 +464,9 @@ def test_exception_without_reason_is_a_spec_error(entry):
 
 
 def test_exception_with_unknown_rule_fails_clearly():
-    s = _spec([{"rule": "LADDER-S3-0001", "resource": "x", "reason": "typo"}])
+    # refused when the spec is validated (ladder validate, plan, up), before any check runs
     with pytest.raises(spec.SpecError) as err:
-        runner.run_checks(_graph([]), s)
+        _spec([{"rule": "LADDER-S3-0001", "resource": "x", "reason": "typo"}])
     text = str(err.value)
     assert "mlops:policyExceptions[0].rule" in text and "unknown rule id 'LADDER-S3-0001'" in text
     assert "did you mean 'LADDER-S3-001'" in text
