@@ -43,11 +43,28 @@ def _fail(message: str, code: int) -> None:
 
 
 def _resolve(stack: Optional[str], stack_file: Optional[Path]) -> tuple[Optional[str], Optional[Path]]:
-    if stack and stack_file:
+    if stack is not None and stack_file:
         _fail("give either --stack or --stack-file, not both", 2)
-    if not stack and not stack_file:
+    if stack is not None:
+        problem = stack_name_problem(stack)
+        if problem:
+            _fail(problem, 2)
+    if stack is None and not stack_file:
         stack = "dev"
     return stack, stack_file
+
+
+def stack_name_problem(stack: str) -> Optional[str]:
+    """Why ``--stack`` is not a stack name (empty, or not a Pulumi stack name), with the known stacks; or None."""
+    from .validation import STACK_NAME_RE
+
+    if STACK_NAME_RE.match(stack):
+        return None
+    known = sorted(spec_mod.stack_name_of(p) for p in spec_mod.STACKS_DIR.glob("Pulumi.*.yaml"))
+    shown = repr(stack[:60]) + ("..." if len(stack) > 60 else "")
+    what = "is empty" if not stack.strip() else (f"{shown} is not a stack name (letters, digits, '-', '_' and "
+                                                 f"'.', as Pulumi allows)")
+    return f"--stack {what}; give a stack name, e.g. --stack dev (known stacks: {', '.join(known) or 'none'})"
 
 
 def _load(stack: Optional[str], stack_file: Optional[Path], **kw) -> spec_mod.StackSpec:
@@ -58,11 +75,18 @@ def _load_with_config(stack: Optional[str], stack_file: Optional[Path], **kw) ->
     """The spec and its config; every spec problem printed and exit 2 on bad input."""
     stack, stack_file = _resolve(stack, stack_file)
     try:
-        return spec_mod.load_with_config(stack, stack_file, **kw)
+        loaded = spec_mod.load_with_config(stack, stack_file, **kw)
     except spec_mod.SpecError as exc:
         for line in str(exc).splitlines():
             err.print(f"[bold red]error:[/] {line}", highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
+    _warn(loaded[0])
+    return loaded
+
+
+def _warn(s: spec_mod.StackSpec) -> None:
+    for line in getattr(s, "warnings", ()):
+        err.print(f"[bold yellow]warning:[/] {line}", highlight=False, soft_wrap=True)
 
 
 def _plan(stack: Optional[str], stack_file: Optional[Path], maturity: Optional[int] = None):
@@ -278,10 +302,15 @@ def new(project: str = typer.Argument(..., help="Project name as declared in the
     except KeyError as exc:
         _fail(str(exc.args[0]), 2)
     context = scaffold_context(s, proj)
+    if output_dir.exists() and not output_dir.is_dir():
+        _fail(f"--output-dir {output_dir} is a file; give a directory (it is created if missing)", 2)
     try:
         path = scaffold.bake(context, output_dir, force=force)
     except scaffold.ScaffoldError as exc:
         _fail(str(exc), 1 if "already exists" in str(exc) else 2)
+    except OSError as exc:  # unwritable directory, disk full, ...: nothing is left half written (bake cleans up)
+        _fail(f"cannot write the project under {output_dir}: {exc.strerror or exc}"
+              f"{f' ({exc.filename})' if exc.filename else ''}", 1)
     files = sorted(str(p.relative_to(path)) for p in path.rglob("*") if p.is_file())
     if json_out:
         typer.echo(json.dumps({"project": project, "stack": s.stack, "path": str(path), "context": context,

@@ -119,14 +119,39 @@ def rewrite_arn(text: str, project: str, arn: str, path: Path = Path("<stack>"))
 
 
 def write_arn(path: Path, project: str, arn: str) -> StackSpec:
-    """Rewrite the stack file, then validate it; the original is restored if the result is not a valid spec."""
-    original = path.read_text()
-    path.write_text(rewrite_arn(original, project, arn, path))
+    """Rewrite the stack file atomically: the new text is validated in a temp file beside it, then renamed over
+    it (fsync'd), so the file is always either the old or the new version, never half written or invalid."""
+    if not os.access(path, os.W_OK):
+        raise DeployError(f"cannot write {path}: the file is read-only (or not yours); nothing was changed - make it "
+                          f"writable, or set serving.{ARN_KEY}: \"{arn}\" yourself")
     try:
-        return spec_mod.load(path=path)
-    except SpecError:
-        path.write_text(original)
-        raise
+        original = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise DeployError(f"cannot read {path}: {exc.strerror or exc}") from None
+    text = rewrite_arn(original, project, arn, path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        try:
+            with open(tmp, "w", encoding="utf-8") as fh:
+                fh.write(text)
+                fh.flush()
+                os.fsync(fh.fileno())
+            shutil.copymode(path, tmp)
+        except OSError as exc:
+            raise DeployError(f"cannot write {path} (temp file {tmp.name} in its directory): "
+                              f"{exc.strerror or exc}; nothing was changed") from None
+        try:
+            updated = spec_mod.load(path=tmp)
+        except SpecError as exc:
+            raise SpecError(str(path), exc.problems) from None
+        try:
+            os.replace(tmp, path)
+        except OSError as exc:
+            raise DeployError(f"cannot replace {path}: {exc.strerror or exc}; nothing was changed") from None
+    finally:
+        tmp.unlink(missing_ok=True)
+    _DONE.append(f"wrote {ARN_KEY} {arn} into {path}")
+    return updated.model_copy(update={"source": str(path)})
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -159,6 +184,7 @@ def pulumi_up(stack: str, path: Path, echo=typer.echo) -> bool:
     from pulumi import automation as auto
 
     echo(f"running `{command}` (Pulumi Automation API, work dir {root})")
+    _DONE.append(f"`{command}` was started (Pulumi keeps its own record of what it applied)")
     stack_obj = auto.select_stack(stack_name=stack, work_dir=str(root))
     result = stack_obj.up(on_output=echo)
     echo(f"pulumi up: {result.summary.result}")
@@ -170,12 +196,17 @@ def pulumi_up(stack: str, path: Path, echo=typer.echo) -> bool:
 # ---------------------------------------------------------------------------------------------------
 
 def _stack_path(stack: Optional[str], stack_file: Optional[Path]) -> tuple[str, Path]:
-    if stack and stack_file:
+    from .cli import stack_name_problem
+
+    if stack is not None and stack_file:
         raise DeployError("give either --stack or --stack-file, not both", code=2)
     if stack_file is not None:
         return spec_mod.stack_name_of(stack_file), stack_file
-    if not stack:
+    if stack is None:
         raise DeployError("give --stack (or --stack-file)", code=2)
+    problem = stack_name_problem(stack)
+    if problem:
+        raise DeployError(problem, code=2)
     return stack, spec_mod.stack_file(stack, project_root())
 
 
@@ -258,7 +289,10 @@ def register(app: typer.Typer) -> None:
         up: bool = typer.Option(True, "--up/--no-up", help="Run `pulumi up` afterwards (when the CLI is installed)."),
     ) -> None:
         """Declare a model package for a project's endpoint in the stack file and deploy it (`pulumi up`)."""
-        _run(lambda: deploy(stack, stack_file, project, model_package_arn, latest_approved_, run_up=up))
+        target = f"--stack-file {stack_file}" if stack_file else f"--stack {stack}"
+        which = f"--model-package-arn {model_package_arn}" if model_package_arn else "--latest-approved"
+        _run(lambda: deploy(stack, stack_file, project, model_package_arn, latest_approved_, run_up=up),
+             f"ladder deploy {target} --project {project} {which}")
 
     @app.command("promote")
     def promote_cmd(
@@ -270,13 +304,23 @@ def register(app: typer.Typer) -> None:
         up: bool = typer.Option(False, "--up/--no-up", help="Run `pulumi up` on the target stack afterwards."),
     ) -> None:
         """Copy the model package ARN a project runs in one stack (e.g. staging) to another (e.g. prod)."""
-        _run(lambda: promote(project, source, target, stacks_dir, run_up=up))
+        _run(lambda: promote(project, source, target, stacks_dir, run_up=up),
+             f"ladder promote --project {project} --from {source} --to {target}")
 
 
-def _run(fn) -> None:
+# What the running command has done so far (for the Ctrl-C message).
+_DONE: list[str] = []
+
+
+def _run(fn, resume: str) -> None:
+    _DONE.clear()
     try:
         fn()
     except DeployError as exc:
         for line in str(exc).splitlines():
             typer.echo(f"error: {line}", err=True)
         raise typer.Exit(exc.code) from None
+    except KeyboardInterrupt:
+        done = "; ".join(_DONE) if _DONE else "nothing was changed (the stack file is as it was)"
+        typer.echo(f"interrupted: {done}. To resume, run `{resume}` again (it is idempotent)", err=True)
+        raise typer.Exit(130) from None

@@ -73,6 +73,29 @@ def _summary(result, title: str, always: tuple[str, ...] = ("created", "unchange
     console.print(f"[dim]state: {result.state_file} ({result.seconds:.1f}s)[/]", highlight=False)
 
 
+def _interrupted(verb: str, name: str, stack: Optional[str], stack_file: Optional[Path],
+                 state_dir: Optional[Path], endpoint: Optional[str]) -> None:
+    """Ctrl-C: say what the state records and how to resume; exit 130 (128 + SIGINT) as shells do."""
+    from . import state
+
+    path = state.state_path(name, state_dir)
+    try:
+        recorded = state.State.load(path)
+    except Exception:  # noqa: BLE001 - the message below is all that matters now
+        recorded = None
+    count = len(recorded.resources) if recorded is not None else 0
+    target = f"--stack-file {stack_file}" if stack_file else f"--stack {stack or name}"
+    extra = f" --state-dir {state_dir}" if state_dir else ""
+    done = (f"{count} resource(s) {'created so far are' if verb == 'up' else 'not yet deleted are'} recorded in "
+            f"{path}" if count else f"nothing is recorded in {path}")
+    embedded = endpoint is None and recorded is not None and recorded.embedded
+    lost = " (they lived in an embedded server that stopped with this command)" if embedded and count else ""
+    err.print(f"[bold yellow]interrupted:[/] `ladder {verb} --sandbox` stopped; {done}{lost}. Resume with "
+              f"`ladder up --sandbox {target}{extra}` (it converges) or remove everything with "
+              f"`ladder down --sandbox {target}{extra}`", highlight=False, soft_wrap=True)
+    raise typer.Exit(130)
+
+
 def up(stack: Optional[str] = StackOpt, stack_file: Optional[Path] = StackFileOpt,
        sandbox: bool = SandboxOpt, json_out: bool = JsonOpt, state_dir: Optional[Path] = StateDirOpt,
        endpoint: Optional[str] = EndpointOpt) -> None:
@@ -103,6 +126,8 @@ def up(stack: Optional[str] = StackOpt, stack_file: Optional[Path] = StackFileOp
         _fail(f"the program failed under the sandbox: {exc}", 1)
     except SandboxError as exc:
         _fail(str(exc), 1)
+    except KeyboardInterrupt:
+        _interrupted("up", spec.stack, stack, stack_file, state_dir, endpoint)
     if json_out:
         typer.echo(json.dumps(result.to_json(), indent=2, default=str))
         return
@@ -119,8 +144,9 @@ def down(stack: Optional[str] = StackOpt, stack_file: Optional[Path] = StackFile
 
     if not sandbox:
         _fail("`ladder down` only removes the local sandbox: add --sandbox. For AWS use `pulumi destroy`", 2)
-    if stack and stack_file:
-        _fail("give either --stack or --stack-file, not both", 2)
+    from .. import cli as main_cli
+
+    stack, stack_file = main_cli._resolve(stack, stack_file)  # empty or malformed --stack: exit 2
     name = stack or (stack_name_of(stack_file) if stack_file else "dev")
     progress = _progress("deleting")
     task = progress.add_task("", total=None)
@@ -136,10 +162,14 @@ def down(stack: Optional[str] = StackOpt, stack_file: Optional[Path] = StackFile
                 result = state.destroy(name, endpoint=endpoint, state_dir=state_dir, on_event=on_event)
     except SandboxError as exc:
         _fail(str(exc), 1)
+    except KeyboardInterrupt:
+        _interrupted("down", name, stack, stack_file, state_dir, endpoint)
     if json_out:
         typer.echo(json.dumps(result.to_json(), indent=2, default=str))
-        return
-    _summary(result, "sandbox down", always=("deleted",))
+    else:
+        _summary(result, "sandbox down", always=("deleted",))
+    if result.failed:
+        raise typer.Exit(1)
 
 
 def serve(port: int = typer.Option(5000, "--port", "-p", min=1, max=65535, help="Port on 127.0.0.1."),
@@ -154,11 +184,28 @@ def serve(port: int = typer.Option(5000, "--port", "-p", min=1, max=65535, help=
                       f"  export AWS_ENDPOINT_URL={url}\n  ladder up --sandbox --stack dev\n"
                       f"Ctrl-C stops it (and everything in it).", highlight=False)
 
+    busy = _port_problem(host, port)
+    if busy:
+        _fail(busy, 1)
     try:
         run(port=port, host=host, on_ready=ready, stop_after=stop_after)
-    except OSError as exc:
-        _fail(f"cannot serve on {host}:{port}: {exc}", 1)
+    except (OSError, SystemExit) as exc:  # werkzeug exits on a port taken between the check and the bind
+        _fail(f"cannot serve on {host}:{port}: {exc or 'the address is in use'}; choose another with --port", 1)
     console.print("moto sandbox server stopped")
+
+
+def _port_problem(host: str, port: int) -> Optional[str]:
+    """Why ``host:port`` cannot be served (checked before any server thread starts), or None."""
+    import socket
+
+    try:
+        with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM) as sock:
+            sock.bind((host, port))
+    except OSError as exc:
+        why = "the port is in use by another program" if exc.errno in (98, 48) else exc.strerror or str(exc)
+        return (f"cannot serve on {host}:{port}: {why}; stop that program or choose another port with --port "
+                f"(and export AWS_ENDPOINT_URL=http://{host}:<port>)")
+    return None
 
 
 def register(app: typer.Typer) -> None:
