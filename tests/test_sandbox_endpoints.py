@@ -144,3 +144,21 @@ def test_delete_endpoint_stops_its_container(env):
     process = srv.gateway.endpoints.live["doomed"].variants["AllTraffic"].process
     client("sagemaker").delete_endpoint(EndpointName="doomed")
     assert process.wait(timeout=10) is not None and "doomed" not in srv.gateway.endpoints.live
+
+
+def test_invocations_publish_endpoint_metrics_that_drive_the_5xx_alarm(env):
+    srv, client, role = env
+    cw = client("cloudwatch")
+    deploy(client, role, "watched", code=MODEL_FN_ONLY, env_vars=INSIDE)
+    dims = [{"Name": "EndpointName", "Value": "watched"}, {"Name": "VariantName", "Value": "AllTraffic"}]
+    cw.put_metric_alarm(AlarmName="watched-5xx", Namespace="AWS/SageMaker", MetricName="Invocation5XXErrors",
+                        Dimensions=dims, Statistic="Sum", Period=60, EvaluationPeriods=1, DatapointsToAlarm=1,
+                        Threshold=0, ComparisonOperator="GreaterThanThreshold", TreatMissingData="notBreaching")
+    rt = client("sagemaker-runtime")
+    rt.invoke_endpoint(EndpointName="watched", ContentType="text/csv", Body=b"1.0\n")
+    assert cw.describe_alarms(AlarmNames=["watched-5xx"])["MetricAlarms"][0]["StateValue"] == "OK"
+    with pytest.raises(ClientError):
+        rt.invoke_endpoint(EndpointName="watched", ContentType="text/csv", Body=b"x,y\n")  # the container's 500
+    assert cw.describe_alarms(AlarmNames=["watched-5xx"])["MetricAlarms"][0]["StateValue"] == "ALARM"
+    names = {m["MetricName"] for m in cw.list_metrics(Namespace="AWS/SageMaker", Dimensions=dims)["Metrics"]}
+    assert {"Invocations", "Invocation5XXErrors", "ModelLatency"} <= names

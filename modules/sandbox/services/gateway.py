@@ -123,7 +123,12 @@ class Gateway:
         self.events = EventBus(self.client, self.start_pipeline_as)
         self.alarm_actions: list[dict[str, Any]] = []
         self.scheduler = Scheduler(self.start_pipeline_as)
-        self.endpoints = EndpointRuntime(self.client, endpoint, self.workdir / "sagemaker")
+        self.endpoints = EndpointRuntime(self.client, endpoint, self.workdir / "sagemaker", publish=self._publish)
+
+    def _publish(self, region: str, namespace: str, data: list[dict[str, Any]]) -> None:
+        from .cloudwatch import publish
+
+        publish(self, DEFAULT_ACCOUNT, region, namespace, data)
 
     def shutdown(self) -> None:
         """Stop what the emulation runs (endpoint containers)."""
@@ -135,11 +140,19 @@ class Gateway:
         self.alarm_actions = []
         self.scheduler = Scheduler(self.start_pipeline_as)
         self.endpoints.stop_all()
-        self.endpoints = EndpointRuntime(self.client, self.endpoint, self.workdir / "sagemaker")
+        self.endpoints = EndpointRuntime(self.client, self.endpoint, self.workdir / "sagemaker", publish=self._publish)
 
     def tick(self, seconds: float) -> list[dict[str, Any]]:
-        """Advance the sandbox clock: schedules fire (see :mod:`.scheduler`)."""
-        return self.scheduler.tick(seconds)
+        """Advance the sandbox clock: schedules fire (see :mod:`.scheduler`), alarms are evaluated again."""
+        from moto.cloudwatch.models import cloudwatch_backends
+
+        from .cloudwatch import evaluate
+
+        fired = self.scheduler.tick(seconds)
+        for account, regions in list(cloudwatch_backends.items()):
+            for region in list(regions.keys()):
+                evaluate(self, account, region)
+        return fired
 
     def report(self) -> dict[str, Any]:
         """What the emulation did: executions, event deliveries, schedule firings, alarm actions."""

@@ -87,8 +87,9 @@ def _free_port() -> int:
 
 
 class EndpointRuntime:
-    def __init__(self, client, endpoint: str, workdir: Path):
+    def __init__(self, client, endpoint: str, workdir: Path, publish=None):
         self.client = client
+        self.publish = publish  # (region, namespace, metric data) -> None: CloudWatch metrics SageMaker publishes
         self.endpoint = endpoint
         self.workdir = Path(workdir)
         self.models: dict[str, dict[str, Any]] = {}
@@ -227,6 +228,15 @@ class EndpointRuntime:
         with self._lock:
             self.log.append({"endpoint": name, "variant": variant.name, "status": status,
                              "latencyMs": round(latency * 1000, 2), "contentType": content_type})
+        if self.publish is not None:
+            # AWS/SageMaker endpoint invocation metrics, dimensions EndpointName + VariantName
+            # (https://docs.aws.amazon.com/sagemaker/latest/dg/monitoring-cloudwatch.html); ModelLatency in microseconds
+            dims = [{"Name": "EndpointName", "Value": name}, {"Name": "VariantName", "Value": variant.name}]
+            self.publish(live.region, "AWS/SageMaker", [
+                {"MetricName": "Invocations", "Value": 1.0, "Unit": "None", "Dimensions": dims},
+                {"MetricName": "Invocation4XXErrors", "Value": float(400 <= status < 500), "Dimensions": dims},
+                {"MetricName": "Invocation5XXErrors", "Value": float(status >= 500), "Dimensions": dims},
+                {"MetricName": "ModelLatency", "Value": latency * 1e6, "Unit": "Microseconds", "Dimensions": dims}])
         if status == 200:
             self._capture(live, variant, body, content_type, answer, out_type)
         return status, answer, out_type, variant.name
