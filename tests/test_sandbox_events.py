@@ -172,3 +172,21 @@ def test_control_endpoint_ticks_and_reports(env):
     with urllib.request.urlopen(f"{srv.endpoint}/_ladder/report", timeout=10) as resp:
         report = json.loads(resp.read())
     assert {"executions", "deliveries", "scheduled", "received"} <= set(report)
+
+
+def test_cli_tick_and_report_drive_a_running_sandbox(env):
+    from typer.testing import CliRunner
+
+    from modules.cli import app
+
+    srv, _ = env
+    runner = CliRunner()
+    result = runner.invoke(app, ["sandbox", "tick", "1h", "--json"], env={"AWS_ENDPOINT_URL": srv.endpoint})
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["clockOffsetSeconds"] >= 3600
+    result = runner.invoke(app, ["sandbox", "report"], env={"AWS_ENDPOINT_URL": srv.endpoint})
+    assert result.exit_code == 0 and "execution " in result.stdout
+    bad = runner.invoke(app, ["sandbox", "tick", "soon"], env={"AWS_ENDPOINT_URL": srv.endpoint})
+    assert bad.exit_code == 2 and "not a duration" in bad.output
+    none = runner.invoke(app, ["sandbox", "tick", "1h"], env={"AWS_ENDPOINT_URL": ""})
+    assert none.exit_code == 2 and "no running sandbox" in none.output

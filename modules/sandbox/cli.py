@@ -215,4 +215,8 @@ def register(app: typer.Typer) -> None:
     sandbox_app = typer.Typer(name="sandbox", help="The local AWS sandbox (moto): serve it for `up`/`down`.",
                               no_args_is_help=True, add_completion=False)
     sandbox_app.command("serve")(serve)
+    from .control import report, tick
+
+    sandbox_app.command("tick")(tick)
+    sandbox_app.command("report")(report)
     app.add_typer(sandbox_app, name="sandbox")
