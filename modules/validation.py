@@ -71,7 +71,8 @@ def validate_schedule(expr: str) -> str:
     if m:
         value, unit = int(m.group(1)), m.group(2)
         if value < 1:
-            raise ValueError(f"{shown(expr)}: the rate value must be a positive whole number")
+            raise ValueError(f"{shown(expr)}: the rate value must be a positive whole number; allowed: "
+                             f"rate(<n> minutes|hours|days), n >= 1")
         if (value == 1) != (not unit.endswith("s")):
             want = unit.rstrip("s") if value == 1 else unit.rstrip("s") + "s"
             raise ValueError(f"{shown(expr)}: write 'rate({value} {want})' (singular unit for 1, plural otherwise)")
