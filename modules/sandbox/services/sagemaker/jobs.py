@@ -29,6 +29,7 @@ import os
 import subprocess
 import sys
 import tarfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Optional
@@ -50,6 +51,7 @@ class Container:
 
     root: Path
     log: list[str] = field(default_factory=list)
+    seconds: float = 0.0  # how long the container's process ran
 
     def host(self, path: str) -> Path:
         if not path.startswith(CONTAINER_ROOT):
@@ -98,11 +100,19 @@ def _run(ctx: JobContext, container: Container, argv: list[str], env: dict[str, 
     clean = {k: v for k, v in os.environ.items()
              if not k.startswith(("AWS_", "SM_", "SAGEMAKER_")) and k not in ("PYTHONPATH",)}
     full_env = {**clean, "PYTHONDONTWRITEBYTECODE": "1", "PYTHONUNBUFFERED": "1", **env}
+    # what ran, without credentials, so it can be replayed (benchmarks/pipeline_executor.py) or inspected
+    (container.root / "job.json").parent.mkdir(parents=True, exist_ok=True)
+    (container.root / "job.json").write_text(json.dumps({
+        "argv": argv, "cwd": str(cwd),
+        "env": {k: v for k, v in env.items() if not k.startswith("AWS_") or k in ("AWS_REGION", "AWS_DEFAULT_REGION")}},
+        indent=1))
+    started = time.perf_counter()
     try:
         proc = subprocess.run(argv, cwd=cwd, env=full_env, capture_output=True, text=True,
                               timeout=min(timeout, MAX_RUNTIME_CAP))
     except subprocess.TimeoutExpired:
         raise JobFailed(f"MaxRuntimeExceeded: the job ran longer than {min(timeout, MAX_RUNTIME_CAP)} s") from None
+    container.seconds = time.perf_counter() - started
     output = (proc.stdout or "") + (proc.stderr or "")
     container.log.extend(output.splitlines())
     (container.root / "job.log").write_text(output)
