@@ -28,6 +28,8 @@ bench: $(STAMP)  ## performance figures (ratios measured in one run)
 	$(PY) benchmarks/plan_scaling.py
 	$(PY) benchmarks/sandbox_apply.py
 	$(PY) benchmarks/demo_time.py
+	$(PY) benchmarks/pipeline_executor.py
+	$(PY) benchmarks/endpoint_invoke.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ladder build
