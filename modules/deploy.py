@@ -25,6 +25,7 @@ from . import spec as spec_mod
 from .spec import REPO_ROOT, SpecError, StackSpec
 
 ARN_KEY = "modelPackageArn"
+CODE_KEY = "codeVersion"
 
 
 class DeployError(RuntimeError):
@@ -94,8 +95,10 @@ def read_arn(path: Path, project: str) -> Optional[str]:
     return serving.get(ARN_KEY) if serving is not None and hasattr(serving, "get") else None
 
 
-def rewrite_arn(text: str, project: str, arn: str, path: Path = Path("<stack>")) -> str:
-    """``text`` with ``mlops:projects[<project>].serving.modelPackageArn`` set to ``arn``."""
+def rewrite_arn(text: str, project: str, arn: str, path: Path = Path("<stack>"),
+                code_version: Optional[str] = None) -> str:
+    """``text`` with ``mlops:projects[<project>].serving.modelPackageArn`` set to ``arn`` (and, when given,
+    ``training.codeVersion`` set to ``code_version``)."""
     from ruamel.yaml.comments import CommentedMap
     from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
@@ -113,12 +116,18 @@ def rewrite_arn(text: str, project: str, arn: str, path: Path = Path("<stack>"))
         serving[ARN_KEY] = arn
     else:
         serving.insert(len(serving), ARN_KEY, arn)
+    if code_version:
+        training = node.get("training")
+        if training is None:
+            training = CommentedMap()
+            node.insert(list(node.keys()).index("serving"), "training", training)
+        training[CODE_KEY] = DoubleQuotedScalarString(code_version)
     out = io.StringIO()
     y.dump(doc, out)
     return out.getvalue()
 
 
-def write_arn(path: Path, project: str, arn: str) -> StackSpec:
+def write_arn(path: Path, project: str, arn: str, code_version: Optional[str] = None) -> StackSpec:
     """Rewrite the stack file atomically: the new text is validated in a temp file beside it, then renamed over
     it (fsync'd), so the file is always either the old or the new version, never half written or invalid."""
     if not os.access(path, os.W_OK):
@@ -128,7 +137,7 @@ def write_arn(path: Path, project: str, arn: str) -> StackSpec:
         original = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise DeployError(f"cannot read {path}: {exc.strerror or exc}") from None
-    text = rewrite_arn(original, project, arn, path)
+    text = rewrite_arn(original, project, arn, path, code_version)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         try:
@@ -225,6 +234,12 @@ def _project(s: StackSpec, project: str, path: Path):
     raise DeployError(f"{path}: unknown project {project!r}; known projects: {known}", code=2)
 
 
+def package_code_version(arn: str, region: str, client=None) -> Optional[str]:
+    """The code version (git SHA) the pipeline recorded on the package (CustomerMetadataProperties.CodeVersion)."""
+    sm = client or sagemaker_client(region)
+    return (sm.describe_model_package(ModelPackageName=arn).get("CustomerMetadataProperties") or {}).get("CodeVersion")
+
+
 def deploy(stack: Optional[str], stack_file: Optional[Path], project: str, model_package_arn: Optional[str],
            latest: bool, run_up: bool = True, echo=typer.echo) -> str:
     name, path = _stack_path(stack, stack_file)
@@ -238,14 +253,24 @@ def deploy(stack: Optional[str], stack_file: Optional[Path], project: str, model
         echo(f"newest Approved package of {group}: {model_package_arn}")
     assert model_package_arn is not None
     previous = read_arn(path, project)
+    # The environment retrains with the code that serves: scheduled and drift-triggered runs use the pipeline's
+    # default CodeVersion, which is training.codeVersion - pin it to the deployed package's own code version.
     try:
-        updated = write_arn(path, project, model_package_arn)
+        code_version = package_code_version(model_package_arn, s.region)
+    except Exception as exc:  # noqa: BLE001 - no credentials or no access: the ARN is still deployed
+        code_version = None
+        echo(f"note: could not read the package's code version ({type(exc).__name__}); training.codeVersion unchanged")
+    try:
+        updated = write_arn(path, project, model_package_arn, code_version)
     except SpecError as exc:
         raise DeployError(str(exc), code=2) from None
     if previous == model_package_arn:
         echo(f"{path}: {project} already declares {model_package_arn}")
     else:
         echo(f"{path}: {project}.serving.{ARN_KEY} = {model_package_arn}" + (f" (was {previous})" if previous else ""))
+    if code_version:
+        echo(f"{path}: {project}.training.{CODE_KEY} = {code_version} (the package's code: scheduled and "
+             f"drift-triggered retraining use it)")
     if not updated.has("endpoint"):
         echo(f"warning: stack {name} is at level {updated.maturity} without the 'endpoint' capability; the ARN is "
              f"recorded but no endpoint is provisioned")

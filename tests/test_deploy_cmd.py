@@ -216,3 +216,22 @@ def test_stack_names_resolve_in_the_platform_checkout_of_the_working_directory(a
     result = invoke(app, "promote", "-p", "churn", "--from", "staging", "--to", "prod")
     assert result.exit_code == 0, result.output
     assert spec.load(path=stacks / "Pulumi.prod.yaml").projects[0].serving.model_package_arn == ARN
+
+
+def test_deploy_pins_training_code_version_to_the_packages_own_code(app, aws, stacks):
+    """Scheduled and drift-triggered retraining run the pipeline's default CodeVersion (training.codeVersion):
+    deploying a package pins it to the code that package was trained with (CustomerMetadataProperties)."""
+    aws.create_model_package_group(ModelPackageGroupName="acme-staging-churn")
+    sha = "0123456789abcdef0123456789abcdef01234567"
+    arn = aws.create_model_package(
+        ModelPackageGroupName="acme-staging-churn", ModelApprovalStatus="Approved",
+        CustomerMetadataProperties={"CodeVersion": sha},
+        InferenceSpecification={"Containers": [{"Image": "img", "ModelDataUrl": "s3://b/m.tar.gz"}],
+                                "SupportedContentTypes": ["text/csv"], "SupportedResponseMIMETypes": ["text/csv"]},
+    )["ModelPackageArn"]
+    path = stacks / "Pulumi.staging.yaml"
+    result = invoke(app, "deploy", "--stack-file", str(path), "--project", "churn", "--latest-approved")
+    assert result.exit_code == 0, result.output
+    project = spec.load(path=path).projects[0]
+    assert project.serving.model_package_arn == arn and project.training.code_version == sha
+    assert f"training.codeVersion = {sha}" in result.output
