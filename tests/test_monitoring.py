@@ -341,8 +341,8 @@ def test_alarm_rule_starts_exactly_the_training_pipeline(g4):
     assert target.inputs["rule"] == rule.inputs["name"] == "acme-prod-churn-retrain"
     assert target.inputs["arn"] == pipeline_arn
     assert target.inputs["roleArn"] == role.outputs["arn"]
-    assert target.inputs["sagemakerPipelineTarget"] == {"pipelineParameterLists": [
-        {"name": "ModelApprovalStatus", "value": "PendingManualApproval"}]}
+    # no parameters: the pipeline's defaults (the deployed code version, the data prefix); approval is not one
+    assert "sagemakerPipelineTarget" not in target.inputs
     # the role: trusted by EventBridge for this rule in this account, allowed one action on one pipeline
     assert role.inputs["name"] == "acme-prod-churn-retrain"
     trust = statements(policy(role, "assumeRolePolicy"))

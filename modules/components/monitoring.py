@@ -39,7 +39,8 @@ publish it - it runs network-isolated. The dashboard still graphs the analyzer's
 ``SEARCH()`` expression (allowed in dashboards), next to ``DriftScore`` and its threshold.
 
 **Closed loop** - an EventBridge rule on the drift alarm entering ``ALARM`` starts the project's training
-pipeline (``ModelApprovalStatus=PendingManualApproval``) through a role that may only
+pipeline with its defaults (the CodeVersion ``ladder deploy`` pinned, the project's data prefix; the register
+step's approval status is the literal PendingManualApproval) through a role that may only
 ``sagemaker:StartPipelineExecution`` on that pipeline; the retrained model lands in the registry pending approval,
 so level 3's gated deployment follows. The alarm also notifies the project's SNS topic (level 3).
 
@@ -76,7 +77,6 @@ DATA_METRICS_NAMESPACE = "aws/sagemaker/Endpoints/data-metrics"   # Model Monito
 ENDPOINT_NAMESPACE = "AWS/SageMaker"
 PIPELINE_NAMESPACE = "AWS/Sagemaker/ModelBuildingPipeline"       # sic: "Sagemaker"
 PIPELINE_METRICS = ("ExecutionStarted", "ExecutionSucceeded", "ExecutionFailed")
-APPROVAL_PARAMETER = {"name": "ModelApprovalStatus", "value": "PendingManualApproval"}
 
 # Region -> DNS suffix of the ECR endpoint where it is not amazonaws.com (as the SageMaker SDK resolves it).
 _DOMAINS = (("cn-", "amazonaws.com.cn"), ("us-isob-", "sc2s.sgov.gov"), ("us-isof-", "csp.hci.ic.gov"),
@@ -426,7 +426,6 @@ class ProjectMonitoring(pulumi.ComponentResource):
             target_id="start-training-pipeline",
             arn=args.pipeline_arn,
             role_arn=self.retrain_role.arn,
-            sagemaker_pipeline_target={"pipeline_parameter_lists": [dict(APPROVAL_PARAMETER)]},
             retry_policy={"maximum_retry_attempts": 3, "maximum_event_age_in_seconds": 3600},
             opts=child(self, depends_on=[self.retrain_policy]),
         )
