@@ -40,6 +40,8 @@ __all__ = [
     "PipelineInputs",
     "build_definition",
     "code_prefix",
+    "code_root",
+    "data_prefix",
     "output_prefix",
 ]
 
@@ -49,10 +51,12 @@ SUPPORTED_FRAMEWORKS: dict[str, dict[str, str]] = {
     "xgboost": {"image": "xgboost", "version": "1.7-1"},
 }
 
+PARAM_CODE_VERSION = "CodeVersion"
 PARAM_INPUT_DATA = "InputDataUrl"
 PARAM_TRAINING_INSTANCE = "TrainingInstanceType"
 PARAM_PROCESSING_INSTANCE = "ProcessingInstanceType"
-PARAM_APPROVAL = "ModelApprovalStatus"
+PARAMETERS = (PARAM_CODE_VERSION, PARAM_INPUT_DATA, PARAM_TRAINING_INSTANCE, PARAM_PROCESSING_INSTANCE)
+APPROVAL_STATUS = "PendingManualApproval"  # a literal: whoever may start the pipeline cannot approve (DESIGN 6b)
 
 STEP_PREPROCESS = "preprocess"
 STEP_TRAIN = "train"
@@ -61,10 +65,26 @@ STEP_GATE = "gate"
 STEP_REGISTER = "register"
 STEP_FAIL = "fail"
 
+SPLITS = ("train", "validation", "test")
+OUTPUT_MANIFEST = "manifest"
+OUTPUT_EVALUATION = "evaluation"
+PROPERTY_MANIFEST = "DataManifest"
+MANIFEST_FILE = "manifest.json"
 PROPERTY_FILE = "EvaluationReport"
 EVALUATION_FILE = "evaluation.json"
 SOURCE_ARCHIVE = "sourcedir.tar.gz"  # what the project repo uploads next to the step scripts (run_pipeline.py)
+INFERENCE_PROGRAM = "inference.py"   # inside model.tar.gz under code/ (train.py puts it there)
+INFERENCE_CODE_DIR = "/opt/ml/model/code"
+CODE_LOCAL_PATH = "/opt/ml/processing/input/code"
 CACHE_EXPIRE_AFTER = "P30D"
+# Model Monitor model-quality statistics (what the registry's ModelQuality.Statistics holds):
+# {"binary_classification_metrics": {"auc": {"value": x, "standard_deviation": s}, ...}}
+METRICS_GROUP = "binary_classification_metrics"
+
+
+def gate_json_path(metric: str) -> str:
+    return f"{METRICS_GROUP}.{metric}.value"
+
 
 _NAME_RE = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,255}$")
 _BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
@@ -81,7 +101,7 @@ class PipelineInputs:
     artifact_bucket: str       # bucket NAME
     role_arn: str              # execution role ARN
     model_package_group: str   # group NAME
-    code_version: str = "initial"
+    code_version: str = "initial"  # default of the CodeVersion parameter (CI passes the git SHA)
     framework: str = "sklearn"  # sklearn | xgboost
     framework_version: str = "1.2-1"
     training_instance_type: str = "ml.m5.xlarge"
@@ -89,15 +109,28 @@ class PipelineInputs:
     metric: str = "auc"
     threshold: float = 0.8
     kms_key_arn: str | None = None  # output / volume encryption when given
+    serving_instance_type: str = "ml.m5.large"  # the package's SupportedRealtimeInferenceInstanceTypes
+    cache_steps: bool = False  # spec training.cacheSteps: P30D caching on preprocess/train/evaluate
+
+
+def code_root(inputs: PipelineInputs) -> str:
+    """Where the project's code versions live: ``s3://<bucket>/<project>/code/`` (then ``<version>/<file>``)."""
+    return f"s3://{inputs.artifact_bucket}/{inputs.project}/code/"
 
 
 def code_prefix(inputs: PipelineInputs) -> str:
-    """Where the project's step code lives: ``s3://<bucket>/<project>/code/<version>/``."""
-    return f"s3://{inputs.artifact_bucket}/{inputs.project}/code/{inputs.code_version}/"
+    """The default code version's prefix: ``s3://<bucket>/<project>/code/<version>/``."""
+    return f"{code_root(inputs)}{inputs.code_version}/"
+
+
+def data_prefix(inputs: PipelineInputs) -> str:
+    """Default InputDataUrl: ``s3://<bucket>/<project>/data/`` holding ``<version>/*.csv`` folders."""
+    return f"s3://{inputs.artifact_bucket}/{inputs.project}/data/"
 
 
 def output_prefix(inputs: PipelineInputs) -> str:
-    """Where the pipeline's steps write: ``s3://<bucket>/<project>/pipelines/<pipeline-name>/``."""
+    """Where the pipeline's steps write: ``s3://<bucket>/<project>/pipelines/<pipeline-name>/<execution-id>/``
+    (the execution id is appended at run time)."""
     return f"s3://{inputs.artifact_bucket}/{inputs.project}/pipelines/{inputs.pipeline_name}/"
 
 
@@ -126,7 +159,9 @@ def _validate(inputs: PipelineInputs) -> None:
         problems.append(f"threshold {inputs.threshold!r} must be a finite number")
     if inputs.kms_key_arn is not None and not inputs.kms_key_arn.startswith("arn:"):
         problems.append(f"kms_key_arn {inputs.kms_key_arn!r} is not a KMS key ARN")
-    for field in ("training_instance_type", "processing_instance_type"):
+    if not isinstance(inputs.cache_steps, bool):
+        problems.append(f"cache_steps {inputs.cache_steps!r} must be true or false")
+    for field in ("training_instance_type", "processing_instance_type", "serving_instance_type"):
         if not str(getattr(inputs, field)).startswith("ml."):
             problems.append(f"{field} {getattr(inputs, field)!r} is not a SageMaker instance type")
     if problems:
@@ -196,7 +231,7 @@ def _sdk() -> Any:
         from sagemaker.core.config.config import validate_sagemaker_config
         from sagemaker.core.config.config_manager import SageMakerConfig
         from sagemaker.core.model_metrics import MetricsSource, ModelMetrics
-        from sagemaker.core.processing import ScriptProcessor
+        from sagemaker.core.processing import Processor
         from sagemaker.core.shapes import (
             ProcessingInput,
             ProcessingOutput,
@@ -210,6 +245,7 @@ def _sdk() -> Any:
             StoppingCondition,
         )
         from sagemaker.core.workflow.conditions import ConditionGreaterThanOrEqualTo
+        from sagemaker.core.workflow.execution_variables import ExecutionVariables
         from sagemaker.core.workflow.functions import Join, JsonGet
         from sagemaker.core.workflow.parameters import ParameterString
         from sagemaker.core.workflow.pipeline_context import PipelineSession
@@ -238,9 +274,9 @@ def _sdk() -> Any:
     return types.SimpleNamespace(
         image_uris=image_uris, validate_sagemaker_config=validate_sagemaker_config,
         SageMakerConfig=SageMakerConfig, MetricsSource=MetricsSource, ModelMetrics=ModelMetrics,
-        ScriptProcessor=ScriptProcessor, ProcessingInput=ProcessingInput, ProcessingOutput=ProcessingOutput,
+        Processor=Processor, ProcessingInput=ProcessingInput, ProcessingOutput=ProcessingOutput,
         ProcessingS3Input=ProcessingS3Input, ProcessingS3Output=ProcessingS3Output,
-        ConditionGreaterThanOrEqualTo=ConditionGreaterThanOrEqualTo, Join=Join, JsonGet=JsonGet,
+        ConditionGreaterThanOrEqualTo=ConditionGreaterThanOrEqualTo, ExecutionVariables=ExecutionVariables, Join=Join, JsonGet=JsonGet,
         ParameterString=ParameterString, PipelineSession=PipelineSession, PropertyFile=PropertyFile,
         ConditionStep=ConditionStep, FailStep=FailStep, ModelStep=ModelStep, Pipeline=Pipeline,
         SageMakerJobExceptionTypeEnum=SageMakerJobExceptionTypeEnum,
@@ -292,63 +328,82 @@ def _job_retry_policies(sdk) -> list:
 def _build_with_sdk(inputs: PipelineInputs) -> str:
     sdk = _sdk()
     session = _session(inputs.region)
-    code = code_prefix(inputs)
-    out = output_prefix(inputs)
     kms = inputs.kms_key_arn
-    cache = sdk.CacheConfig(enable_caching=True, expire_after=CACHE_EXPIRE_AFTER)
+    # Caching is off unless the spec opts in (training.cacheSteps): SageMaker keys a step's cache on its
+    # arguments, not on the S3 contents (docs: "Default cache key attributes by pipeline step type"), so a cached
+    # step must take the code version and the data URI as arguments (it does: both are parameters below).
+    cache = sdk.CacheConfig(enable_caching=bool(inputs.cache_steps), expire_after=CACHE_EXPIRE_AFTER)
 
-    p_input = sdk.ParameterString(name=PARAM_INPUT_DATA,
-                                  default_value=f"s3://{inputs.artifact_bucket}/{inputs.project}/data/raw/")
+    p_code = sdk.ParameterString(name=PARAM_CODE_VERSION, default_value=inputs.code_version)
+    p_input = sdk.ParameterString(name=PARAM_INPUT_DATA, default_value=data_prefix(inputs))
     p_train_type = sdk.ParameterString(name=PARAM_TRAINING_INSTANCE, default_value=inputs.training_instance_type)
     p_proc_type = sdk.ParameterString(name=PARAM_PROCESSING_INSTANCE, default_value=inputs.processing_instance_type)
-    p_approval = sdk.ParameterString(name=PARAM_APPROVAL, default_value="PendingManualApproval")
+    execution_id = sdk.ExecutionVariables.PIPELINE_EXECUTION_ID
+
+    def code(file: str):
+        """s3://<bucket>/<project>/code/<CodeVersion>/<file>: the immutable version the execution was given."""
+        return sdk.Join(on="", values=[code_root(inputs), p_code, f"/{file}"])
+
+    def out(*parts: str):
+        """s3://<bucket>/<project>/pipelines/<pipeline>/<execution-id>/<parts>: no two executions share it."""
+        return sdk.Join(on="/", values=[output_prefix(inputs).rstrip("/"), execution_id, *parts])
 
     train_image = image_uri(inputs.framework, inputs.framework_version, inputs.region, "training",
                             inputs.training_instance_type)
     inference_image = image_uri(inputs.framework, inputs.framework_version, inputs.region, "inference",
-                                inputs.training_instance_type)
+                                inputs.serving_instance_type)
     processing_image = train_image  # evaluate must be able to load the framework's model
 
-    def processor(base: str):
-        return sdk.ScriptProcessor(role=inputs.role_arn, image_uri=processing_image, command=["python3"],
-                                   instance_count=1, instance_type=p_proc_type, volume_kms_key=kms,
-                                   output_kms_key=kms, base_job_name=f"{inputs.project}-{base}",
-                                   sagemaker_session=session)
+    def processor(base: str, script: str):
+        # A plain Processor with the code as an explicit input: what ScriptProcessor(code=s3://...) produces (an
+        # S3 input "code" at /opt/ml/processing/input/code, entrypoint python3 <that>/<script>), except that the
+        # code URI is a Join on the CodeVersion parameter, which ScriptProcessor's code hashing cannot take.
+        return sdk.Processor(role=inputs.role_arn, image_uri=processing_image,
+                             entrypoint=["python3", f"{CODE_LOCAL_PATH}/{script}"],
+                             instance_count=1, instance_type=p_proc_type, volume_kms_key=kms,
+                             output_kms_key=kms, base_job_name=f"{inputs.project}-{base}",
+                             sagemaker_session=session)
+
+    def code_input(script: str):
+        return s3_in("code", code(script), CODE_LOCAL_PATH)
 
     def s3_in(name: str, source, dest: str):
         return sdk.ProcessingInput(input_name=name, s3_input=sdk.ProcessingS3Input(
             s3_uri=source, local_path=dest, s3_data_type="S3Prefix", s3_input_mode="File",
             s3_data_distribution_type="FullyReplicated"))
 
-    def s3_out(name: str, source: str, dest: str):
+    def s3_out(name: str, source: str, dest):
         return sdk.ProcessingOutput(output_name=name, s3_output=sdk.ProcessingS3Output(
             s3_uri=dest, local_path=source, s3_upload_mode="EndOfJob"))
 
-    # preprocess: raw data -> train / validation / test
-    splits = ("train", "validation", "test")
+    # preprocess: newest data version under InputDataUrl -> train / validation / test + manifest.json
+    manifest = sdk.PropertyFile(name=PROPERTY_MANIFEST, output_name=OUTPUT_MANIFEST, path=MANIFEST_FILE)
     preprocess = sdk.ProcessingStep(
         name=STEP_PREPROCESS,
-        description="Split and featurise the raw data (project code: preprocess.py)",
-        step_args=processor("preprocess").run(
-            code=f"{code}preprocess.py",
-            inputs=[s3_in("raw", p_input, "/opt/ml/processing/input")],
-            outputs=[s3_out(s, f"/opt/ml/processing/{s}", f"{out}preprocess/{s}/") for s in splits],
-            arguments=["--input-dir", "/opt/ml/processing/input", "--output-dir", "/opt/ml/processing"]),
+        description="Split the newest data version (project code: preprocess.py)",
+        step_args=processor("preprocess", "preprocess.py").run(
+            inputs=[s3_in("raw", p_input, "/opt/ml/processing/input"), code_input("preprocess.py")],
+            outputs=[s3_out(s, f"/opt/ml/processing/{s}", out(STEP_PREPROCESS, s)) for s in SPLITS]
+            + [s3_out(OUTPUT_MANIFEST, "/opt/ml/processing/manifest", out(STEP_PREPROCESS, OUTPUT_MANIFEST))],
+            arguments=["--input-dir", "/opt/ml/processing/input", "--output-dir", "/opt/ml/processing",
+                       "--input-uri", p_input]),
+        property_files=[manifest],
         cache_config=cache, retry_policies=_job_retry_policies(sdk))
     prep_out = preprocess.properties.ProcessingOutputConfig.Outputs
 
-    # train: script mode with the framework container (SM_CHANNEL_TRAIN / SM_CHANNEL_VALIDATION / SM_MODEL_DIR)
+    # train: script mode with the framework container (SM_CHANNEL_TRAIN / SM_CHANNEL_VALIDATION / SM_MODEL_DIR);
+    # train.py writes model.joblib and code/inference.py into SM_MODEL_DIR, so model.tar.gz carries its own code.
     trainer = sdk.ModelTrainer(
         training_image=train_image,
         role=inputs.role_arn,
         base_job_name=f"{inputs.project}-train",
         compute=sdk.Compute(instance_type=p_train_type, instance_count=1, volume_size_in_gb=30,
                             volume_kms_key_id=kms),
-        output_data_config=sdk.OutputDataConfig(s3_output_path=f"{out}train/", kms_key_id=kms),
+        output_data_config=sdk.OutputDataConfig(s3_output_path=out(STEP_TRAIN), kms_key_id=kms),
         stopping_condition=sdk.StoppingCondition(max_runtime_in_seconds=86400),
         hyperparameters={
             "sagemaker_program": "train.py",
-            "sagemaker_submit_directory": f"{code}{SOURCE_ARCHIVE}",
+            "sagemaker_submit_directory": code(SOURCE_ARCHIVE),
             "sagemaker_region": inputs.region,
             "sagemaker_container_log_level": 20,
         },
@@ -364,32 +419,33 @@ def _build_with_sdk(inputs: PipelineInputs) -> str:
         cache_config=cache, retry_policies=_job_retry_policies(sdk))
     model_artifacts = train.properties.ModelArtifacts.S3ModelArtifacts
 
-    # evaluate: model + test -> evaluation.json {"metrics": {"<name>": {"value": x}}}
-    report = sdk.PropertyFile(name=PROPERTY_FILE, output_name="evaluation", path=EVALUATION_FILE)
+    # evaluate: model + test -> evaluation.json in Model Monitor's model-quality statistics format
+    report = sdk.PropertyFile(name=PROPERTY_FILE, output_name=OUTPUT_EVALUATION, path=EVALUATION_FILE)
     evaluate = sdk.ProcessingStep(
         name=STEP_EVALUATE,
         description="Score the model on the test split (project code: evaluate.py)",
-        step_args=processor("evaluate").run(
-            code=f"{code}evaluate.py",
+        step_args=processor("evaluate", "evaluate.py").run(
             inputs=[s3_in("model", model_artifacts, "/opt/ml/processing/model"),
-                    s3_in("test", prep_out["test"].S3Output.S3Uri, "/opt/ml/processing/test")],
-            outputs=[s3_out("evaluation", "/opt/ml/processing/evaluation", f"{out}evaluate/evaluation/")],
+                    s3_in("test", prep_out["test"].S3Output.S3Uri, "/opt/ml/processing/test"),
+                    code_input("evaluate.py")],
+            outputs=[s3_out(OUTPUT_EVALUATION, "/opt/ml/processing/evaluation",
+                            out(STEP_EVALUATE, OUTPUT_EVALUATION))],
             arguments=["--model-dir", "/opt/ml/processing/model", "--test-dir", "/opt/ml/processing/test",
                        "--output-dir", "/opt/ml/processing/evaluation"]),
         property_files=[report],
         cache_config=cache, retry_policies=_job_retry_policies(sdk))
-    evaluation_uri = evaluate.properties.ProcessingOutputConfig.Outputs["evaluation"].S3Output.S3Uri
+    # the step's own output URI (no trailing slash) + "/evaluation.json": one "/" exactly
+    evaluation_uri = evaluate.properties.ProcessingOutputConfig.Outputs[OUTPUT_EVALUATION].S3Output.S3Uri
 
-    # register: model package in the project's group, pending manual approval, metrics attached
+    # register: model package in the project's group, PendingManualApproval as a literal (never a parameter)
     builder = sdk.ModelBuilder(
         s3_model_data_url=model_artifacts,
         image_uri=inference_image,
         role_arn=inputs.role_arn,
         sagemaker_session=session,
-        instance_type=inputs.training_instance_type,
-        # Framework serving container, script mode: the same sourcedir.tar.gz, entry point train.py (which is
-        # where the framework containers look for model_fn / input_fn / predict_fn).
-        env_vars={"SAGEMAKER_PROGRAM": "train.py", "SAGEMAKER_SUBMIT_DIRECTORY": f"{code}{SOURCE_ARCHIVE}"},
+        instance_type=inputs.serving_instance_type,
+        # Script mode from inside the artefact: a network-isolated endpoint cannot fetch code from S3.
+        env_vars={"SAGEMAKER_PROGRAM": INFERENCE_PROGRAM, "SAGEMAKER_SUBMIT_DIRECTORY": INFERENCE_CODE_DIR},
     )
     metrics = sdk.ModelMetrics(model_statistics=sdk.MetricsSource(
         content_type="application/json",
@@ -399,9 +455,16 @@ def _build_with_sdk(inputs: PipelineInputs) -> str:
         description=f"Register into {inputs.model_package_group} (pending manual approval)",
         step_args=builder.register(
             model_package_group_name=inputs.model_package_group,
-            content_types=["text/csv"], response_types=["text/csv"],
-            inference_instances=["ml.m5.large", "ml.m5.xlarge"], transform_instances=["ml.m5.large"],
-            approval_status=p_approval, model_metrics=metrics),
+            content_types=["text/csv", "application/json"], response_types=["application/json", "text/csv"],
+            inference_instances=[inputs.serving_instance_type],
+            approval_status=APPROVAL_STATUS, model_metrics=metrics,
+            customer_metadata_properties={
+                "CodeVersion": p_code,
+                "DataVersion": sdk.JsonGet(step_name=STEP_PREPROCESS, property_file=manifest,
+                                           json_path="data_version"),
+                "DataUri": sdk.JsonGet(step_name=STEP_PREPROCESS, property_file=manifest, json_path="data_uri"),
+                "PipelineExecutionArn": sdk.ExecutionVariables.PIPELINE_EXECUTION_ARN,
+            }),
         retry_policies=[_job_retry_policies(sdk)[0]])
 
     threshold = float(inputs.threshold)
@@ -413,16 +476,16 @@ def _build_with_sdk(inputs: PipelineInputs) -> str:
         name=STEP_GATE,
         description=f"{inputs.metric} >= {threshold:g}",
         conditions=[sdk.ConditionGreaterThanOrEqualTo(
-            left=sdk.JsonGet(step_name=STEP_EVALUATE, property_file=report,
-                             json_path=f"metrics.{inputs.metric}.value"),
+            left=sdk.JsonGet(step_name=STEP_EVALUATE, property_file=report, json_path=gate_json_path(inputs.metric)),
             right=threshold)],
         if_steps=[register], else_steps=[fail])
 
     pipeline = sdk.Pipeline(
         name=inputs.pipeline_name,
-        parameters=[p_input, p_train_type, p_proc_type, p_approval],
+        parameters=[p_code, p_input, p_train_type, p_proc_type],
         steps=[preprocess, train, evaluate, gate],
         sagemaker_session=session,
+        pipeline_experiment_config=None,  # no Experiments permissions on the role: no experiment/trial per run
     )
     return pipeline.definition()
 

@@ -22,7 +22,8 @@ BASE = PipelineInputs(
     artifact_bucket="acme-dev-artifacts", role_arn=f"arn:aws:iam::{ACCOUNT}:role/acme-dev-sagemaker-execution",
     model_package_group="acme-dev-churn",
 )
-CODE_PREFIX = "s3://acme-dev-artifacts/churn/code/initial/"
+CODE_ROOT = "s3://acme-dev-artifacts/churn/code/"
+OUT_ROOT = "s3://acme-dev-artifacts/churn/pipelines/acme-dev-churn-training"
 
 
 def definition(**overrides) -> dict:
@@ -69,6 +70,40 @@ def strings(obj) -> list[str]:
     return []
 
 
+def resolve(expr, parameters: dict | None = None, execution_id: str = "exec-1"):
+    """The value SageMaker would give an expression in one execution (Parameters, Execution, Std:Join); step
+    properties stay as their {"Get": ...} reference."""
+    if isinstance(expr, dict) and set(expr) == {"Get"}:
+        ref = expr["Get"]
+        if ref.startswith("Parameters."):
+            return (parameters or {})[ref.split(".", 1)[1]]
+        if ref == "Execution.PipelineExecutionId":
+            return execution_id
+        return expr
+    if isinstance(expr, dict) and set(expr) == {"Std:Join"}:
+        parts = [resolve(v, parameters, execution_id) for v in expr["Std:Join"]["Values"]]
+        if all(isinstance(p, str) for p in parts):
+            return expr["Std:Join"]["On"].join(parts)
+        return {"Std:Join": {"On": expr["Std:Join"]["On"], "Values": parts}}
+    return expr
+
+
+def defaults(d: dict) -> dict:
+    return {p["Name"]: p["DefaultValue"] for p in d["Parameters"]}
+
+
+def output_uris(steps: dict) -> list:
+    outs = [o["S3Output"]["S3Uri"] for n in ("preprocess", "evaluate")
+            for o in steps[n]["Arguments"]["ProcessingOutputConfig"]["Outputs"]]
+    return outs + [steps["train"]["Arguments"]["OutputDataConfig"]["S3OutputPath"]]
+
+
+def code_uris(steps: dict) -> list:
+    refs = [i["S3Input"]["S3Uri"] for n in ("preprocess", "evaluate")
+            for i in steps[n]["Arguments"]["ProcessingInputs"] if i["InputName"] == "code"]
+    return refs + [steps["train"]["Arguments"]["HyperParameters"]["sagemaker_submit_directory"]]
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # shape
 # ---------------------------------------------------------------------------------------------------------------
@@ -77,11 +112,15 @@ def test_parses_with_the_declared_parameters():
     d = definition()
     assert d["Version"] == "2020-12-01"
     params = {p["Name"]: p for p in d["Parameters"]}
-    assert set(params) == {"InputDataUrl", "TrainingInstanceType", "ProcessingInstanceType", "ModelApprovalStatus"}
-    assert params["InputDataUrl"]["DefaultValue"] == "s3://acme-dev-artifacts/churn/data/raw/"
+    # no ModelApprovalStatus parameter: whoever may start the pipeline must not be able to register Approved
+    assert list(params) == ["CodeVersion", "InputDataUrl", "TrainingInstanceType", "ProcessingInstanceType"]
+    assert params["CodeVersion"]["DefaultValue"] == "initial"
+    assert params["InputDataUrl"]["DefaultValue"] == "s3://acme-dev-artifacts/churn/data/"
     assert params["TrainingInstanceType"]["DefaultValue"] == "ml.m5.xlarge"
     assert params["ProcessingInstanceType"]["DefaultValue"] == "ml.m5.large"
-    assert params["ModelApprovalStatus"]["DefaultValue"] == "PendingManualApproval"
+    assert all(p["Type"] == "String" for p in params.values())
+    # no default experiment config: it needs sagemaker:CreateExperiment/CreateTrial, which the role lacks
+    assert d.get("PipelineExperimentConfig") is None
 
 
 def test_exactly_the_six_steps_with_their_types():
@@ -101,7 +140,11 @@ def test_data_dependencies_chain_the_steps():
     steps = steps_by_name(definition())
     pre = steps["preprocess"]["Arguments"]
     assert "Parameters.InputDataUrl" in gets(pre["ProcessingInputs"])
-    assert [o["OutputName"] for o in pre["ProcessingOutputConfig"]["Outputs"]] == ["train", "validation", "test"]
+    assert [o["OutputName"] for o in pre["ProcessingOutputConfig"]["Outputs"]] == ["train", "validation", "test",
+                                                                                "manifest"]
+    assert steps["preprocess"]["PropertyFiles"] == [
+        {"PropertyFileName": "DataManifest", "OutputName": "manifest", "FilePath": "manifest.json"}]
+    assert pre["AppSpecification"]["ContainerArguments"][-2:] == ["--input-uri", {"Get": "Parameters.InputDataUrl"}]
 
     train = steps["train"]["Arguments"]
     channels = {c["ChannelName"]: c["DataSource"]["S3DataSource"]["S3Uri"] for c in train["InputDataConfig"]}
@@ -135,9 +178,9 @@ def test_script_mode_training_with_sm_channels():
     train = steps_by_name(definition())["train"]["Arguments"]
     hp = train["HyperParameters"]
     assert hp["sagemaker_program"] == "train.py"
-    assert hp["sagemaker_submit_directory"] == CODE_PREFIX + "sourcedir.tar.gz"
+    assert resolve(hp["sagemaker_submit_directory"], {"CodeVersion": "abc123"}) == CODE_ROOT + "abc123/sourcedir.tar.gz"
     assert {c["ChannelName"] for c in train["InputDataConfig"]} == {"train", "validation"}
-    assert train["OutputDataConfig"]["S3OutputPath"] == "s3://acme-dev-artifacts/churn/pipelines/acme-dev-churn-training/train/"
+    assert resolve(train["OutputDataConfig"]["S3OutputPath"], execution_id="e7") == f"{OUT_ROOT}/e7/train"
     assert train["ResourceConfig"]["InstanceType"] == {"Get": "Parameters.TrainingInstanceType"}
     assert "sagemaker-scikit-learn:1.2-1-cpu-py3" in train["AlgorithmSpecification"]["TrainingImage"]
     assert train["RoleArn"] == BASE.role_arn
@@ -152,26 +195,68 @@ def test_condition_uses_the_spec_metric_and_threshold(metric, threshold):
     steps = steps_by_name(definition(metric=metric, threshold=threshold))
     (condition,) = steps["gate"]["Arguments"]["Conditions"]
     assert condition["Type"] == "GreaterThanOrEqualTo"
-    assert condition["LeftValue"]["Std:JsonGet"]["Path"] == f"metrics.{metric}.value"
+    # Model Monitor model-quality statistics format (what the registry's ModelQuality.Statistics holds)
+    assert condition["LeftValue"]["Std:JsonGet"]["Path"] == f"binary_classification_metrics.{metric}.value"
     assert condition["RightValue"] == float(threshold)
     message = steps["fail"]["Arguments"]["ErrorMessage"]
     assert metric in message and f"{float(threshold):g}" in message
 
 
-def test_register_targets_the_group_pending_manual_approval_with_metrics():
+def test_register_targets_the_group_pending_manual_approval_as_a_literal():
     d = definition(model_package_group="acme-dev-fraud")
     register = steps_by_name(d)["register"]["Arguments"]
     assert register["ModelPackageGroupName"] == "acme-dev-fraud"
-    assert register["ModelApprovalStatus"] == {"Get": "Parameters.ModelApprovalStatus"}
-    assert {p["Name"]: p["DefaultValue"] for p in d["Parameters"]}["ModelApprovalStatus"] == "PendingManualApproval"
-    stats = register["ModelMetrics"]["ModelQuality"]["Statistics"]
+    assert register["ModelApprovalStatus"] == "PendingManualApproval"
+    assert "ModelApprovalStatus" not in defaults(d)
+
+
+def test_metrics_uri_is_the_evaluate_steps_own_output_with_one_slash():
+    d = definition()
+    steps = steps_by_name(d)
+    stats = steps["register"]["Arguments"]["ModelMetrics"]["ModelQuality"]["Statistics"]
     assert stats["ContentType"] == "application/json"
+    (own,) = steps["evaluate"]["Arguments"]["ProcessingOutputConfig"]["Outputs"]
     assert stats["S3Uri"] == {"Std:Join": {"On": "/", "Values": [
         {"Get": "Steps.evaluate.ProcessingOutputConfig.Outputs['evaluation'].S3Output.S3Uri"}, "evaluation.json"]}}
+    # substitute the step's own output URI for the property reference, per execution
+    for execution in ("e1", "e2"):
+        out = resolve(own["S3Output"]["S3Uri"], execution_id=execution)
+        uri = "/".join([out, "evaluation.json"])
+        assert uri == f"{OUT_ROOT}/{execution}/evaluate/evaluation/evaluation.json"
+        assert "//" not in uri.removeprefix("s3://")
+
+
+def test_registered_package_carries_its_own_inference_code():
+    d = definition()
+    register = steps_by_name(d)["register"]["Arguments"]
     container = register["InferenceSpecification"]["Containers"][0]
     train_image = steps_by_name(d)["train"]["Arguments"]["AlgorithmSpecification"]["TrainingImage"]
     assert container["Image"] == train_image  # sklearn: one framework image for training and serving
-    assert container["Environment"]["SAGEMAKER_SUBMIT_DIRECTORY"] == CODE_PREFIX + "sourcedir.tar.gz"
+    # network-isolated containers cannot reach S3: the code is inside model.tar.gz (train.py puts it in code/)
+    assert container["Environment"]["SAGEMAKER_SUBMIT_DIRECTORY"] == "/opt/ml/model/code"
+    assert container["Environment"]["SAGEMAKER_PROGRAM"] == "inference.py"
+    assert container["ModelDataUrl"] == {"Get": "Steps.train.ModelArtifacts.S3ModelArtifacts"}
+    assert "s3://" not in json.dumps(container["Environment"])
+
+
+def test_package_metadata_records_code_data_and_execution():
+    register = steps_by_name(definition())["register"]["Arguments"]
+    meta = register["CustomerMetadataProperties"]
+    manifest = {"Get": "Steps.preprocess.PropertyFiles.DataManifest"}
+    assert meta == {
+        "CodeVersion": {"Get": "Parameters.CodeVersion"},
+        "DataVersion": {"Std:JsonGet": {"Path": "data_version", "PropertyFile": manifest}},
+        "DataUri": {"Std:JsonGet": {"Path": "data_uri", "PropertyFile": manifest}},
+        "PipelineExecutionArn": {"Get": "Execution.PipelineExecutionArn"},
+    }
+
+
+@pytest.mark.parametrize("instance_type", ["ml.c5.large", "ml.m5.2xlarge"])
+def test_inference_instance_types_come_from_the_spec(instance_type):
+    spec = steps_by_name(definition(serving_instance_type=instance_type))["register"]["Arguments"][
+        "InferenceSpecification"]
+    assert spec["SupportedRealtimeInferenceInstanceTypes"] == [instance_type]
+    assert "SupportedTransformInstanceTypes" not in spec  # none invented
 
 
 def test_xgboost_uses_the_xgboost_images_for_the_region():
@@ -186,46 +271,73 @@ def test_xgboost_uses_the_xgboost_images_for_the_region():
 # code references, outputs, caching, retries, KMS
 # ---------------------------------------------------------------------------------------------------------------
 
-def test_every_code_reference_is_under_the_versioned_code_prefix():
+def test_every_code_reference_is_under_the_code_version_parameter():
     d = definition(code_version="v42")
+    assert defaults(d)["CodeVersion"] == "v42"
     prefix = "s3://acme-dev-artifacts/churn/code/v42/"
     steps = steps_by_name(d)
-    code_refs = [i["S3Input"]["S3Uri"] for n in ("preprocess", "evaluate")
-                 for i in steps[n]["Arguments"]["ProcessingInputs"] if i["InputName"] == "code"]
-    code_refs.append(steps["train"]["Arguments"]["HyperParameters"]["sagemaker_submit_directory"])
+    for ref in code_uris(steps):
+        assert ref["Std:Join"]["Values"][:2] == [CODE_ROOT, {"Get": "Parameters.CodeVersion"}], ref
+    code_refs = [resolve(r, defaults(d)) for r in code_uris(steps)]
     assert code_refs == [prefix + "preprocess.py", prefix + "evaluate.py", prefix + "sourcedir.tar.gz"]
     for n, script in (("preprocess", "preprocess.py"), ("evaluate", "evaluate.py")):
         assert steps[n]["Arguments"]["AppSpecification"]["ContainerEntrypoint"] == [
             "python3", f"/opt/ml/processing/input/code/{script}"]
-    # every s3:// string is ours: code under the versioned prefix, data and outputs under the project
+    # every s3:// string is ours: code only as the code root (joined with the version), data and outputs under
+    # the project
     for s in strings(d):
         if s.startswith("s3://"):
             assert s.startswith("s3://acme-dev-artifacts/churn/"), s
             if "/code/" in s:
-                assert s.startswith(prefix), s
+                assert s == CODE_ROOT, s
     # nothing the SDK would have invented: no default bucket, no local paths, no placeholder
     text = json.dumps(d)
     for forbidden in ("sagemaker-us-east-1", "file://", "offline-placeholder", "/code/initial/"):
         assert forbidden not in text
 
 
-def test_outputs_are_under_the_pipelines_prefix():
+def test_a_code_change_between_two_runs_gives_different_code_uris():
+    """CI passes its git SHA as CodeVersion: two commits never read the same step code (the old definition
+    read code/initial/ on every run)."""
     steps = steps_by_name(definition())
-    prefix = "s3://acme-dev-artifacts/churn/pipelines/acme-dev-churn-training/"
-    outs = [o["S3Output"]["S3Uri"] for n in ("preprocess", "evaluate")
-            for o in steps[n]["Arguments"]["ProcessingOutputConfig"]["Outputs"]]
-    outs.append(steps["train"]["Arguments"]["OutputDataConfig"]["S3OutputPath"])
-    assert len(outs) == 5 and all(o.startswith(prefix) for o in outs)
+    first = [resolve(r, {"CodeVersion": "1111111"}) for r in code_uris(steps)]
+    second = [resolve(r, {"CodeVersion": "2222222"}) for r in code_uris(steps)]
+    assert all(a != b for a, b in zip(first, second, strict=True))
+    assert all("/code/1111111/" in a for a in first) and all("/code/2222222/" in b for b in second)
 
 
-def test_job_steps_cache_and_retry():
+def test_two_executions_never_share_an_output():
+    steps = steps_by_name(definition())
+    outs = output_uris(steps)
+    assert len(outs) == 6
+    for o in outs:
+        assert o["Std:Join"]["Values"][:2] == [OUT_ROOT, {"Get": "Execution.PipelineExecutionId"}], o
+    first = {resolve(o, execution_id="a1b2") for o in outs}
+    second = {resolve(o, execution_id="c3d4") for o in outs}
+    assert len(first) == 6 and not first & second
+    assert f"{OUT_ROOT}/a1b2/preprocess/train" in first and f"{OUT_ROOT}/a1b2/train" in first
+    assert all(not u.endswith("/") and "//" not in u.removeprefix("s3://") for u in first)
+
+
+def test_job_steps_do_not_cache_unless_asked_and_retry():
     steps = steps_by_name(definition())
     for name in ("preprocess", "train", "evaluate"):
-        assert steps[name]["CacheConfig"] == {"Enabled": True, "ExpireAfter": "P30D"}, name
+        assert steps[name].get("CacheConfig", {}).get("Enabled") is not True, name
         kinds = [set(p["ExceptionType"]) for p in steps[name]["RetryPolicies"]]
         assert {"Step.THROTTLING", "Step.SERVICE_FAULT"} in kinds, name
         assert any("SageMaker.CAPACITY_ERROR" in k for k in kinds), name
     assert steps["register"]["RetryPolicies"][0]["ExceptionType"] == ["Step.THROTTLING", "Step.SERVICE_FAULT"]
+
+
+def test_opt_in_caching_keys_on_the_code_version_and_the_data_url():
+    """SageMaker's cache key is the step's arguments (docs: "Default cache key attributes by pipeline step
+    type"): a cached step must take CodeVersion and InputDataUrl (directly or through an upstream output)."""
+    steps = steps_by_name(definition(cache_steps=True))
+    for name in ("preprocess", "train", "evaluate"):
+        assert steps[name]["CacheConfig"] == {"Enabled": True, "ExpireAfter": "P30D"}, name
+        refs = gets(steps[name]["Arguments"])
+        assert "Parameters.CodeVersion" in refs, name
+    assert "Parameters.InputDataUrl" in gets(steps["preprocess"]["Arguments"]["ProcessingInputs"])
 
 
 def test_kms_key_encrypts_outputs_and_volumes_only_when_given():
@@ -243,7 +355,8 @@ def test_kms_key_encrypts_outputs_and_volumes_only_when_given():
 
 def test_invalid_inputs_are_rejected_with_a_clear_error():
     for field, value in (("framework", "tensorflow"), ("metric", "auc; drop"), ("threshold", float("nan")),
-                         ("artifact_bucket", "Not_A_Bucket"), ("role_arn", "my-role"), ("code_version", "a/b")):
+                         ("artifact_bucket", "Not_A_Bucket"), ("role_arn", "my-role"), ("code_version", "a/b"),
+                         ("serving_instance_type", "m5.large"), ("cache_steps", "yes")):
         with pytest.raises(ValueError, match=field):
             build_definition(replace(BASE, **{field: value}))
 
