@@ -67,6 +67,7 @@ class Naming:
         return {
             "ECR repository": DerivedName(self.project(project), "ecr"),
             "CI role": DerivedName(self.project(project, "ci"), "iam_role"),
+            "execution role": DerivedName(self.execution_role(project), "iam_role"),
             "model package group": DerivedName(self.project(project), "sagemaker"),
             "training pipeline": DerivedName(self.project(project, "training"), "sagemaker"),
             "schedule role": DerivedName(self.project(project, "schedule"), "iam_role"),
@@ -75,6 +76,10 @@ class Naming:
             "monitoring schedule": DerivedName(self.project(project, "data-quality"), "sagemaker"),
             "retraining role": DerivedName(self.project(project, "retrain"), "iam_role"),
         }
+
+    def execution_role(self, project: str) -> str:
+        """The project's SageMaker execution role (pipeline jobs, model, monitoring): ``<org>-<env>-<project>-sagemaker``."""
+        return self.project(project, "sagemaker")
 
     def ssm_prefix(self, project: str) -> str:
         return f"/mlops/{self.env}/{project}"

@@ -15,10 +15,10 @@ from .components.base import Context, context_for
 from .components.delivery import GitHubOidc, ProjectDelivery, ProjectDeliveryArgs
 from .components import deployment
 from .components.contract import ProjectContract, ProjectContractArgs
-from .components.foundation import Foundation, FoundationArgs
+from .components.foundation import Foundation, FoundationArgs, ProjectExecution, ProjectExecutionArgs
 from .components.monitoring import ProjectMonitoring, ProjectMonitoringArgs
 from .components.registry import ModelRegistry, ModelRegistryArgs
-from .components.training import TrainingPipeline, TrainingPipelineArgs, code_prefix
+from .components.training import TrainingPipeline, TrainingPipelineArgs, code_prefix, code_root, data_prefix
 from . import levels
 from .spec import StackSpec
 
@@ -81,12 +81,20 @@ def build(spec: StackSpec) -> Platform:
                 ctx=ctx, project=project.name, share_with=list(project.registry.share_with)))
             comps["registry"] = registry
             out["modelPackageGroup"] = registry.group.model_package_group_name
+        # level 2+: the project's own execution role (pipeline jobs, model, monitoring); the shared level-0 role
+        # stays, so raising a level only adds
+        execution = None
+        if registry is not None:
+            execution = comps["execution"] = ProjectExecution(f"{project.name}-execution", ProjectExecutionArgs(
+                ctx=ctx, project=project.name, artifact_bucket_arn=foundation.artifact_bucket.arn,
+                kms_key_arn=foundation.key.arn))
+            out["executionRoleArn"] = execution.role.arn
         training = None
         if "training_pipeline" in caps and "training_pipeline" in IMPLEMENTED and registry is not None:
             training = TrainingPipeline(f"{project.name}-training", TrainingPipelineArgs(
                 ctx=ctx, project=project, artifact_bucket=foundation.artifact_bucket.bucket,
                 artifact_bucket_arn=foundation.artifact_bucket.arn, kms_key_arn=foundation.key.arn,
-                execution_role_arn=foundation.execution_role.arn, execution_role_name=foundation.execution_role.name,
+                execution_role_arn=execution.role.arn, execution_role_name=execution.role.name,
                 model_package_group=registry.group_name,
                 ci_role_name=delivery.ci_role.name if delivery is not None and delivery.ci_role is not None else None,
                 with_schedule="training_schedule" in caps))
@@ -99,7 +107,9 @@ def build(spec: StackSpec) -> Platform:
                 "artifact-bucket": foundation.artifact_bucket.bucket,
                 "code-prefix": foundation.artifact_bucket.bucket.apply(
                     lambda b, p=project: code_prefix(b, p.name, p.training.code_version)),
-                "execution-role-arn": foundation.execution_role.arn,
+                "code-root": foundation.artifact_bucket.bucket.apply(lambda b, p=project: code_root(b, p.name)),
+                "data-prefix": foundation.artifact_bucket.bucket.apply(lambda b, p=project: data_prefix(b, p.name)),
+                "execution-role-arn": execution.role.arn if execution is not None else foundation.execution_role.arn,
                 "kms-key-arn": foundation.key.arn,
             }
             if registry is not None:
@@ -128,8 +138,8 @@ def build(spec: StackSpec) -> Platform:
             endpoint = comps["endpoint"] = deployment.ModelEndpoint(
                 f"{project.name}-endpoint", deployment.ModelEndpointArgs(
                     ctx=ctx, project=project, model_package_arn=project.serving.model_package_arn,
-                    model_package_group=registry.group_name, execution_role_arn=foundation.execution_role.arn,
-                    execution_role_name=foundation.execution_role.name, kms_key_arn=foundation.key.arn,
+                    model_package_group=registry.group_name, execution_role_arn=execution.role.arn,
+                    execution_role_name=execution.role.name, kms_key_arn=foundation.key.arn,
                     artifact_bucket=foundation.artifact_bucket.bucket, network=spec.network,
                     alarm_topic_arn=approval.topic.arn if approval is not None else None,
                     ecr_repository_arn=delivery.repository.arn if delivery is not None and
@@ -145,8 +155,8 @@ def build(spec: StackSpec) -> Platform:
             monitor = comps["monitoring"] = ProjectMonitoring(f"{project.name}-monitoring", ProjectMonitoringArgs(
                 ctx=ctx, project=project, endpoint_name=served.endpoint.name,
                 artifact_bucket=foundation.artifact_bucket.bucket, artifact_bucket_arn=foundation.artifact_bucket.arn,
-                kms_key_arn=foundation.key.arn, execution_role_arn=foundation.execution_role.arn,
-                execution_role_name=foundation.execution_role.name,
+                kms_key_arn=foundation.key.arn, execution_role_arn=execution.role.arn,
+                execution_role_name=execution.role.name,
                 topic_arn=approval.topic.arn if approval is not None else None,
                 pipeline_name=training.pipeline.pipeline_name if training is not None else None,
                 pipeline_arn=ctx.arn("sagemaker", f"pipeline/{training.pipeline_name}") if training is not None

@@ -74,6 +74,9 @@ class Training(_Model):
     schedule: Optional[str] = None
     quality_gate: QualityGate = QualityGate()
     code_version: str = Field("initial", pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+    # Opt-in step caching (P30D) on preprocess/train/evaluate; refused with a schedule or the retraining loop
+    # (see _training_problems): SageMaker's cache key is the step's arguments, not the S3 contents.
+    cache_steps: bool = False
 
     _v_it = field_validator("instance_type")(classmethod(lambda cls, v: validate_instance_type(v, "training")))
     _v_pit = field_validator("processing_instance_type")(
@@ -530,6 +533,7 @@ def _semantic_problems(spec: StackSpec) -> list[Problem]:
                                     f"{project.serving.min_instances} is greater than maxInstances "
                                     f"({project.serving.max_instances}); need minInstances <= maxInstances"))
         problems.extend(_monitoring_problems(project.monitoring, f"{path}.monitoring"))
+        problems.extend(_training_problems(caps, project.training, f"{path}.training"))
         if project.serving.model_package_arn:
             problems.extend(_check(f"{path}.serving.modelPackageArn", validate_model_package_arn,
                                    project.serving.model_package_arn, spec.region))
@@ -584,6 +588,27 @@ def _serving_problems(spec: StackSpec, caps: frozenset[str], serving: Serving, p
                                         f"({serving.min_instances}); AWS allows at most half the fleet per step - "
                                         f"raise minInstances, use CAPACITY_PERCENT or ALL_AT_ONCE"))
     return problems
+
+
+def _training_problems(caps: frozenset[str], training: Training, path: str) -> list[Problem]:
+    """cacheSteps only where every run passes new arguments: SageMaker keys a step's cache on its arguments
+    (AppSpecification, Environment, ProcessingInputs / AlgorithmSpecification, HyperParameters, InputDataConfig...;
+    docs: "Default cache key attributes by pipeline step type"), not on the S3 objects they name. A schedule or
+    the retraining loop starts the pipeline with the same parameters every time, so it would hit the cache."""
+    if not training.cache_steps:
+        return []
+    triggers = []
+    if "training_schedule" in caps and training.schedule:
+        triggers.append(f"training.schedule ({training.schedule})")
+    if "retraining_loop" in caps:
+        triggers.append("the level-4 retraining loop")
+    if not triggers:
+        return []
+    return [Problem(f"{path}.cacheSteps",
+                    f"true is not allowed with {' and '.join(triggers)}: those runs start the pipeline with the same "
+                    f"parameters every time and SageMaker's step cache keys on the step's arguments, not on the S3 "
+                    f"contents, so they would re-register the cached model; allowed: false (the default), or switch "
+                    f"the schedule/retraining off")]
 
 
 def _monitoring_problems(monitoring: Monitoring, path: str) -> list[Problem]:

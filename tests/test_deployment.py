@@ -72,7 +72,7 @@ def test_model_from_the_package_isolated_in_the_vpc(with_model):
     assert model.inputs["enableNetworkIsolation"] is True
     assert model.inputs["vpcConfig"] == {"subnets": NETWORK["subnetIds"],
                                          "securityGroupIds": NETWORK["securityGroupIds"]}
-    assert model.inputs["executionRoleArn"].endswith(":role/acme-dev-sagemaker-execution")
+    assert model.inputs["executionRoleArn"].endswith(":role/acme-dev-churn-sagemaker")  # the project role
     assert "name" not in model.inputs  # auto-named: a new package replaces it create-before-delete
 
 

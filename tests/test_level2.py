@@ -37,15 +37,17 @@ def test_contract_parameters_are_as_documented(g):
     params = {r.inputs["name"]: r.inputs["value"] for r in g.by_type("aws:ssm/parameter:Parameter")}
     bucket = g.find("aws:s3/bucket:Bucket", "foundation-artifact-bucket").outputs["bucket"]
     churn = {k.removeprefix("/mlops/dev/churn/"): v for k, v in params.items() if k.startswith("/mlops/dev/churn/")}
-    expected = {"artifact-bucket", "code-prefix", "execution-role-arn", "kms-key-arn", "model-package-group",
-                "ecr-repository", "region", "contract-version"}
+    expected = {"artifact-bucket", "code-prefix", "code-root", "data-prefix", "execution-role-arn", "kms-key-arn",
+                "model-package-group", "ecr-repository", "region", "contract-version"}
     assert expected <= set(churn)
     assert churn["artifact-bucket"] == bucket
     assert churn["code-prefix"] == f"s3://{bucket}/churn/code/initial/"
+    assert churn["code-root"] == f"s3://{bucket}/churn/code/"
+    assert churn["data-prefix"] == f"s3://{bucket}/churn/data/"
     assert churn["model-package-group"] == "acme-dev-churn"
     assert churn["ecr-repository"] == "acme-dev-churn"
     assert churn["contract-version"] == "1"
-    assert churn["execution-role-arn"].endswith(":role/acme-dev-sagemaker-execution")
+    assert churn["execution-role-arn"].endswith(":role/acme-dev-churn-sagemaker")  # the project's own role
     for r in g.by_type("aws:ssm/parameter:Parameter"):
         assert r.inputs["type"] == "String"
 

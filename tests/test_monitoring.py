@@ -175,7 +175,7 @@ def test_job_definition_is_a_valid_create_request(g4):
     validate(params, "CreateDataQualityJobDefinition")
     bucket = g4.outputs["artifactBucket"]
     assert params["JobDefinitionName"] == "acme-prod-churn-data-quality"
-    assert params["RoleArn"] == g4.outputs["executionRoleArn"]
+    assert params["RoleArn"] == g4.outputs["projects"]["churn"]["executionRoleArn"]  # the project role
     assert params["DataQualityAppSpecification"]["ImageUri"] == \
         "156813124566.dkr.ecr.us-east-1.amazonaws.com/sagemaker-model-monitor-analyzer"
     assert params["DataQualityAppSpecification"]["Environment"] == {"publish_cloudwatch_metrics": "Enabled"}
@@ -286,7 +286,7 @@ def test_region_without_an_analyzer_is_a_clear_error():
 
 def test_execution_role_gets_a_separate_monitoring_policy(g4):
     policy_res = one(g4, ROLE_POLICY, "churn-monitoring-execution-policy")
-    assert policy_res.inputs["role"] == "acme-prod-sagemaker-execution"
+    assert policy_res.inputs["role"] == "acme-prod-churn-sagemaker"  # the project role
     assert policy_res.inputs["name"] == "monitoring-churn"
     by_sid = {s["Sid"]: s for s in statements(policy(policy_res))}
     assert by_sid["PullModelMonitorAnalyzer"]["Resource"] == \

@@ -2,6 +2,9 @@
 
 Generated repositories read ``/mlops/<env>/<project>/<key>`` at run time instead of hard-coding names.
 The contract carries a version so repositories can refuse a contract they do not understand.
+Keys added in the same major version: ``code-root`` (``s3://<bucket>/<project>/code/``: run_pipeline uploads
+``<root><CodeVersion>/``), ``data-prefix`` (the pipeline's default InputDataUrl); ``execution-role-arn`` is the
+project's own role at level 2+.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from .base import Context, child
 
 CONTRACT_VERSION = "1"
 # Keys a contract may publish, in order; the platform publishes those whose capability is enabled.
-KEYS = ("artifact-bucket", "code-prefix", "execution-role-arn", "kms-key-arn", "model-package-group",
+KEYS = ("artifact-bucket", "code-prefix", "code-root", "data-prefix", "execution-role-arn", "kms-key-arn", "model-package-group",
         "pipeline-name", "ecr-repository", "endpoint-name", "rollback-alarms", "region", "contract-version")
 
 

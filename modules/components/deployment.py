@@ -420,8 +420,8 @@ class ModelEndpoint(pulumi.ComponentResource):
         group = args.model_package_group
         self.alarm_names = rollback_alarm_names(naming, project)
 
-        # ---- what hosting a model from a package needs, on the shared execution role ------------------
-        pull_repos: list[Any] = [f"arn:aws:ecr:{ctx.region}:*:repository/sagemaker-*"]
+        # ---- what hosting a model from a package needs, on the project's execution role ---------------
+        pull_repos: list[Any] = [ctx.partition.apply(lambda p: f"arn:{p}:ecr:{ctx.region}:*:repository/sagemaker-*")]
         if args.ecr_repository_arn is not None:
             pull_repos.append(args.ecr_repository_arn)
         package_resources: list[Any] = [ctx.arn("sagemaker", f"model-package-group/{group}"),

@@ -1,4 +1,9 @@
-"""Level 0 (shared): KMS key, artifact bucket (+ access-log bucket), SageMaker execution role."""
+"""Level 0 (shared): KMS key, artifact bucket (+ access-log bucket), SageMaker execution role; and (level 2+) the
+per-project execution role that a project's pipeline jobs, model and monitoring run as.
+
+Per-project roles keep IAM within its quotas at any project count (inline policies of one role total at most
+10,240 characters) and keep one project's jobs out of another's prefixes and registry (DESIGN 6b).
+"""
 
 from __future__ import annotations
 
@@ -15,6 +20,49 @@ LOG_PREFIX = "s3-access/artifacts/"
 @dataclass(frozen=True)
 class FoundationArgs:
     ctx: Context
+
+
+def key_statements(key_arn) -> list[dict]:
+    """Use of the stack key. kms:CreateGrant only for AWS services acting for the role (SageMaker grants the key
+    to the job's volumes): without kms:GrantIsForAWSResource the role could grant the key to anyone."""
+    return [
+        {"Sid": "UseDataKey", "Effect": "Allow",
+         "Action": ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey"], "Resource": key_arn},
+        {"Sid": "GrantKeyToAwsServicesOnly", "Effect": "Allow", "Action": "kms:CreateGrant", "Resource": key_arn,
+         "Condition": {"Bool": {"kms:GrantIsForAWSResource": "true"}}},
+    ]
+
+
+def network_policy(resource_name: str, ctx: Context, role, parent: pulumi.Resource) -> aws.iam.RolePolicy:
+    """What SageMaker jobs, models and monitoring need to run in the spec's VPC: ENIs in its subnets only."""
+    network = ctx.spec.network
+    assert network is not None
+    enis = ctx.arn("ec2", "network-interface/*")
+    return aws.iam.RolePolicy(
+        resource_name,
+        name="network",
+        role=role,
+        policy=policy_json([
+            {"Sid": "NetworkInterfacesInTheSubnets", "Effect": "Allow", "Action": "ec2:CreateNetworkInterface",
+             "Resource": [enis, *[ctx.arn("ec2", f"subnet/{s}") for s in network.subnet_ids],
+                          *[ctx.arn("ec2", f"security-group/{g}") for g in network.security_group_ids]]},
+            {"Sid": "ManageNetworkInterfaces", "Effect": "Allow",
+             "Action": ["ec2:CreateNetworkInterfacePermission", "ec2:DeleteNetworkInterface",
+                        "ec2:DeleteNetworkInterfacePermission"],
+             "Resource": enis},
+            {"Sid": "DescribeTheNetwork", "Effect": "Allow",
+             "Action": ["ec2:DescribeNetworkInterfaces", "ec2:DescribeVpcs", "ec2:DescribeDhcpOptions",
+                        "ec2:DescribeSubnets", "ec2:DescribeSecurityGroups"],
+             "Resource": "*"},  # EC2 Describe* actions have no resource-level permissions
+        ]),
+        opts=child(parent),
+    )
+
+
+def project_prefixes(project: str) -> tuple[str, ...]:
+    """The artifact-bucket prefixes a project's execution role may read and write: its own tree (code, data,
+    pipeline outputs, baseline), the endpoint's data capture and the monitoring reports."""
+    return (f"{project}/", f"capture/{project}/", f"monitoring/{project}/")
 
 
 class Foundation(pulumi.ComponentResource):
@@ -107,10 +155,7 @@ class Foundation(pulumi.ComponentResource):
                 {"Sid": "ReadWriteArtifacts", "Effect": "Allow",
                  "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"],
                  "Resource": bucket_arn.apply(lambda a: f"{a}/*")},
-                {"Sid": "UseDataKey", "Effect": "Allow",
-                 "Action": ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey",
-                            "kms:CreateGrant"],
-                 "Resource": self.key.arn},
+                *key_statements(self.key.arn),
                 {"Sid": "WriteJobLogs", "Effect": "Allow",
                  "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents",
                             "logs:DescribeLogStreams"],
@@ -126,7 +171,8 @@ class Foundation(pulumi.ComponentResource):
         )
 
         if ctx.spec.network is not None:
-            self.network_policy = self._network_policy(name, ctx)
+            self.network_policy = network_policy(f"{name}-execution-network-policy", ctx, self.execution_role.id,
+                                                 self)
 
         self.register_outputs({
             "kmsKeyArn": self.key.arn,
@@ -135,31 +181,6 @@ class Foundation(pulumi.ComponentResource):
             "logBucket": self.log_bucket.bucket,
             "executionRoleArn": self.execution_role.arn,
         })
-
-    def _network_policy(self, name: str, ctx: Context) -> aws.iam.RolePolicy:
-        """What SageMaker jobs, models and monitoring need to run in the spec's VPC: ENIs in its subnets only."""
-        network = ctx.spec.network
-        assert network is not None
-        enis = ctx.arn("ec2", "network-interface/*")
-        return aws.iam.RolePolicy(
-            f"{name}-execution-network-policy",
-            name="network",
-            role=self.execution_role.id,
-            policy=policy_json([
-                {"Sid": "NetworkInterfacesInTheSubnets", "Effect": "Allow", "Action": "ec2:CreateNetworkInterface",
-                 "Resource": [enis, *[ctx.arn("ec2", f"subnet/{s}") for s in network.subnet_ids],
-                              *[ctx.arn("ec2", f"security-group/{g}") for g in network.security_group_ids]]},
-                {"Sid": "ManageNetworkInterfaces", "Effect": "Allow",
-                 "Action": ["ec2:CreateNetworkInterfacePermission", "ec2:DeleteNetworkInterface",
-                            "ec2:DeleteNetworkInterfacePermission"],
-                 "Resource": enis},
-                {"Sid": "DescribeTheNetwork", "Effect": "Allow",
-                 "Action": ["ec2:DescribeNetworkInterfaces", "ec2:DescribeVpcs", "ec2:DescribeDhcpOptions",
-                            "ec2:DescribeSubnets", "ec2:DescribeSecurityGroups"],
-                 "Resource": "*"},  # EC2 Describe* actions have no resource-level permissions
-            ]),
-            opts=child(self),
-        )
 
     def _secure_bucket(self, name: str, bucket: aws.s3.Bucket, *, kms_key: aws.kms.Key | None,
                        expire_days: int | None, extra_policy: list | None = None) -> aws.s3.BucketPolicy:
@@ -198,3 +219,70 @@ class Foundation(pulumi.ComponentResource):
                           "expiration": {"days": expire_days}})
         aws.s3.BucketLifecycleConfiguration(f"{name}-lifecycle", bucket=bucket.id, rules=rules, opts=child(self))
         return policy
+
+
+@dataclass(frozen=True)
+class ProjectExecutionArgs:
+    ctx: Context
+    project: str
+    artifact_bucket_arn: pulumi.Input[str]
+    kms_key_arn: pulumi.Input[str]
+
+
+class ProjectExecution(pulumi.ComponentResource):
+    """``<org>-<env>-<project>-sagemaker``: the role of one project's pipeline, jobs, model and monitoring.
+
+    Its base policy reaches only the project's prefixes (:func:`project_prefixes`); the training, endpoint and
+    monitoring components add their own inline policies to it (one each, so the total stays constant).
+    """
+
+    role: aws.iam.Role
+
+    def __init__(self, name: str, args: ProjectExecutionArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("mlops:foundation:ProjectExecution", name, None, opts)
+        ctx, project = args.ctx, args.project
+        role_name = ctx.naming.execution_role(project)
+        prefixes = project_prefixes(project)
+        self.role = aws.iam.Role(
+            f"{name}-role",
+            name=role_name,
+            description=f"SageMaker execution role of {project}: its pipeline jobs, model and monitoring only",
+            assume_role_policy=policy_json([{
+                "Effect": "Allow", "Principal": {"Service": "sagemaker.amazonaws.com"},
+                "Action": "sts:AssumeRole",
+                "Condition": {"StringEquals": {"aws:SourceAccount": ctx.account_id}},
+            }]),
+            max_session_duration=3600,
+            tags=ctx.tags(project=project, component="foundation"),
+            opts=child(self),
+        )
+        bucket_arn = pulumi.Output.from_input(args.artifact_bucket_arn)
+        self.policy = aws.iam.RolePolicy(
+            f"{name}-policy",
+            name="project",
+            role=self.role.id,
+            policy=policy_json([
+                {"Sid": "ListProjectPrefixes", "Effect": "Allow", "Action": "s3:ListBucket", "Resource": bucket_arn,
+                 "Condition": {"StringLike": {"s3:prefix": [f"{p}*" for p in prefixes]}}},
+                {"Sid": "LocateArtifactBucket", "Effect": "Allow", "Action": "s3:GetBucketLocation",
+                 "Resource": bucket_arn},
+                {"Sid": "ReadWriteProjectPrefixes", "Effect": "Allow",
+                 "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"],
+                 "Resource": bucket_arn.apply(lambda a: [f"{a}/{p}*" for p in prefixes])},
+                *key_statements(args.kms_key_arn),
+                {"Sid": "WriteJobLogs", "Effect": "Allow",
+                 "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents",
+                            "logs:DescribeLogStreams"],
+                 "Resource": ctx.arn("logs", "log-group:/aws/sagemaker/*")},
+                {"Sid": "PublishSageMakerMetrics", "Effect": "Allow", "Action": "cloudwatch:PutMetricData",
+                 "Resource": "*",  # PutMetricData has no resource-level permissions; scoped by namespace
+                 "Condition": {"StringLike": {"cloudwatch:namespace": ["aws/sagemaker/*", "/aws/sagemaker/*"]}}},
+                {"Sid": "PassOnlyItselfToSageMaker", "Effect": "Allow", "Action": "iam:PassRole",
+                 "Resource": ctx.arn("iam", f"role/{role_name}", region=False),
+                 "Condition": {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}},
+            ]),
+            opts=child(self),
+        )
+        if ctx.spec.network is not None:
+            self.network_policy = network_policy(f"{name}-network-policy", ctx, self.role.id, self)
+        self.register_outputs({"roleArn": self.role.arn, "roleName": self.role.name})

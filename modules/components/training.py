@@ -1,7 +1,9 @@
 """Level 2: the project's SageMaker training pipeline, its schedule, and the permissions both need.
 
 The platform owns orchestration; the project repository owns the step code, which the pipeline references
-by S3 URI under ``s3://<artifact-bucket>/<project>/code/<codeVersion>/`` (see DESIGN.md section 5). The
+by S3 URI under ``s3://<artifact-bucket>/<project>/code/<CodeVersion>/`` (see DESIGN.md section 5), the version
+being a pipeline parameter: CI passes its git SHA, the schedule and the retraining rule the spec's codeVersion.
+Caching is off unless ``training.cacheSteps`` (SageMaker keys the cache on step arguments, not S3 contents). The
 definition is built with the SageMaker Python SDK v3 (``modules.pipeline_definition``) with no AWS call and
 no upload.
 """
@@ -18,8 +20,25 @@ from ..spec import Project
 from .base import Context, child, policy_json
 
 
+def code_root(bucket: str, project: str) -> str:
+    """Where every code version of the project lives (``<root><version>/<file>``; run_pipeline uploads there)."""
+    return f"s3://{bucket}/{project}/code/"
+
+
 def code_prefix(bucket: str, project: str, version: str) -> str:
-    return f"s3://{bucket}/{project}/code/{version}/"
+    """The spec's code version (the CodeVersion default: what scheduled and drift-triggered runs use)."""
+    return f"{code_root(bucket, project)}{version}/"
+
+
+def data_prefix(bucket: str, project: str) -> str:
+    """The InputDataUrl default: ``<version>/*.csv`` folders, the newest (lexicographic max) is trained on."""
+    return f"s3://{bucket}/{project}/data/"
+
+
+def pipeline_parameters(project: Project) -> list[dict[str, str]]:
+    """What the schedule and the retraining rule start the pipeline with: the spec's code version, explicitly
+    (the data is the newest version under the default InputDataUrl). Never an approval status (DESIGN 6b)."""
+    return [{"name": "CodeVersion", "value": project.training.code_version}]
 
 
 @dataclass(frozen=True)
@@ -29,7 +48,7 @@ class TrainingPipelineArgs:
     artifact_bucket: pulumi.Output[str]           # bucket name
     artifact_bucket_arn: pulumi.Output[str]
     kms_key_arn: pulumi.Output[str]
-    execution_role_arn: pulumi.Output[str]
+    execution_role_arn: pulumi.Output[str]        # the project's own role (foundation.ProjectExecution)
     execution_role_name: pulumi.Output[str]
     model_package_group: str
     ci_role_name: Optional[pulumi.Output[str]] = None
@@ -58,7 +77,8 @@ class TrainingPipeline(pulumi.ComponentResource):
                 framework_version=SUPPORTED_FRAMEWORKS[project.framework]["version"],
                 training_instance_type=training.instance_type,
                 processing_instance_type=training.processing_instance_type,
-                metric=training.quality_gate.metric, threshold=training.quality_gate.min, kms_key_arn=v[2])))
+                metric=training.quality_gate.metric, threshold=training.quality_gate.min, kms_key_arn=v[2],
+                serving_instance_type=project.serving.instance_type, cache_steps=training.cache_steps)))
         self.pipeline = aws.sagemaker.Pipeline(
             f"{name}-pipeline",
             pipeline_name=self.pipeline_name,
@@ -73,7 +93,7 @@ class TrainingPipeline(pulumi.ComponentResource):
         pipeline_arn = ctx.arn("sagemaker", f"pipeline/{self.pipeline_name}")
         group_name = args.model_package_group
 
-        # What the pipeline's jobs need, on the shared execution role, for this project only.
+        # What the pipeline's jobs need, on the project's execution role.
         aws.iam.RolePolicy(
             f"{name}-execution-policy",
             name=f"training-{project.name}",
@@ -93,7 +113,7 @@ class TrainingPipeline(pulumi.ComponentResource):
                               ctx.arn("sagemaker", f"model-package/{group_name}/*")]},
                 {"Sid": "PullFrameworkImages", "Effect": "Allow",
                  "Action": ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"],
-                 "Resource": f"arn:aws:ecr:{ctx.region}:*:repository/sagemaker-*"},
+                 "Resource": ctx.partition.apply(lambda p: f"arn:{p}:ecr:{ctx.region}:*:repository/sagemaker-*")},
                 {"Sid": "EcrLoginForFrameworkImages", "Effect": "Allow", "Action": "ecr:GetAuthorizationToken",
                  "Resource": "*"},  # no resource-level permissions for GetAuthorizationToken
             ]),
@@ -134,8 +154,7 @@ class TrainingPipeline(pulumi.ComponentResource):
                 target={
                     "arn": self.pipeline.arn,
                     "role_arn": schedule_role.arn,
-                    "sagemaker_pipeline_parameters": {"pipeline_parameters": [
-                        {"name": "ModelApprovalStatus", "value": "PendingManualApproval"}]},
+                    "sagemaker_pipeline_parameters": {"pipeline_parameters": pipeline_parameters(project)},
                     "retry_policy": {"maximum_retry_attempts": 3, "maximum_event_age_in_seconds": 3600},
                 },
                 state="ENABLED",
@@ -150,9 +169,13 @@ class TrainingPipeline(pulumi.ComponentResource):
                 policy=policy_json([
                     {"Sid": "UploadStepCode", "Effect": "Allow", "Action": ["s3:PutObject", "s3:GetObject"],
                      "Resource": args.artifact_bucket_arn.apply(lambda a: f"{a}/{project.name}/code/*")},
-                    {"Sid": "ListStepCode", "Effect": "Allow", "Action": "s3:ListBucket",
+                    # run_pipeline --seed-sample-data: the bundled sample, and nothing else, into data/
+                    {"Sid": "SeedSampleData", "Effect": "Allow", "Action": "s3:PutObject",
+                     "Resource": args.artifact_bucket_arn.apply(lambda a: f"{a}/{project.name}/data/sample-*")},
+                    {"Sid": "ListStepCodeAndData", "Effect": "Allow", "Action": "s3:ListBucket",
                      "Resource": args.artifact_bucket_arn,
-                     "Condition": {"StringLike": {"s3:prefix": [f"{project.name}/code/*"]}}},
+                     "Condition": {"StringLike": {"s3:prefix": [f"{project.name}/code/*",
+                                                                f"{project.name}/data/*"]}}},
                     {"Sid": "EncryptStepCode", "Effect": "Allow",
                      "Action": ["kms:GenerateDataKey", "kms:Decrypt"], "Resource": args.kms_key_arn},
                     {"Sid": "RunThisPipeline", "Effect": "Allow",
