@@ -45,3 +45,10 @@ def statements(doc: dict[str, Any]) -> list[dict[str, Any]]:
 
 def as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
+
+
+def fresh(server) -> None:
+    """Reset moto (state is per process, shared by every server in it) and the sandbox's emulation."""
+    import urllib.request
+
+    urllib.request.urlopen(urllib.request.Request(f"{server.endpoint}/moto-api/reset", method="POST"), timeout=30).read()

@@ -15,6 +15,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from modules.sandbox.server import MotoServer
+from tests.helpers import fresh
 
 REGION = "us-east-1"
 V = "2012-10-17"
@@ -44,6 +45,7 @@ data = sorted(p.name for p in pathlib.Path(os.environ["SM_CHANNEL_TRAIN"]).rglob
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     srv = MotoServer(workdir=str(tmp_path_factory.mktemp("sandbox"))).start()
+    fresh(srv)  # moto keeps state per process: other test modules may have run in this one
     yield srv
     srv.stop()
 

@@ -9,6 +9,7 @@ import boto3
 import pytest
 
 from modules.sandbox.server import MotoServer
+from tests.helpers import fresh
 from modules.sandbox.services.cloudwatch import decide
 
 
@@ -44,6 +45,7 @@ def test_alarm_evaluation_table(case, spec, periods, expected):
 @pytest.fixture(scope="module")
 def cw_env(tmp_path_factory):
     srv = MotoServer(workdir=str(tmp_path_factory.mktemp("sandbox"))).start()
+    fresh(srv)  # moto keeps state per process: other test modules may have run in this one
     cw = boto3.client("cloudwatch", region_name="us-east-1", endpoint_url=srv.endpoint)
     sns = boto3.client("sns", region_name="us-east-1", endpoint_url=srv.endpoint)
     yield srv, cw, sns

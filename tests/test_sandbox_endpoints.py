@@ -12,6 +12,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from modules.sandbox.server import MotoServer
+from tests.helpers import fresh
 
 REGION = "us-east-1"
 BUCKET = "serve-bucket"
@@ -51,6 +52,7 @@ def archive(code: str | None, files: dict[str, bytes] | None = None) -> bytes:
 @pytest.fixture(scope="module")
 def env(tmp_path_factory):
     srv = MotoServer(workdir=str(tmp_path_factory.mktemp("sandbox"))).start()
+    fresh(srv)  # moto keeps state per process: other test modules may have run in this one
 
     def client(service):
         return boto3.client(service, region_name=REGION, endpoint_url=srv.endpoint)

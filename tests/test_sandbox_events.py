@@ -10,6 +10,7 @@ import boto3
 import pytest
 
 from modules.sandbox.server import MotoServer
+from tests.helpers import fresh
 from modules.sandbox.services.scheduler import Unsupported, cron_matches, occurrences
 from tests.test_pipeline_execution import BUCKET, PIPELINE, REGION, TRUST, definition, upload_code
 
@@ -49,6 +50,7 @@ def test_rate_at_and_unsupported_expressions():
 @pytest.fixture(scope="module")
 def env(tmp_path_factory):
     srv = MotoServer(workdir=str(tmp_path_factory.mktemp("sandbox"))).start()
+    fresh(srv)  # moto keeps state per process: other test modules may have run in this one
 
     def client(service):
         return boto3.client(service, region_name=REGION, endpoint_url=srv.endpoint)

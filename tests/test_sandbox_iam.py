@@ -10,6 +10,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from modules.sandbox.server import MotoServer
+from tests.helpers import fresh
 
 HOST = "token.actions.githubusercontent.com"
 
@@ -24,6 +25,7 @@ def token(sub: str, aud: str = "sts.amazonaws.com") -> str:
 @pytest.fixture(scope="module")
 def iam_env(tmp_path_factory):
     srv = MotoServer(workdir=str(tmp_path_factory.mktemp("sandbox"))).start()
+    fresh(srv)  # moto keeps state per process: other test modules may have run in this one
     iam = boto3.client("iam", region_name="us-east-1", endpoint_url=srv.endpoint)
     sts = boto3.client("sts", region_name="us-east-1", endpoint_url=srv.endpoint)
     provider = iam.create_open_id_connect_provider(Url=f"https://{HOST}", ClientIDList=["sts.amazonaws.com"],
