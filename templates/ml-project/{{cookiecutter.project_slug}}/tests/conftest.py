@@ -8,7 +8,7 @@ from {{ cookiecutter.__package_name }} import preprocess, train
 @pytest.fixture(scope="session")
 def splits(tmp_path_factory):
     out = tmp_path_factory.mktemp("data")
-    preprocess.run(None, out)
+    preprocess.run(None, out, sample_fallback=True)
     return out
 
 

@@ -9,10 +9,29 @@ def test_evaluation_json_shape(model_dir, splits, tmp_path):
     assert evaluate.main(["--model-dir", str(model_dir), "--test-dir", str(splits / "test"),
                           "--output-dir", str(tmp_path)]) == 0
     report = json.loads((tmp_path / "evaluation.json").read_text())
-    assert {"auc", "accuracy", "f1"} <= set(report["metrics"])
-    for metric in report["metrics"].values():
-        assert set(metric) == {"value"} and 0.0 <= metric["value"] <= 1.0
-    assert report["metrics"]["auc"]["value"] > 0.9
+    # Model Monitor's model-quality statistics format, what the registry's ModelQuality statistics hold
+    metrics = report["binary_classification_metrics"]
+    assert {"auc", "accuracy", "f1", "precision", "recall"} <= set(metrics)
+    for name in ("auc", "accuracy", "f1", "precision", "recall"):
+        assert set(metrics[name]) == {"value", "standard_deviation"} and 0.0 <= metrics[name]["value"] <= 1.0
+    assert metrics["auc"]["value"] > 0.9
+    matrix = metrics["confusion_matrix"]
+    assert sum(matrix[a][p] for a in "01" for p in "01") == report["dataset"]["item_count"]
+    # fewer than 200 test rows: no standard deviation, as Model Monitor reports it
+    assert report["dataset"]["item_count"] < 200 and metrics["auc"]["standard_deviation"] == "NaN"
+    assert evaluate.metric_value(report, "auc") == metrics["auc"]["value"]
+
+
+def test_standard_deviation_over_five_80_percent_samples(model_dir):
+    import pandas as pd
+
+    from {{ cookiecutter.__package_name }} import preprocess
+
+    frame = preprocess.load_bundled_dataset()  # 569 rows: >= 200, so Model Monitor would give a deviation
+    x, y = frame.iloc[:, 1:], frame.iloc[:, 0]
+    report = evaluate.compute_metrics(evaluate.load_model(model_dir), x, pd.Series(y))
+    deviation = report["binary_classification_metrics"]["accuracy"]["standard_deviation"]
+    assert isinstance(deviation, float) and 0.0 <= deviation < 0.05
 
 
 def test_reads_sagemaker_model_archive(model_dir, splits, tmp_path):

@@ -1,4 +1,7 @@
+import json
+
 import pandas as pd
+import pytest
 
 from {{ cookiecutter.__package_name }} import preprocess
 
@@ -19,14 +22,42 @@ def test_reads_csv_input_with_label_first(tmp_path):
     raw = preprocess.load_bundled_dataset().head(200).rename(columns={"target": "label"})
     (tmp_path / "in").mkdir()
     raw.to_csv(tmp_path / "in" / "data.csv", index=False)
-    written = preprocess.run(tmp_path / "in", tmp_path / "out")
+    written = preprocess.run(tmp_path / "in", tmp_path / "out", input_uri="s3://b/p/data/")
     train = pd.read_csv(written["train"])
     assert list(train.columns)[0] == preprocess.LABEL
-    assert sum(len(pd.read_csv(p)) for p in written.values()) == 200
+    assert sum(len(pd.read_csv(written[n])) for n in preprocess.SPLITS) == 200
+    manifest = json.loads(written["manifest"].read_text())
+    assert manifest["data_version"] == "root" and manifest["data_uri"] == "s3://b/p/data/"
+    assert manifest["rows"]["input"] == 200
 
 
-def test_cli_empty_input_dir_uses_bundled_data(tmp_path):
-    (tmp_path / "empty").mkdir()
-    assert preprocess.main(["--input-dir", str(tmp_path / "empty"), "--output-dir", str(tmp_path / "o")]) == 0
+def test_only_the_newest_version_folder_is_used(tmp_path):
+    """InputDataUrl holds <version>/*.csv; the lexicographically greatest version is the one trained on."""
+    data = preprocess.load_bundled_dataset()
+    for version, rows in (("2026-01-01", 120), ("2026-03-01", 150), ("2026-02-01", 130)):
+        (tmp_path / "in" / version).mkdir(parents=True)
+        data.head(rows).to_csv(tmp_path / "in" / version / "part.csv", index=False)
+    data.head(100).to_csv(tmp_path / "in" / "loose.csv", index=False)  # ignored: version folders exist
+    assert preprocess.main(["--input-dir", str(tmp_path / "in"), "--output-dir", str(tmp_path / "out"),
+                            "--input-uri", "s3://bucket/churn/data"]) == 0
+    manifest = json.loads((tmp_path / "out" / "manifest" / "manifest.json").read_text())
+    assert manifest == {"data_version": "2026-03-01", "data_uri": "s3://bucket/churn/data/2026-03-01/",
+                        "rows": {"input": 150, **{n: manifest["rows"][n] for n in preprocess.SPLITS}}}
+    assert sum(manifest["rows"][n] for n in preprocess.SPLITS) == 150
+
+
+def test_empty_input_is_an_error_unless_the_sample_fallback_is_asked_for(tmp_path, capsys):
+    """In a processing job an empty input is an error (SageMaker refuses an empty S3Prefix input anyway);
+    only local runs (make train-local) fall back to the bundled dataset."""
+    (tmp_path / "empty" / "v1").mkdir(parents=True)
+    assert preprocess.main(["--input-dir", str(tmp_path / "empty"), "--output-dir", str(tmp_path / "o")]) == 2
+    assert "no CSV file" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
+    with pytest.raises(preprocess.NoDataError):
+        preprocess.run(tmp_path / "missing", tmp_path / "o")
+    assert preprocess.main(["--input-dir", str(tmp_path / "empty"), "--output-dir", str(tmp_path / "o"),
+                            "--sample-data-fallback"]) == 0
     for name in preprocess.SPLITS:
         assert (tmp_path / "o" / name / f"{name}.csv").stat().st_size > 0
+    assert json.loads((tmp_path / "o" / "manifest" / "manifest.json").read_text())["data_version"] == \
+        preprocess.SAMPLE_VERSION

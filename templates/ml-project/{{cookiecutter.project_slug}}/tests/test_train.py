@@ -1,3 +1,5 @@
+import json
+
 import joblib
 import pandas as pd
 import pytest
@@ -32,9 +34,27 @@ def test_missing_channel_is_an_error(tmp_path, monkeypatch):
         train.run(tmp_path / "nothing", tmp_path / "model")
 
 
-def test_model_fn_loads_what_train_wrote(splits, tmp_path):
-    """The registered model serves from SageMaker's scikit-learn image, which calls train.model_fn."""
+def test_model_dir_carries_its_own_inference_code(splits, tmp_path):
+    """model.tar.gz is SM_MODEL_DIR packed: it must hold code/inference.py, which the registered package runs
+    (SAGEMAKER_SUBMIT_DIRECTORY=/opt/ml/model/code) - an isolated endpoint cannot fetch code from S3."""
+    import ast
+    import importlib.util
+
     train.run(splits / "train", tmp_path / "model", splits / "validation")
-    model = train.model_fn(str(tmp_path / "model"))
+    code = tmp_path / "model" / train.CODE_DIR
+    assert sorted(p.name for p in code.iterdir()) == ["inference.py"]
+    # load it as the serving container does: from code/ alone, not from this package
+    spec = importlib.util.spec_from_file_location("inference", code / "inference.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    tree = ast.parse((code / "inference.py").read_text())
+    imported = {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    imported |= {n.module.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
+    assert not any(isinstance(n, ast.ImportFrom) and n.level for n in ast.walk(tree))  # no relative import
+    assert imported <= {"csv", "io", "json", "math", "pathlib", "joblib", "numpy", "pandas"}, imported
+    model = module.model_fn(str(tmp_path / "model"))
     features = pd.read_csv(next((splits / "test").glob("*.csv"))).iloc[:5, 1:]
-    assert len(model.predict(features.to_numpy())) == 5
+    body = "\n".join(",".join(str(v) for v in row) for row in features.to_numpy().tolist())
+    prediction = module.predict_fn(module.input_fn(body, "text/csv"), model)
+    answer, content_type = module.output_fn(prediction, "application/json")
+    assert content_type == "application/json" and len(json.loads(answer)["predictions"]) == 5

@@ -3,10 +3,17 @@
     python evaluate.py --model-dir /opt/ml/processing/model --test-dir /opt/ml/processing/test \
         --output-dir /opt/ml/processing/evaluation
 
-The model dir may hold model.joblib or SageMaker's model.tar.gz (extracted on the fly). Output shape,
-read by the pipeline's quality gate and attached to the registered model package:
+The model dir may hold model.joblib or SageMaker's model.tar.gz (extracted on the fly). Output: Model
+Monitor's model-quality statistics format, which is what the model registry's ModelQuality statistics hold
+(https://docs.aws.amazon.com/sagemaker/latest/dg/model-monitor-model-quality-metrics.html); the pipeline's
+quality gate reads binary_classification_metrics.<metric>.value and the package points at this very file:
 
-    {"metrics": {"auc": {"value": 0.99}, "accuracy": {"value": 0.97}, "f1": {"value": 0.98}, ...}}
+    {"version": 0.0, "dataset": {"item_count": n, "evaluation_time": null},
+     "binary_classification_metrics": {"confusion_matrix": {"0": {"0": tn, "1": fp}, "1": {"0": fn, "1": tp}},
+        "auc": {"value": 0.99, "standard_deviation": 0.004}, "accuracy": {...}, "f1": {...}, ...}}
+
+As Model Monitor does, standard_deviation is that of the metric over five random 80% samples, and "NaN" with
+fewer than 200 rows.
 """
 
 import argparse
@@ -17,11 +24,15 @@ import tempfile
 from pathlib import Path
 
 import joblib
+import numpy as np
 import pandas as pd
 from sklearn.metrics import accuracy_score, f1_score, precision_score, recall_score, roc_auc_score
 
 MODEL_FILE = "model.joblib"
 OUTPUT_FILE = "evaluation.json"
+GROUP = "binary_classification_metrics"
+MIN_ROWS_FOR_DEVIATION = 200  # Model Monitor: standard deviation only with at least 200 samples
+SAMPLES, SAMPLE_FRACTION = 5, 0.8
 
 
 def load_model(model_dir):
@@ -47,17 +58,40 @@ def read_test(test_dir) -> tuple[pd.DataFrame, pd.Series]:
     return frame.iloc[:, 1:], frame.iloc[:, 0].astype(int)
 
 
-def compute_metrics(model, x: pd.DataFrame, y: pd.Series) -> dict:
-    scores = model.predict_proba(x)[:, 1]
+def _values(y, scores) -> dict:
     labels = (scores >= 0.5).astype(int)
-    values = {
+    return {
         "auc": roc_auc_score(y, scores),
         "accuracy": accuracy_score(y, labels),
-        "f1": f1_score(y, labels),
+        "f1": f1_score(y, labels, zero_division=0),
         "precision": precision_score(y, labels, zero_division=0),
-        "recall": recall_score(y, labels),
+        "recall": recall_score(y, labels, zero_division=0),
     }
-    return {"metrics": {name: {"value": float(value)} for name, value in values.items()}}
+
+
+def compute_metrics(model, x: pd.DataFrame, y: pd.Series, seed: int = 0) -> dict:
+    y = np.asarray(y).astype(int)
+    scores = model.predict_proba(x)[:, 1]
+    values = _values(y, scores)
+    deviations = {name: "NaN" for name in values}
+    if len(y) >= MIN_ROWS_FOR_DEVIATION:
+        rng = np.random.default_rng(seed)
+        samples = [rng.choice(len(y), size=int(len(y) * SAMPLE_FRACTION), replace=False) for _ in range(SAMPLES)]
+        runs = [_values(y[i], scores[i]) for i in samples if len(set(y[i])) == 2]
+        if runs:
+            deviations = {name: float(np.std([r[name] for r in runs])) for name in values}
+    labels = (scores >= 0.5).astype(int)
+    matrix = {str(actual): {str(predicted): int(((y == actual) & (labels == predicted)).sum()) for predicted in (0, 1)}
+              for actual in (0, 1)}
+    metrics = {"confusion_matrix": matrix}
+    metrics.update({name: {"value": float(value), "standard_deviation": deviations[name]}
+                    for name, value in values.items()})
+    return {"version": 0.0, "dataset": {"item_count": int(len(y)), "evaluation_time": None}, GROUP: metrics}
+
+
+def metric_value(report: dict, metric: str) -> float:
+    """What the pipeline's gate reads: binary_classification_metrics.<metric>.value (KeyError when absent)."""
+    return float(report[GROUP][metric]["value"])
 
 
 def run(model_dir, test_dir, output_dir) -> Path:

@@ -2,7 +2,8 @@
 
     python -m {{ cookiecutter.__package_name }}.local [--build-dir build] [--input-dir data]
 
-Lays out build/ like the SageMaker pipeline does (train/ validation/ test/ model/ evaluation/) and exits
+Lays out build/ like the SageMaker pipeline does (train/ validation/ test/ manifest/ model/ evaluation/), reads
+the newest data version under --input-dir (<version>/*.csv; the bundled dataset when there is none) and exits
 non-zero when the gate metric is below the minimum baked from the platform's spec.
 """
 
@@ -21,7 +22,7 @@ class GateError(RuntimeError):
 def check_gate(report: dict, metric: str, minimum: float) -> float:
     """Return the metric's value; raise GateError when it is missing or below minimum."""
     try:
-        value = float(report["metrics"][metric]["value"])
+        value = evaluate.metric_value(report, metric)
     except (KeyError, TypeError, ValueError) as exc:
         raise GateError(f"quality gate: metric {metric!r} missing from the evaluation report") from exc
     if value < minimum:
@@ -32,7 +33,7 @@ def check_gate(report: dict, metric: str, minimum: float) -> float:
 def run(build_dir, input_dir=None, metric: str = config.QUALITY_GATE_METRIC,
         minimum: float = config.QUALITY_GATE_MIN) -> dict:
     build = Path(build_dir)
-    preprocess.run(input_dir, build)
+    preprocess.run(input_dir, build, sample_fallback=True)  # local runs only: the bundled dataset when no data
     train.run(build / "train", build / "model", build / "validation")
     report_path = evaluate.run(build / "model", build / "test", build / "evaluation")
     report = json.loads(report_path.read_text())

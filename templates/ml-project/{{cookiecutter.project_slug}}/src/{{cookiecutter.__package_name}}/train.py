@@ -6,11 +6,14 @@ command-line flags; locally the same flags can be given explicitly:
     python train.py --train build/train --validation build/validation --model-dir build/model
 
 Writes <model-dir>/model.joblib: a scikit-learn Pipeline (scaler + logistic regression) fitted on a
-DataFrame, so it knows its feature names.
+DataFrame, so it knows its feature names, and <model-dir>/code/inference.py: the serving hooks, so the
+model.tar.gz SageMaker packs from the model dir carries its own inference code (the registered package runs
+SAGEMAKER_PROGRAM=inference.py from SAGEMAKER_SUBMIT_DIRECTORY=/opt/ml/model/code).
 """
 
 import argparse
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -22,6 +25,9 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 MODEL_FILE = "model.joblib"
+CODE_DIR = "code"  # inside the model dir, i.e. /opt/ml/model/code once SageMaker extracts model.tar.gz
+# what the serving container needs in code/: inference.py imports nothing else of this package
+INFERENCE_FILES = ("inference.py",)
 
 
 def read_channel(directory) -> tuple[pd.DataFrame, pd.Series]:
@@ -48,15 +54,19 @@ def run(train_dir, model_dir, validation_dir=None, c: float = 1.0, max_iter: int
     path = Path(model_dir) / MODEL_FILE
     joblib.dump(model, path)
     print(f"train: model -> {path}")
+    code = package_inference_code(model_dir)
+    print(f"train: inference code -> {code}")
     return path
 
 
-def model_fn(model_dir):
-    """Serving hook of SageMaker's scikit-learn container (SAGEMAKER_PROGRAM=train.py in the registered model).
-
-    The container's default input_fn/predict_fn handle text/csv and call model.predict on what this returns.
-    """
-    return joblib.load(Path(model_dir) / MODEL_FILE)
+def package_inference_code(model_dir) -> Path:
+    """Copy the serving hooks into <model_dir>/code/ (one artefact: model and the code that serves it)."""
+    target = Path(model_dir) / CODE_DIR
+    target.mkdir(parents=True, exist_ok=True)
+    here = Path(__file__).resolve().parent
+    for name in INFERENCE_FILES:
+        shutil.copyfile(here / name, target / name)
+    return target
 
 
 def main(argv=None) -> int:
