@@ -297,6 +297,88 @@ CASES: list[Case] = [
 ]
 
 
+# ---- rules_training: IAM quotas and pipeline definitions -----------------------------------------------------
+
+def _big_policy(chars: int) -> str:
+    """A policy document of about ``chars`` characters without white space (IAM's count)."""
+    resources = [f"arn:aws:s3:::bucket/prefix-{i:05d}/*" for i in range(chars // 36)]
+    return doc(allow("s3:GetObject", resources))
+
+
+def _role(name: str, trust: str = SERVICE_TRUST) -> Resource:
+    return R("role", f"{name}-role", name=name, id=name, assumeRolePolicy=trust, tags=TAGS, maxSessionDuration=3600)
+
+
+def _pipeline(**changes: Any) -> Resource:
+    out = {"Std:Join": {"On": "/", "Values": ["s3://b1/p/pipelines/x", {"Get": "Execution.PipelineExecutionId"},
+                                             "train"]}}
+    code = {"Std:Join": {"On": "", "Values": ["s3://b1/p/code/", {"Get": "Parameters.CodeVersion"}, "/e.py"]}}
+    definition = {"Version": "2020-12-01", "Parameters": [{"Name": "CodeVersion", "Type": "String"}], "Steps": [
+        {"Name": "train", "Type": "Training", "CacheConfig": {"Enabled": False},
+         "Arguments": {"OutputDataConfig": {"S3OutputPath": out, "KmsKeyId": KEY},
+                       "HyperParameters": {"sagemaker_submit_directory": code}}},
+        {"Name": "evaluate", "Type": "Processing", "CacheConfig": {"Enabled": changes.get("cache", False)},
+         "Arguments": {"ProcessingInputs": [{"InputName": "code",
+                                             "S3Input": {"S3Uri": changes.get("code", code)}}],
+                       "ProcessingOutputConfig": {"Outputs": [
+                           {"OutputName": "evaluation", "S3Output": {"S3Uri": changes.get("out", out)}}]}}},
+        {"Name": "gate", "Type": "Condition", "Arguments": {"IfSteps": [
+            {"Name": "register", "Type": "RegisterModel",
+             "Arguments": {"ModelApprovalStatus": changes.get("status", "PendingManualApproval")}}],
+            "ElseSteps": []}},
+    ]}
+    return R("pipeline", pipelineName="p", roleArn="arn:aws:iam::123456789012:role/r",
+             pipelineDefinition=json.dumps(definition), tags=TAGS)
+
+
+_TYPES.setdefault("policy", "aws:iam/policy:Policy")
+TRAINING_CASES: list[Case] = [
+    C("LADDER-QUOTA-001",
+      [_role("shared"), R("rolepolicy", role="shared", name="a", policy=_big_policy(6000)),
+       R("rolepolicy", role="shared", name="b", policy=_big_policy(6000))],
+      [_role("one"), R("rolepolicy", role="one", name="a", policy=_big_policy(6000)),
+       _role("two"), R("rolepolicy", role="two", name="b", policy=_big_policy(6000))]),
+    C("LADDER-QUOTA-002", R("policy", "managed", name="m", policy=_big_policy(7000), tags=TAGS),
+      R("policy", "managed", name="m", policy=_big_policy(5000), tags=TAGS)),
+    C("LADDER-QUOTA-003", _role("wide", trust=_big_policy(2500)), _role("narrow")),
+    C("LADDER-PIPE-001", [_pipeline(status={"Get": "Parameters.ModelApprovalStatus"}), _pipeline(status="Approved")],
+      _pipeline()),
+    C("LADDER-PIPE-002", _pipeline(out="s3://b1/p/pipelines/x/evaluate/evaluation/"), _pipeline()),
+    C("LADDER-PIPE-003", _pipeline(cache=True, code="s3://b1/p/code/initial/e.py"), _pipeline(cache=True)),
+]
+CASES.extend(TRAINING_CASES)
+
+
+def test_iam_counts_policy_size_without_white_space():
+    from modules.policies import rules_training
+
+    compact = doc(allow("s3:GetObject"))
+    spaced = json.dumps(json.loads(compact), indent=8)
+    assert rules_training.policy_size(spaced) == rules_training.policy_size(compact) == len(compact.replace(" ", ""))
+
+
+def test_twelve_level4_projects_stay_within_the_iam_quotas():
+    """Per-project execution roles: the shared role held every project's policies and passed 10,240
+    characters at 4 level-4 projects; now each role's total is constant whatever the project count."""
+    projects = [{"name": f"proj{i:02d}", "training": {"schedule": "rate(7 days)"},
+                 "serving": {"modelPackageArn": f"arn:aws:sagemaker:us-east-1:123456789012:model-package/"
+                                                f"acme-prod-proj{i:02d}/1", "minInstances": 2}}
+                for i in range(12)]
+    cfg = {**copy.deepcopy(BASE), "mlops:environment": "prod", "mlops:maturity": 4, "mlops:projects": projects}
+    graph = plan.run_program(spec.from_config(cfg, source="<test>", stack="prod"), cfg)
+    quota = [RULE_BY_ID[r] for r in ("LADDER-QUOTA-001", "LADDER-QUOTA-002", "LADDER-QUOTA-003")]
+    assert runner.evaluate(graph.resources, rules=quota) == []
+    roles = [r for r in graph.by_type("aws:iam/role:Role") if r.name.endswith("-execution-role")
+             and r.name != "foundation-execution-role"]
+    assert len(roles) == 12
+    from modules.policies.rules_training import policy_size
+
+    for role in roles:
+        total = sum(policy_size(p.inputs["policy"]) for p in graph.by_type("aws:iam/rolePolicy:RolePolicy")
+                    if p.inputs["role"] == role.inputs["name"])
+        assert 0 < total <= 10_240, (role.name, total)
+
+
 def fired(resources: list[Resource], rule_id: str) -> list[runner.Violation]:
     return [v for v in runner.evaluate(resources, rules=[RULE_BY_ID[rule_id]]) if v.rule == rule_id]
 
