@@ -152,6 +152,9 @@ def sample_csv() -> bytes:
 def check_data(s3, data_prefix: str, seed: bool = False) -> dict:
     """The data prefix holds at least one object, or (seed) the bundled sample was uploaded to
     <prefix>sample-1/; RunError with the upload command otherwise."""
+    # SageMaker refuses a job whose S3Prefix input holds nothing: ValidationException "No S3 objects found under
+    # S3 URL ... given in input data source" (e.g. github.com/aws/amazon-sagemaker-examples/issues/2489), so the
+    # check happens here, where the fix can be printed, not in the preprocess step.
     bucket, prefix = split_s3_uri(data_prefix)
     listing = s3.list_objects_v2(Bucket=bucket, Prefix=prefix, MaxKeys=1)
     if listing.get("KeyCount", len(listing.get("Contents", []))):
