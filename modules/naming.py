@@ -67,7 +67,6 @@ class Naming:
         return {
             "ECR repository": DerivedName(self.project(project), "ecr"),
             "CI role": DerivedName(self.project(project, "ci"), "iam_role"),
-            "execution role": DerivedName(self.execution_role(project), "iam_role"),
             "model package group": DerivedName(self.project(project), "sagemaker"),
             "training pipeline": DerivedName(self.project(project, "training"), "sagemaker"),
             "schedule role": DerivedName(self.project(project, "schedule"), "iam_role"),
@@ -75,6 +74,7 @@ class Naming:
             "deploy role": DerivedName(self.project(project, "deploy"), "iam_role"),
             "monitoring schedule": DerivedName(self.project(project, "data-quality"), "sagemaker"),
             "retraining role": DerivedName(self.project(project, "retrain"), "iam_role"),
+            "execution role": DerivedName(self.execution_role(project), "iam_role"),
         }
 
     def execution_role(self, project: str) -> str:

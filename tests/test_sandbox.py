@@ -157,7 +157,7 @@ def test_level2_registry_contract_pipeline_are_real_in_moto(tmp_path, aws):
 
     assert {"aws:sagemaker/pipeline:Pipeline", "aws:scheduler/schedule:Schedule"} <= types
     pipeline = sm.describe_pipeline(PipelineName="acme-dev-churn-training")
-    assert pipeline["RoleArn"] == result.outputs["executionRoleArn"]
+    assert pipeline["RoleArn"] == result.outputs["projects"]["churn"]["executionRoleArn"]  # the project role
     definition = json.loads(pipeline["PipelineDefinition"])
     assert result.outputs["artifactBucket"] in json.dumps(definition)  # a real emulated name, not a plan one
     schedule = aws("scheduler").get_schedule(Name="acme-dev-churn-training")
