@@ -279,7 +279,8 @@ def test_train_local(baked, level, tmp_path):
     assert result.returncode == 0, result.stdout + result.stderr
     assert (build / "model" / "model.joblib").stat().st_size > 0
     report = json.loads((build / "evaluation" / "evaluation.json").read_text())
-    assert report["metrics"]["auc"]["value"] >= 0.8
+    assert report["binary_classification_metrics"]["auc"]["value"] >= 0.8  # Model Monitor statistics format
+    assert (build / "model" / "code" / "inference.py").is_file()  # model.tar.gz would carry its serving code
     assert "quality gate passed" in result.stdout
 
 
