@@ -480,3 +480,46 @@ def test_moto_create_pipeline_accepts_and_returns_the_definition():
         assert described["PipelineDefinition"] == body
         assert described["RoleArn"] == role_arn
         assert json.loads(described["PipelineDefinition"])["Steps"][3]["Name"] == "gate"
+
+
+def _concrete(expr, parameters: dict):
+    """A step's arguments as one execution would send them: parameters and execution variables resolved, step
+    properties and JsonGet replaced by values of their kind."""
+    if isinstance(expr, dict):
+        if set(expr) == {"Get"}:
+            ref = expr["Get"]
+            if ref.startswith("Parameters."):
+                return parameters[ref.split(".", 1)[1]]
+            if ref == "Execution.PipelineExecutionId":
+                return "exec123"
+            if ref == "Execution.PipelineExecutionArn":
+                return f"arn:aws:sagemaker:us-east-1:{ACCOUNT}:pipeline/p/execution/exec123"
+            return "s3://acme-dev-artifacts/churn/pipelines/p/exec123/x"
+        if set(expr) == {"Std:JsonGet"}:
+            return "2026-12-01"
+        if set(expr) == {"Std:Join"}:
+            return expr["Std:Join"]["On"].join(str(_concrete(v, parameters)) for v in expr["Std:Join"]["Values"])
+        return {k: _concrete(v, parameters) for k, v in expr.items()}
+    if isinstance(expr, list):
+        return [_concrete(v, parameters) for v in expr]
+    return expr
+
+
+@pytest.mark.parametrize("step,operation,name_key", [
+    ("preprocess", "CreateProcessingJob", "ProcessingJobName"),
+    ("evaluate", "CreateProcessingJob", "ProcessingJobName"),
+    ("train", "CreateTrainingJob", "TrainingJobName"),
+    ("register", "CreateModelPackage", None),
+])
+def test_each_steps_request_is_valid_for_the_sagemaker_api(step, operation, name_key):
+    """What the pipeline sends per step, validated against botocore's SageMaker model (types, enums, lengths):
+    e.g. CustomerMetadataProperties values must be strings, the approval status one of the enum."""
+    import boto3
+    from botocore.validate import validate_parameters
+
+    d = definition(kms_key_arn=f"arn:aws:kms:us-east-1:{ACCOUNT}:key/k", serving_instance_type="ml.c5.large")
+    args = _concrete(steps_by_name(d)[step]["Arguments"], {**defaults(d), "CodeVersion": "0123abc"})
+    if name_key:
+        args[name_key] = f"pipelines-exec123-{step}"
+    model = boto3.session.Session(region_name="us-east-1").client("sagemaker")._service_model
+    validate_parameters(args, model.operation_model(operation).input_shape)  # raises ParamValidationError
