@@ -312,3 +312,20 @@ def test_caller_with_role_credentials_is_held_to_its_policies(server, aws):
             "Containers": [{"Image": "img"}], "SupportedContentTypes": ["text/csv"], "SupportedResponseMIMETypes": ["text/csv"]})
     with pytest.raises(ClientError, match="AccessDenied"):
         sm.start_pipeline_execution(PipelineName="other-pipeline")
+
+
+def test_approval_keeps_the_package_metadata(server, aws):
+    """UpdateModelPackage changes only the CustomerMetadataProperties it is given (moto drops the rest)."""
+    sm = aws["sm"]
+    arn = sm.create_model_package(ModelPackageGroupName="g", ModelApprovalStatus="PendingManualApproval",
+                                  CustomerMetadataProperties={"CodeVersion": "abc", "DataVersion": "v1"},
+                                  InferenceSpecification={"Containers": [{"Image": "img"}],
+                                                          "SupportedContentTypes": ["text/csv"],
+                                                          "SupportedResponseMIMETypes": ["text/csv"]})["ModelPackageArn"]
+    sm.update_model_package(ModelPackageArn=arn, ModelApprovalStatus="Approved")
+    assert sm.describe_model_package(ModelPackageName=arn)["CustomerMetadataProperties"] == {
+        "CodeVersion": "abc", "DataVersion": "v1"}
+    sm.update_model_package(ModelPackageArn=arn, CustomerMetadataProperties={"Reviewer": "me"},
+                            CustomerMetadataPropertiesToRemove=["DataVersion"])
+    assert sm.describe_model_package(ModelPackageName=arn)["CustomerMetadataProperties"] == {
+        "CodeVersion": "abc", "Reviewer": "me"}

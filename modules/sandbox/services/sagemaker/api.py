@@ -94,10 +94,26 @@ def update_model_package(gw, call):
     denied = gw.authorize(call, "sagemaker:UpdateModelPackage", _group_resource(gw, call, group))
     if denied:
         return denied
+    package = _package_record(gw, call, arn)
+    kept = dict(getattr(package, "customer_metadata_properties", None) or {}) if package is not None else {}
     reply = gw.forward(call)
+    if reply.status == 200 and package is not None:
+        # UpdateModelPackage adds/overwrites the given CustomerMetadataProperties and removes the listed ones; the
+        # others stay (API_UpdateModelPackage). moto replaces them all (None when not given): keep the rest.
+        merged = {**kept, **(call.params.get("CustomerMetadataProperties") or {})}
+        for key in call.params.get("CustomerMetadataPropertiesToRemove") or []:
+            merged.pop(key, None)
+        package.customer_metadata_properties = merged or None
     if reply.status == 200 and "ModelApprovalStatus" in call.params:
         _package_event(gw, call, arn)
     return reply
+
+
+def _package_record(gw, call, arn: str):
+    for package in backend(gw.account_of(call), call.region).model_packages.values():
+        if getattr(package, "model_package_arn", None) == arn or getattr(package, "arn", None) == arn:
+            return package
+    return None
 
 
 def _package_event(gw, call, arn: str) -> None:

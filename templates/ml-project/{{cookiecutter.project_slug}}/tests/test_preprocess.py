@@ -46,6 +46,18 @@ def test_only_the_newest_version_folder_is_used(tmp_path):
     assert sum(manifest["rows"][n] for n in preprocess.SPLITS) == 150
 
 
+def test_the_seeded_sample_is_older_than_any_version_of_the_team(tmp_path):
+    """`run_pipeline --seed-sample-data` writes sample-1/; "sample-1" > "2026-..." as text, yet the team's data wins."""
+    data = preprocess.load_bundled_dataset()
+    for version, rows in (("sample-1", 120), ("2026-03-01", 150)):
+        (tmp_path / "in" / version).mkdir(parents=True)
+        data.head(rows).to_csv(tmp_path / "in" / version / "part.csv", index=False)
+    (tmp_path / "in" / "code").mkdir()  # the processing job's code input sits in the input dir: no CSV, ignored
+    (tmp_path / "in" / "code" / "preprocess.py").write_text("")
+    version, _ = preprocess.newest_version(tmp_path / "in")
+    assert version == "2026-03-01"
+
+
 def test_empty_input_is_an_error_unless_the_sample_fallback_is_asked_for(tmp_path, capsys):
     """In a processing job an empty input is an error (SageMaker refuses an empty S3Prefix input anyway);
     only local runs (make train-local) fall back to the bundled dataset."""

@@ -8,7 +8,8 @@ Same paths locally and in a SageMaker processing job:
 
 Input: the pipeline's InputDataUrl prefix, downloaded to --input-dir. It holds data versions as folders,
 <version>/*.csv (CSV files whose first column is the binary label, header row expected); only the newest
-version (the lexicographically greatest folder name: use sortable names such as 2026-12-01 or v0002) is used.
+version (the lexicographically greatest folder name: use sortable names such as 2026-12-01 or v0002) is used;
+the bundled sample that `run_pipeline --seed-sample-data` uploads (sample-<n>) is older than any version of yours.
 CSV files directly in the prefix are the version "root" (used only when there are no version folders).
 
 An input without CSV is an error (exit 2) - in a SageMaker job SageMaker itself already refuses an empty
@@ -63,7 +64,7 @@ def newest_version(input_dir) -> tuple[str, list[Path]]:
     versions = {d.name: sorted(d.glob("*.csv")) for d in path.iterdir() if d.is_dir()}
     versions = {name: files for name, files in versions.items() if files}
     if versions:
-        name = max(versions)
+        name = max(versions, key=lambda n: (not n.startswith("sample-"), n))  # seeded samples rank oldest
         return name, versions[name]
     files = sorted(path.glob("*.csv"))
     if files:
