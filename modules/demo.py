@@ -1,32 +1,33 @@
-"""``ladder demo``: the whole MLOps lifecycle of one project, offline, on an embedded moto server.
+"""``ladder demo``: the MLOps loop of one project, offline, on the sandbox's emulated AWS - no state set by hand
+where the emulation reaches.
 
-provision the stack -> scaffold the project (``ladder new``) -> train locally (the project's own
-preprocess/train/evaluate) -> upload the model -> register it (PendingManualApproval, metrics attached) ->
-approve -> deploy (re-apply the stack with the package ARN: endpoint InService) -> serve the model with the
-project's FastAPI app on loopback and smoke-test /ping and /invocations -> build the monitoring baseline, send
-shifted data, detect drift, publish the drift metric, alarm -> start the retraining pipeline the alarm rule
-targets -> summary.
+provision the stack -> scaffold the project (``ladder new``, a git repository) -> CI: upload the step code at the
+commit SHA and start the training pipeline as the CI role (the first run without data is refused with the upload
+command; the project's sample data is seeded on request) -> the pipeline executes (preprocess, train, evaluate,
+gate, register: PendingManualApproval) -> a person approves -> the approval event reaches the deploy trigger
+(GitHub dispatch receiver) -> deploy (``ladder deploy`` writes the package ARN, the stack is re-applied: the
+endpoint runs the package's own container) -> the project's smoke test calls the sandbox endpoint -> new
+labelled data lands at a new data version; shifted traffic is served and captured, the project's drift check
+finds drift and publishes the metric -> CloudWatch (emulated) evaluates the drift alarm: ALARM -> its
+state-change event reaches the retraining rule, which starts the pipeline as its role -> the retraining runs
+every step on the new data version and a new package waits for approval -> a week later (sandbox clock) the
+training schedule fires.
 
 Nothing touches the repository: the stack file is copied into the work directory (``--keep DIR`` keeps it,
-otherwise a temporary one), the sandbox state lives there too, and the moto server is stopped at the end.
+otherwise a temporary one), the sandbox state lives there too, and the emulator is stopped at the end.
 
-What moto cannot do is said, not faked: it does not evaluate CloudWatch alarms (the demo sets the alarm state
-as CloudWatch would after the published metric breached the threshold, and says so) and EventBridge does not
-deliver to SageMaker pipeline targets (the demo reads the rule's target and starts that pipeline with the
-target's parameters, as EventBridge would).
+What the emulation does not do yet is said, not faked: Model Monitor's own analysis of captured data (the drift
+check is the project's ``monitoring.drift``, which publishes the DriftScore the platform's alarm watches).
 """
 
 from __future__ import annotations
 
-import contextlib
-import io
+import base64
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
-import tarfile
 import tempfile
 import time
 import urllib.request
@@ -39,25 +40,30 @@ from .plan import temporary_env
 
 STEPS = (
     ("provision", "Provision the stack in the sandbox"),
-    ("scaffold", "Scaffold the project repository (ladder new)"),
-    ("train", "Train locally: preprocess -> train -> evaluate -> quality gate"),
-    ("upload", "Upload the model artifact and evaluation report"),
-    ("register", "Register a model package (PendingManualApproval)"),
-    ("approve", "Approve the model package"),
+    ("scaffold", "Scaffold the project repository (ladder new, git init)"),
+    ("train", "CI: upload code at the commit SHA, start the training pipeline"),
+    ("register", "The pipeline registered a package (PendingManualApproval)"),
+    ("approve", "Approve the package; the approval event triggers the deploy"),
     ("deploy", "Deploy: re-apply the stack with the approved package"),
-    ("serve", "Serve the model on loopback and smoke-test it"),
-    ("monitor", "Baseline, shifted traffic, drift detection"),
-    ("alarm", "Publish the drift metric; the drift alarm fires"),
-    ("retrain", "Start the retraining pipeline the alarm rule targets"),
+    ("serve", "Smoke test: the project's test calls the sandbox endpoint"),
+    ("monitor", "New data lands; shifted traffic through the endpoint; drift detected and published"),
+    ("alarm", "CloudWatch evaluates the drift alarm: ALARM; its event reaches the retraining rule"),
+    ("retrain", "Retraining on the new data version, started by the rule"),
+    ("schedule", "A week later: the training schedule fires"),
 )
-
 
 # Steps that need a level-4 capability; at level 3 they are reported as not part of the level, not run.
 NEEDS = {"monitor": "monitoring", "alarm": "drift_alarms", "retrain": "retraining_loop"}
+WAIT = 900  # seconds an emulated execution may take
 
 
 def steps_for(capabilities: frozenset[str]) -> list[tuple[str, str]]:
-    return [(key, title) for key, title in STEPS if NEEDS.get(key, "endpoint") in capabilities]
+    out = []
+    for key, title in STEPS:
+        need = NEEDS.get(key, "training_schedule" if key == "schedule" else "endpoint")
+        if need in capabilities:
+            out.append((key, title))
+    return out
 
 
 class DemoError(RuntimeError):
@@ -85,6 +91,7 @@ class DemoResult:
     arns: dict[str, str] = field(default_factory=dict)
     metrics: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    emulation: dict[str, Any] = field(default_factory=dict)
 
     @property
     def seconds(self) -> float:
@@ -96,13 +103,21 @@ class DemoResult:
                 "steps": [{"step": s.key, "title": s.title, "seconds": round(s.seconds, 2), "detail": s.detail}
                           for s in self.steps],
                 "resources": self.resources, "validatedOnly": self.validated_only, "arns": self.arns,
-                "metrics": self.metrics, "notes": self.notes}
+                "metrics": self.metrics, "notes": self.notes,
+                "executions": self.emulation.get("executions", []),
+                "deliveries": self.emulation.get("deliveries", []),
+                "dispatches": self.emulation.get("received", []),
+                "scheduled": self.emulation.get("scheduled", []),
+                "invocations": len(self.emulation.get("invocations", [])),
+                "alarmActions": self.emulation.get("alarmActions", [])}
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def _jwt(claims: dict[str, Any]) -> str:
+    """An unsigned GitHub Actions OIDC token with the claims the CI role's trust policy checks."""
+    def part(doc: dict[str, Any]) -> str:
+        return base64.urlsafe_b64encode(json.dumps(doc).encode()).decode().rstrip("=")
+
+    return f"{part({'alg': 'none', 'typ': 'JWT'})}.{part(claims)}."
 
 
 class Demo:
@@ -115,24 +130,27 @@ class Demo:
         self.keep = Path(keep).resolve() if keep else None
         self.on_step = on_step or (lambda key, title: None)
         self.on_done = on_done or (lambda step: None)
-        self.ctx: dict[str, Any] = {}
+        self.executions: dict[str, Any] = {}
 
     # ---- plumbing ---------------------------------------------------------------------------------
-    def _client(self, service: str):
+    def _client(self, service: str, creds: Optional[dict[str, str]] = None):
         import boto3
 
-        return boto3.client(service, region_name=self.spec.region, endpoint_url=self.endpoint)
+        extra = {}
+        if creds:
+            extra = {"aws_access_key_id": creds["AccessKeyId"], "aws_secret_access_key": creds["SecretAccessKey"],
+                     "aws_session_token": creds["SessionToken"]}
+        return boto3.client(service, region_name=self.spec.region, endpoint_url=self.endpoint, **extra)
 
     def _run(self, args: list[str], cwd: Path, what: str, env: Optional[dict[str, str]] = None,
-             ok: tuple[int, ...] = (0,)) -> str:
-        full_env = {**os.environ, "PYTHONPATH": f"src{os.pathsep}.", "PYTHONDONTWRITEBYTECODE": "1",
-                    **(env or {})}
+             ok: tuple[int, ...] = (0,)) -> subprocess.CompletedProcess:
+        full_env = {**os.environ, "PYTHONPATH": f"src{os.pathsep}.", "PYTHONDONTWRITEBYTECODE": "1", **(env or {})}
         proc = subprocess.run([sys.executable, *args], cwd=cwd, env=full_env, capture_output=True, text=True,
-                              timeout=600)
+                              timeout=900)
         if proc.returncode not in ok:
             tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-15:])
             raise DemoError(f"{what} failed (exit {proc.returncode}):\n{tail}")
-        return proc.stdout
+        return proc
 
     def _entries(self, type_: str, project: Optional[str] = None) -> list[Any]:
         from .sandbox.state import State, state_path
@@ -148,12 +166,31 @@ class Demo:
     def _apply(self) -> Any:
         from .sandbox.state import apply
 
-        spec, config = self._load()
-        result = apply(spec, config, endpoint=self.endpoint, state_dir=self.state_dir)
-        return spec, result
+        spec, config = spec_mod.load_with_config(path=self.stack_path)
+        return spec, apply(spec, config, endpoint=self.endpoint, state_dir=self.state_dir)
 
-    def _load(self):
-        return spec_mod.load_with_config(path=self.stack_path)
+    def _ci_credentials(self) -> dict[str, str]:
+        """What GitHub's OIDC gives the CI job on main: the CI role's credentials (AssumeRoleWithWebIdentity)."""
+        role = self.outputs.get("projects", {}).get(self.project.name, {}).get("ciRoleArn")
+        if not role:
+            raise DemoError("the stack exported no CI role for the project (level 1+)")
+        repository = self.spec.repository_of(self.project)
+        token = _jwt({"iss": "https://token.actions.githubusercontent.com", "aud": "sts.amazonaws.com",
+                      "sub": f"repo:{repository}:ref:refs/heads/main", "repository": repository,
+                      "ref": "refs/heads/main"})
+        sts = self._client("sts")
+        return sts.assume_role_with_web_identity(RoleArn=role, RoleSessionName="github-actions",
+                                                 WebIdentityToken=token)["Credentials"]
+
+    def _wait(self, arn: str) -> Any:
+        execution = self.server.gateway.pipelines.wait(arn, WAIT)
+        self.executions[arn] = execution
+        return execution
+
+    def _summary(self, execution: Any) -> str:
+        steps = ", ".join(f"{s.name} {s.status.lower()}" + (" (cache hit)" if s.cache_source else "")
+                          for s in execution.steps.values())
+        return f"{execution.status}: {steps}"
 
     # ---- the steps --------------------------------------------------------------------------------
     def provision(self, r: DemoResult) -> str:
@@ -167,92 +204,65 @@ class Demo:
         r.validated_only = sorted({f"{t} {op}" for t, _, op in result.validated})
         self.outputs = result.outputs
         r.notes.extend(m for m in result.messages if not m.startswith("note: "))
-        return (f"{sum(1 for c in result.changes)} resources ({result.counts['created']} created), "
+        return (f"{len(result.changes)} resources ({result.counts['created']} created), "
                 f"{len(result.validated)} operations validated-not-emulated")
 
     def scaffold(self, r: DemoResult) -> str:
         from . import scaffold
         from .cli import scaffold_context
 
-        ctx = scaffold_context(self.spec, self.project)
-        self.repo = scaffold.bake(ctx, self.workdir / "projects", force=True)
-        self.pkg = self.project.name.replace("-", "_")
-        files = [p for p in self.repo.rglob("*") if p.is_file()]
-        return f"{self.repo.relative_to(self.workdir)} ({len(files)} files, level {self.spec.maturity})"
+        self.repo = scaffold.bake(scaffold_context(self.spec, self.project), self.workdir / "projects", force=True)
+        git = ["git", "-C", str(self.repo), "-c", "user.name=ladder demo", "-c", "user.email=demo@example.com"]
+        for args in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-q", "-m", "initial project"]):
+            subprocess.run([*git, *args], check=True, capture_output=True)
+        self.sha = subprocess.run([*git, "rev-parse", "HEAD"], check=True, capture_output=True,
+                                  text=True).stdout.strip()
+        files = [p for p in self.repo.rglob("*") if p.is_file() and ".git" not in p.parts]
+        return f"{self.repo.relative_to(self.workdir)} ({len(files)} files, level {self.spec.maturity}), " \
+               f"commit {self.sha[:12]}"
 
     def train(self, r: DemoResult) -> str:
-        self.build = self.repo / "build"
-        out = self._run(["-m", f"{self.pkg}.local", "--build-dir", "build"], self.repo, "local training")
-        report = json.loads((self.build / "evaluation" / "evaluation.json").read_text())
-        metrics = {k: round(float(v["value"]), 4) for k, v in report["metrics"].items()}
-        r.metrics["evaluation"] = metrics
-        gate = self.project.training.quality_gate
-        last = [line for line in out.splitlines() if "quality gate" in line]
-        return f"{gate.metric}={metrics.get(gate.metric)} (gate >= {gate.min}); " + (last[-1] if last else "")
-
-    def upload(self, r: DemoResult) -> str:
-        bucket = self.outputs.get("artifactBucket")
-        if not bucket:
-            raise DemoError("the stack exported no artifactBucket")
-        self.bucket = bucket
-        buf = io.BytesIO()
-        with tarfile.open(fileobj=buf, mode="w:gz") as tar:
-            for f in sorted((self.build / "model").iterdir()):
-                tar.add(f, arcname=f.name)
-        stamp = time.strftime("%Y%m%d-%H%M%S")
-        s3 = self._client("s3")
-        key = f"{self.project.name}/models/demo-{stamp}/model.tar.gz"
-        s3.put_object(Bucket=bucket, Key=key, Body=buf.getvalue())
-        eval_key = f"{self.project.name}/models/demo-{stamp}/evaluation.json"
-        s3.put_object(Bucket=bucket, Key=eval_key, Body=(self.build / "evaluation" / "evaluation.json").read_bytes(),
-                      ContentType="application/json")
-        self.model_uri = f"s3://{bucket}/{key}"
-        self.eval_uri = f"s3://{bucket}/{eval_key}"
-        head = s3.head_object(Bucket=bucket, Key=key)
-        return f"{self.model_uri} ({head['ContentLength']} bytes)"
-
-    def _inference_image(self) -> str:
-        (pipe,) = self._entries("aws:sagemaker/pipeline:Pipeline", self.project.name) or [None]
-        if pipe is None:
-            raise DemoError("no training pipeline in the sandbox for the project")
-        definition = json.loads(pipe.inputs["pipelineDefinition"])
-        self.pipeline_name = pipe.inputs["pipelineName"]
-
-        def walk(steps):
-            for s in steps:
-                yield s
-                args = s.get("Arguments", {})
-                yield from walk(args.get("IfSteps", []) + args.get("ElseSteps", []))
-
-        for step in walk(definition["Steps"]):
-            if step["Type"] == "RegisterModel":
-                return step["Arguments"]["InferenceSpecification"]["Containers"][0]["Image"]
-        raise DemoError("the pipeline definition has no register step")
+        creds = self._ci_credentials()
+        env = {"AWS_ACCESS_KEY_ID": creds["AccessKeyId"], "AWS_SECRET_ACCESS_KEY": creds["SecretAccessKey"],
+               "AWS_SESSION_TOKEN": creds["SessionToken"], "AWS_ENDPOINT_URL": self.endpoint,
+               "GITHUB_SHA": self.sha, "AWS_REGION": self.spec.region}
+        self.ci_env = env
+        cmd = ["-m", "pipelines.run_pipeline", "--env", self.spec.environment, "--project", self.project.name]
+        first = self._run([*cmd, "--json"], self.repo, "CI run without data", env=env, ok=(2,))
+        refusal = (first.stderr or first.stdout).strip().splitlines()
+        proc = self._run([*cmd, "--seed-sample-data", "--json"], self.repo, "CI run (seeded sample data)", env=env)
+        started = json.loads(proc.stdout)
+        arn = started["execution_arn"]
+        execution = self._wait(arn)
+        r.arns["trainingExecution"] = self.training_arn = arn
+        if execution.status != "Succeeded":
+            raise DemoError(f"training execution {execution.status}: {execution.failure}")
+        r.notes.append(f"first CI run without data was refused: {refusal[0] if refusal else ''}"[:300])
+        return f"code {self.sha[:12]} uploaded; {self._summary(execution)}"
 
     def register(self, r: DemoResult) -> str:
-        sm = self._client("sagemaker")
-        image = self._inference_image()
-        (group,) = [e.inputs["modelPackageGroupName"] for e in
-                    self._entries("aws:sagemaker/modelPackageGroup:ModelPackageGroup", self.project.name)]
-        self.group = group
-        arn = sm.create_model_package(
-            ModelPackageGroupName=group,
-            ModelPackageDescription=f"{self.project.name} trained by ladder demo",
-            InferenceSpecification={
-                "Containers": [{"Image": image, "ModelDataUrl": self.model_uri,
-                                "Environment": {"SAGEMAKER_PROGRAM": "train.py"}}],
-                "SupportedContentTypes": ["text/csv"], "SupportedResponseMIMETypes": ["text/csv"],
-                "SupportedRealtimeInferenceInstanceTypes": [self.project.serving.instance_type]},
-            ModelApprovalStatus="PendingManualApproval",
-            ModelMetrics={"ModelQuality": {"Statistics": {"ContentType": "application/json",
-                                                          "S3Uri": self.eval_uri}}},
-        )["ModelPackageArn"]
+        execution = self.executions[r.arns["trainingExecution"]]
+        summary = execution.summary()
+        arn = summary["modelPackageArn"]
+        if not arn:
+            raise DemoError("the training execution registered no package")
+        desc = self._client("sagemaker").describe_model_package(ModelPackageName=arn)
+        if desc["ModelApprovalStatus"] != "PendingManualApproval":
+            raise DemoError(f"the new package is {desc['ModelApprovalStatus']}, expected PendingManualApproval")
+        meta = desc.get("CustomerMetadataProperties", {})
+        if meta.get("CodeVersion") != self.sha:
+            raise DemoError(f"the package records code version {meta.get('CodeVersion')!r}, CI built {self.sha}")
+        metrics_uri = desc["ModelMetrics"]["ModelQuality"]["Statistics"]["S3Uri"]
+        if execution.execution_id not in metrics_uri or "//" in metrics_uri.removeprefix("s3://"):
+            raise DemoError(f"the package's metrics are not its own execution's: {metrics_uri}")
+        bucket, key = metrics_uri.removeprefix("s3://").split("/", 1)
+        report = json.loads(self._client("s3").get_object(Bucket=bucket, Key=key)["Body"].read())
+        r.metrics["evaluation"] = _flat_metrics(report)
         self.package_arn = arn
         r.arns["modelPackage"] = arn
-        status = sm.describe_model_package(ModelPackageName=arn)["ModelApprovalStatus"]
-        if status != "PendingManualApproval":
-            raise DemoError(f"the new package is {status}, expected PendingManualApproval")
-        return f"{arn} ({status})"
+        self.group = desc["ModelPackageGroupName"]
+        return (f"{arn.rsplit('/', 2)[-2]}/{arn.rsplit('/', 1)[-1]} PendingManualApproval; code {self.sha[:12]}, "
+                f"data {meta.get('DataVersion')}; artefact sha256 {summary['modelArtifactSha256'][:12]}")
 
     def approve(self, r: DemoResult) -> str:
         from .deploy import latest_approved
@@ -263,13 +273,24 @@ class Demo:
         resolved = latest_approved(self.group, self.spec.region, client=sm)
         if resolved != self.package_arn:
             raise DemoError(f"--latest-approved resolved {resolved}, expected {self.package_arn}")
-        return f"Approved; `ladder deploy --latest-approved` resolves {resolved.rsplit('/', 2)[-2]}/" \
-               f"{resolved.rsplit('/', 1)[-1]}"
+        report = self.server.gateway.report()
+        delivered = [d for d in report["deliveries"] if d["detailType"] == "SageMaker Model Package State Change"
+                     and d["status"] == "delivered"]
+        dispatch = [x for x in report["received"] if "dispatches" in x["url"]]
+        if not delivered:
+            raise DemoError("the approval event reached no target")
+        what = f"{len(delivered)} target(s) of the approval rule"
+        if dispatch:
+            payload = dispatch[-1]["body"]
+            env = (payload.get("client_payload") or {}).get("environment") if isinstance(payload, dict) else None
+            what += f"; repository_dispatch to {dispatch[-1]['url'].split('/repos/')[-1]} (environment {env})"
+        return f"Approved; {what}"
 
     def deploy(self, r: DemoResult) -> str:
-        from .deploy import write_arn
+        from .deploy import package_code_version, write_arn
 
-        write_arn(self.stack_path, self.project.name, self.package_arn)
+        code_version = package_code_version(self.package_arn, self.spec.region, client=self._client("sagemaker"))
+        write_arn(self.stack_path, self.project.name, self.package_arn, code_version)  # what `ladder deploy` writes
         self.spec, result = self._apply()
         self.project = self.spec.project(self.project.name)
         self.outputs = result.outputs
@@ -277,87 +298,79 @@ class Demo:
         if not endpoints:
             raise DemoError("re-applying with the package ARN created no endpoint")
         self.endpoint_name = endpoints[0].inputs["name"]
-        sm = self._client("sagemaker")
-        desc = sm.describe_endpoint(EndpointName=self.endpoint_name)
+        desc = self._client("sagemaker").describe_endpoint(EndpointName=self.endpoint_name)
         if desc["EndpointStatus"] != "InService":
-            raise DemoError(f"endpoint {self.endpoint_name} is {desc['EndpointStatus']}")
+            raise DemoError(f"endpoint {self.endpoint_name} is {desc['EndpointStatus']}: {desc.get('FailureReason')}")
         r.arns["endpoint"] = desc["EndpointArn"]
         counts = result.counts
         r.resources["afterDeploy"] = len(result.changes) - counts["deleted"]
         r.resources["addedByDeploy"] = counts["created"]
         r.validated_only = sorted(set(r.validated_only) | {f"{t} {op}" for t, _, op in result.validated})
-        return (f"endpoint {self.endpoint_name} InService; +{counts['created']} created, "
-                f"{counts['unchanged']} unchanged, {counts['replaced']} replaced")
+        return (f"endpoint {self.endpoint_name} InService, serving the package's own container; "
+                f"+{counts['created']} created, {counts['unchanged']} unchanged, {counts['replaced']} replaced")
 
     def serve(self, r: DemoResult) -> str:
-        port = _free_port()
-        env = {**os.environ, "PYTHONPATH": f"src{os.pathsep}.", "MODEL_DIR": str(self.build / "model")}
-        proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "serving.app:app", "--host", "127.0.0.1",
-                                 "--port", str(port), "--log-level", "warning"], cwd=self.repo, env=env,
-                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        base = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    with urllib.request.urlopen(f"{base}/ping", timeout=2) as resp:
-                        if resp.status == 200:
-                            break
-                except OSError:
-                    if proc.poll() is not None or time.monotonic() > deadline:
-                        out = proc.stdout.read() if proc.stdout else ""
-                        raise DemoError(f"the serving app did not come up on {base}: {out[-800:]}") from None
-                    time.sleep(0.3)
-            test_csv = next((self.build / "test").glob("*.csv"))
-            lines = test_csv.read_text().strip().splitlines()
-            rows = [line.split(",") for line in lines[1:]]
-            labels = [int(float(row[0])) for row in rows]
-            body = "\n".join(",".join(row[1:]) for row in rows).encode()
-            req = urllib.request.Request(f"{base}/invocations", data=body, method="POST",
-                                         headers={"Content-Type": "text/csv", "Accept": "application/json"})
-            with urllib.request.urlopen(req, timeout=30) as resp:
-                answer = json.loads(resp.read().decode())
-            preds = [int(p["label"]) for p in answer["predictions"]]
-            if len(preds) != len(labels):
-                raise DemoError(f"/invocations returned {len(preds)} predictions for {len(labels)} rows")
-            accuracy = sum(p == y for p, y in zip(preds, labels, strict=True)) / len(labels)
-            r.metrics["smokeTest"] = {"rows": len(labels), "accuracy": round(accuracy, 4)}
-            if accuracy < 0.8:
-                raise DemoError(f"smoke test accuracy {accuracy:.3f} is too low for a model that passed its gate")
-            return f"/ping 200; /invocations {len(labels)} rows, accuracy {accuracy:.3f} on held-out data"
-        finally:
-            proc.terminate()
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                proc.wait(timeout=10)
+        env = {"AWS_ENDPOINT_URL": self.endpoint, "AWS_REGION": self.spec.region}
+        out = self._run(["-m", "deploy.smoke_test", "--env", self.spec.environment, "--poll", "1",
+                         "--timeout", "60"], self.repo, "the project's smoke test", env=env)
+        rows = self._test_rows()
+        runtime = self._client("sagemaker-runtime")
+        labels = [int(float(row[0])) for row in rows]
+        body = "\n".join(",".join(row[1:]) for row in rows).encode()
+        answer = runtime.invoke_endpoint(EndpointName=self.endpoint_name, ContentType="text/csv",
+                                         Accept="application/json", Body=body)
+        preds = [int(p["label"]) for p in json.loads(answer["Body"].read())["predictions"]]
+        accuracy = sum(p == y for p, y in zip(preds, labels, strict=True)) / len(labels)
+        r.metrics["smokeTest"] = {"rows": len(labels), "accuracy": round(accuracy, 4)}
+        if accuracy < 0.8:
+            raise DemoError(f"accuracy {accuracy:.3f} on held-out data is too low for a model that passed its gate")
+        return f"{out.stdout.strip().splitlines()[-1][:120]}; {len(labels)} held-out rows, accuracy {accuracy:.3f}"
+
+    def _test_rows(self) -> list[list[str]]:
+        """Held-out rows of the data the pipeline trained on (label first), from its own test split."""
+        lines = self._split("test").decode().strip().splitlines()
+        self.header = lines[0].split(",")
+        return [line.split(",") for line in lines[1:]]
+
+    def _split(self, name: str) -> bytes:
+        """A split the first training execution's preprocess step wrote (its own execution-scoped output)."""
+        execution = self.executions[self.training_arn]
+        pre = execution.steps["preprocess"].properties
+        uri = next(o["S3Output"]["S3Uri"] for o in pre["ProcessingOutputConfig"]["Outputs"] if o["OutputName"] == name)
+        bucket, prefix = uri.removeprefix("s3://").split("/", 1)
+        s3 = self._client("s3")
+        key = next(o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix=prefix)["Contents"]
+                   if o["Key"].endswith(".csv"))
+        return s3.get_object(Bucket=bucket, Key=key)["Body"].read()
 
     def monitor(self, r: DemoResult) -> str:
-        train_csv = next((self.build / "train").glob("*.csv"))
-        baseline_dir = self.build / "baseline"
-        # the project's own tool builds the baseline and uploads it where the platform's monitor reads it
-        self._run(["-m", "monitoring.baseline", "--data", str(train_csv), "--output-dir", str(baseline_dir),
-                   "--upload"], self.repo, "baseline")
-        s3 = self._client("s3")
-        jobs = self._entries("aws:sagemaker/dataQualityJobDefinition:DataQualityJobDefinition", self.project.name)
-        uploaded = []
-        for job in jobs:
-            baseline = job.inputs.get("dataQualityBaselineConfig", {})
-            for kind in ("constraintsResource", "statisticsResource"):
-                uri = (baseline.get(kind) or {}).get("s3Uri")
-                if uri:
-                    bucket, key = uri.removeprefix("s3://").split("/", 1)
-                    s3.head_object(Bucket=bucket, Key=key)  # the monitor's baseline exists where it looks
-                    uploaded.append(uri)
-        threshold = self.project.monitoring.drift_threshold
-        test_csv = next((self.build / "test").glob("*.csv"))
-        control = self._drift(baseline_dir, test_csv, threshold, "control", publish=False)
         import pandas as pd
 
-        frame = pd.read_csv(test_csv)
+        self.new_data_version = self._land_new_data()  # the team's new labelled data lands before drift is seen
+        self.deliveries_before = len(self.server.gateway.events.deliveries)
+
+        rows = self._test_rows()
+        frame = pd.DataFrame([[float(v) for v in row] for row in rows], columns=self.header)
         features = frame.columns[1:]
         shifted = frame.copy()
         shifted[features] = shifted[features] + 2.0 * frame[features].std()
-        shifted_csv = self.build / "shifted.csv"
+        runtime = self._client("sagemaker-runtime")
+        for start in range(0, len(shifted), 10):  # shifted traffic through the endpoint: captured as it is served
+            chunk = shifted.iloc[start:start + 10][features]
+            runtime.invoke_endpoint(EndpointName=self.endpoint_name, ContentType="text/csv",
+                                    Body=chunk.to_csv(index=False, header=False).encode())
+        captured = self.server.gateway.report()["endpoints"].get(self.endpoint_name, {}).get("captured", 0)
+        build = self.repo / "build"
+        build.mkdir(exist_ok=True)
+        train_csv, test_csv, shifted_csv = build / "train.csv", build / "test.csv", build / "shifted.csv"
+        frame.to_csv(test_csv, index=False)
         shifted.to_csv(shifted_csv, index=False)
+        train_csv.write_bytes(self._split("train"))
+        baseline_dir = build / "baseline"
+        self._run(["-m", "monitoring.baseline", "--data", str(train_csv), "--output-dir", str(baseline_dir),
+                   "--upload"], self.repo, "baseline", env={"AWS_ENDPOINT_URL": self.endpoint})
+        threshold = self.project.monitoring.drift_threshold
+        control = self._drift(baseline_dir, test_csv, threshold, "control", publish=False)
         report = self._drift(baseline_dir, shifted_csv, threshold, "shifted", publish=True)
         if control["drifted"]:
             raise DemoError("drift detected on held-out data from the training distribution (false alarm)")
@@ -365,27 +378,38 @@ class Demo:
             raise DemoError("no drift detected on shifted data")
         self.drift_score = report["score"]
         r.metrics["drift"] = {"threshold": threshold, "control": round(control["score"], 4),
-                              "shifted": round(report["score"], 4), "featuresDrifted": report["count"]}
-        where = f"; the monitor's {len(uploaded)} baseline files are in place" if uploaded else ""
-        return (f"control max distance {control['score']:.3f} (no drift), shifted {report['score']:.3f} > "
-                f"{threshold} in {report['count']} features{where}")
+                              "shifted": round(report["score"], 4), "featuresDrifted": report["count"],
+                              "capturedRecords": captured}
+        return (f"new data version {self.new_data_version} landed; {captured} capture files from {len(shifted)} "
+                f"shifted rows served; control distance {control['score']:.3f} (no drift), shifted "
+                f"{report['score']:.3f} > {threshold} in {report['count']} features; DriftScore published")
+
 
     def _drift(self, baseline_dir: Path, data: Path, threshold: float, label: str, publish: bool) -> dict[str, Any]:
         out = baseline_dir.parent / f"drift-{label}.json"
         self._run(["-m", "monitoring.drift", "--baseline", str(baseline_dir / "statistics.json"), "--data",
                    str(data), "--threshold", str(threshold), "--output", str(out), *(["--publish"] if publish else [])],
-                  self.repo, f"drift check ({label})", ok=(0, 1))  # the drift check exits 1 when it finds drift
+                  self.repo, f"drift check ({label})", env={"AWS_ENDPOINT_URL": self.endpoint}, ok=(0, 1))
         report = json.loads(out.read_text())
         features = report.get("features", {})
-        if isinstance(features, dict):
-            items = list(features.values())
-        else:
-            items = list(features)
-        # the score the project publishes: distance less the small-sample allowance (see monitoring/drift.py)
+        items = list(features.values()) if isinstance(features, dict) else list(features)
         scores = [float(f["distance"]) - (float(f.get("limit", threshold)) - threshold) for f in items]
         drifted = [f for f in items if f.get("drifted")]
-        return {"drifted": bool(report.get("drifted", drifted)), "score": max(scores or [0.0]),
-                "count": len(drifted)}
+        return {"drifted": bool(report.get("drifted", drifted)), "score": max(scores or [0.0]), "count": len(drifted)}
+
+    def _land_new_data(self) -> str:
+        """New labelled data lands at a new data version, as the team's ingestion would write it."""
+        from sklearn.datasets import load_breast_cancer
+
+        import pandas as pd
+
+        bunch = load_breast_cancer(as_frame=True)
+        frame = pd.concat([bunch.target.rename("target"), bunch.data], axis=1).sample(frac=1.0, random_state=7)
+        version = time.strftime("%Y-%m-%dT%H%M%S", time.gmtime(time.time() + 60))
+        bucket = self.outputs["artifactBucket"]
+        key = f"{self.project.name}/data/{version}/labelled.csv"
+        self._client("s3").put_object(Bucket=bucket, Key=key, Body=frame.to_csv(index=False).encode())
+        return version
 
     def alarm(self, r: DemoResult) -> str:
         alarms = [e for e in self._entries("aws:cloudwatch/metricAlarm:MetricAlarm", self.project.name)
@@ -393,62 +417,49 @@ class Demo:
         if not alarms:
             raise DemoError("the stack has no drift alarm for the project (level 4 monitoring)")
         alarm = alarms[0].inputs
-        self.alarm_name = alarm["name"]
-        cw = self._client("cloudwatch")
-        dims = [{"Name": k, "Value": v} for k, v in (alarm.get("dimensions") or {}).items()]
-        # what the project's `monitoring.drift --publish` put into the metric the alarm watches
-        now = time.time()
-        stats = cw.get_metric_statistics(Namespace=alarm["namespace"], MetricName=alarm["metricName"],
-                                         Dimensions=dims, StartTime=now - 3600, EndTime=now + 60, Period=60,
-                                         Statistics=["Maximum"])["Datapoints"]
-        if not stats:
-            raise DemoError(f"nothing published {alarm['namespace']}/{alarm['metricName']} {dims}")
-        published = max(d["Maximum"] for d in stats)
-        if abs(published - self.drift_score) > 1e-6:
-            raise DemoError(f"published {published} differs from the drift report's score {self.drift_score}")
-        threshold = float(alarm.get("threshold", 0))
-        if published <= threshold:
-            raise DemoError(f"drift score {published:.3f} does not breach the alarm threshold {threshold}")
-        cw.set_alarm_state(AlarmName=self.alarm_name, StateValue="ALARM",
-                           StateReason=f"{alarm.get('metricName', 'drift')} {self.drift_score:.3f} > {threshold} "
-                                       f"(set by ladder demo: moto does not evaluate alarms)")
-        state = cw.describe_alarms(AlarmNames=[self.alarm_name])["MetricAlarms"][0]
-        self.alarm_arn = state["AlarmArn"]
-        r.arns["driftAlarm"] = self.alarm_arn
-        actions = state.get("AlarmActions", [])
-        r.notes.append("moto does not evaluate CloudWatch alarms: the project published the drift metric and the "
-                       "demo set the alarm state as CloudWatch would")
-        return (f"{alarm.get('namespace')}/{alarm.get('metricName')} = {self.drift_score:.3f} > {threshold}; "
-                f"{self.alarm_name} -> {state['StateValue']}, notifies {len(actions)} topic(s)")
+        state = self._client("cloudwatch").describe_alarms(AlarmNames=[alarm["name"]])["MetricAlarms"][0]
+        if state["StateValue"] != "ALARM":
+            raise DemoError(f"{alarm['name']} is {state['StateValue']} after the breaching DriftScore: "
+                            f"{state.get('StateReason')}")
+        r.arns["driftAlarm"] = state["AlarmArn"]
+        delivered = [d for d in self.server.gateway.events.deliveries[self.deliveries_before:]
+                     if d["detailType"] == "CloudWatch Alarm State Change"]
+        self.retraining = [d["execution"] for d in delivered if d.get("execution")]
+        if not self.retraining:
+            raise DemoError(f"the alarm's state-change event started no pipeline: {delivered}")
+        rules = sorted({d["rule"] for d in delivered})
+        return (f"{alarm['name']} evaluated ALARM ({state['StateReason'][:90]}); its event was delivered by "
+                f"{', '.join(rules)} to {len(delivered)} target(s)")
 
     def retrain(self, r: DemoResult) -> str:
-        events = self._client("events")
-        sm = self._client("sagemaker")
-        rules = []
-        for e in self._entries("aws:cloudwatch/eventRule:EventRule", self.project.name):
-            pattern = json.loads(e.inputs.get("eventPattern") or "{}")
-            if self.alarm_arn in json.dumps(pattern) or self.alarm_name in json.dumps(pattern):
-                rules.append(e)
-        if not rules:
-            raise DemoError(f"no EventBridge rule matches the alarm {self.alarm_name}")
-        rule_name = rules[0].inputs["name"]
-        targets = events.list_targets_by_rule(Rule=rule_name)["Targets"]
-        pipeline_targets = [t for t in targets if ":pipeline/" in t["Arn"]]
-        if not pipeline_targets:
-            raise DemoError(f"rule {rule_name} has no SageMaker pipeline target")
-        target = pipeline_targets[0]
-        pipeline = target["Arn"].rsplit("/", 1)[-1]
-        params = target.get("SageMakerPipelineParameters", {}).get("PipelineParameterList", [])
-        execution = sm.start_pipeline_execution(
-            PipelineName=pipeline, PipelineExecutionDisplayName="retrain-on-drift",
-            PipelineExecutionDescription=f"started by {rule_name} on {self.alarm_name}",
-            PipelineParameters=params)["PipelineExecutionArn"]
-        status = sm.describe_pipeline_execution(PipelineExecutionArn=execution)["PipelineExecutionStatus"]
-        r.arns["retrainingExecution"] = execution
-        r.notes.append("moto's EventBridge does not deliver to SageMaker pipeline targets: the demo started the "
-                       "rule's target pipeline with the target's parameters, as EventBridge would")
-        return f"rule {rule_name} -> pipeline {pipeline}: execution {status} " \
-               f"({', '.join(p['Name'] + '=' + p['Value'] for p in params) or 'default parameters'})"
+        arn = self.retraining[0]
+        execution = self._wait(arn)
+        r.arns["retrainingExecution"] = arn
+        if execution.status != "Succeeded":
+            raise DemoError(f"retraining {execution.status}: {execution.failure}")
+        hits = [s.name for s in execution.steps.values() if s.cache_source]
+        if hits:
+            raise DemoError(f"retraining reused cached steps {hits}: it retrained nothing")
+        package = execution.summary()["modelPackageArn"]
+        desc = self._client("sagemaker").describe_model_package(ModelPackageName=package)
+        data_version = desc.get("CustomerMetadataProperties", {}).get("DataVersion")
+        if data_version != self.new_data_version:
+            raise DemoError(f"the retrained package records data {data_version!r}, the new data is "
+                            f"{self.new_data_version!r}")
+        r.arns["retrainedPackage"] = package
+        return (f"trigger {execution.trigger}: {self._summary(execution)}; {package.rsplit('/', 1)[-1]} "
+                f"{desc['ModelApprovalStatus']} on data {data_version}")
+
+    def schedule(self, r: DemoResult) -> str:
+        fired = self.server.gateway.tick(7 * 86400 + 60)
+        runs = [f for f in fired if f.get("execution")]
+        if not runs:
+            raise DemoError(f"advancing the clock a week fired no training schedule: {fired}")
+        execution = self._wait(runs[0]["execution"])
+        r.arns["scheduledExecution"] = execution.arn
+        if execution.status != "Succeeded":
+            raise DemoError(f"scheduled training {execution.status}: {execution.failure}")
+        return f"{runs[0]['schedule']} fired at {runs[0]['time'][:16]}: {self._summary(execution)}"
 
     # ---- driver -----------------------------------------------------------------------------------
     def run(self) -> DemoResult:
@@ -479,15 +490,15 @@ class Demo:
         self.state_dir = workdir / ".ladder" / "sandbox"
         result = DemoResult(stack=self.stack, project=self.project_name or "", workdir=str(workdir),
                             kept=self.keep is not None)
-        server = MotoServer().start()
-        self.endpoint = server.endpoint
+        self.server = MotoServer(workdir=str(workdir / ".ladder" / "emulation")).start()
+        self.endpoint = self.server.endpoint
         # moto keeps its state per process, not per server: start from an empty emulated account
-        urllib.request.urlopen(urllib.request.Request(f"{server.endpoint}/moto-api/reset", method="POST"),
+        urllib.request.urlopen(urllib.request.Request(f"{self.endpoint}/moto-api/reset", method="POST"),
                                timeout=30).close()
         try:
-            with temporary_env({"AWS_ENDPOINT_URL": server.endpoint, "AWS_ACCESS_KEY_ID": "testing",
-                       "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing",
-                       "AWS_DEFAULT_REGION": spec_mod.load(path=self.stack_path).region}):
+            with temporary_env({"AWS_ENDPOINT_URL": self.endpoint, "AWS_ACCESS_KEY_ID": "testing",
+                                "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing",
+                                "AWS_DEFAULT_REGION": declared.region}):
                 for key, title in steps_for(declared.capabilities):
                     self.on_step(key, title)
                     step = StepResult(key, title)
@@ -503,11 +514,23 @@ class Demo:
                     result.project = self.project_name or ""
                     result.steps.append(step)
                     self.on_done(step)
+                result.emulation = self.server.gateway.report()
         finally:
-            server.stop()
+            self.server.stop()
             if self.keep is None:
                 shutil.rmtree(workdir, ignore_errors=True)
         skipped = [title for key, title in STEPS if (key, title) not in steps_for(declared.capabilities)]
         if skipped:
             result.notes.append(f"level {declared.maturity} stops before: {'; '.join(skipped)} (level 4)")
         return result
+
+
+def _flat_metrics(report: dict[str, Any]) -> dict[str, float]:
+    """{metric: value} from the registry's model-quality statistics (or the older {"metrics": ...} shape)."""
+    out: dict[str, float] = {}
+    for metrics in report.values():
+        if isinstance(metrics, dict):
+            for name, value in metrics.items():
+                if isinstance(value, dict) and "value" in value:
+                    out[name] = round(float(value["value"]), 4)
+    return out
