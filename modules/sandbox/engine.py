@@ -128,16 +128,34 @@ class SandboxMocks:
         self.errors: list[BaseException] = []
         self.on_event = on_event
         self._lock = threading.Lock()
+        self._idle = threading.Condition(self._lock)
+        self._inflight = 0
+        self._cancelled = False
         self._seq = max([e.seq for e in self.previous.values()], default=0)
 
     # ---- Pulumi Mocks interface ---------------------------------------------------------------------
     def new_resource(self, args) -> tuple[str, dict]:
+        with self._lock:
+            if self._cancelled:
+                raise SandboxError(f"not creating {args.name!r}: the apply was interrupted")
+            self._inflight += 1
         try:
             return self._new_resource(args)
         except BaseException as exc:  # noqa: BLE001 - kept so apply() can re-raise the original error
             with self._lock:
                 self.errors.append(exc)
             raise
+        finally:
+            with self._lock:
+                self._inflight -= 1
+                self._idle.notify_all()
+
+    def cancel(self, timeout: float = 120.0) -> None:
+        """Start nothing new; wait until the resources being created now are created and recorded (Ctrl-C and
+        failures land in the main thread while Pulumi's workers are still calling AWS)."""
+        with self._lock:
+            self._cancelled = True
+            self._idle.wait_for(lambda: self._inflight == 0, timeout=timeout)
 
     def call(self, args) -> tuple[dict, list]:
         token = args.token

@@ -376,6 +376,9 @@ def _apply(spec: StackSpec, config: dict[str, Any], path: Path, endpoint: Option
                 raise
             mocks.attach_graph(graph)
             deleted = mocks.delete_undeclared()
+        except BaseException:
+            mocks.cancel()  # what is being created now finishes and is journaled before the state is saved
+            raise
         finally:
             new_state = State(stack=spec.stack, region=spec.region, endpoint=ep.url, embedded=ep.embedded,
                               token=token, updated=time.time(), resources=dict(mocks.live))
