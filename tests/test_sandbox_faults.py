@@ -117,8 +117,8 @@ def kill_at(monkeypatch, n: int, snapshot: Path, state_dir: Path):
     monkeypatch.setattr(engine.SandboxMocks, "_new_resource", wrapped)
 
 
-FAULTS = settings(max_examples=3, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                                                          HealthCheck.too_slow])
+FAULTS = settings(max_examples=3, deadline=None, database=None,  # bounded; no .hypothesis/ in the tree
+                  suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 
 
 @pytest.mark.slow

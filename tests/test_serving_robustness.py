@@ -67,7 +67,7 @@ bodies = st.one_of(
 )
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=150, deadline=None, database=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(body=bodies, content_type=st.sampled_from(["application/json", "text/csv", "text/csv; charset=utf-8",
                                                   "application/json; charset=utf-8", "text/plain", ""]))
 def test_no_request_gets_a_5xx(serving, body, content_type):

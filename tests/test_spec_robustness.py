@@ -156,8 +156,8 @@ def test_unrelated_namespaces_do_not_warn(tmp_path):
 
 # ---- properties ---------------------------------------------------------------------------------------------
 
-PROPERTY = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                                                           HealthCheck.too_slow])
+PROPERTY = settings(max_examples=60, deadline=None, database=None,  # bounded; no .hypothesis/ in the tree
+                    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 
 scalars = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(), st.text(max_size=30),
                     st.sampled_from(["rate(1 day)", "cron(0 0 ? * MON *)", "ml.m5.large", "s3://b/k", "arn:aws:x",
