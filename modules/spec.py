@@ -22,10 +22,10 @@ from pydantic.alias_generators import to_camel
 
 from . import levels
 from .naming import LIMITS, Naming
-from .validation import (YamlProblem, namespace_warnings, non_finite_paths, parse_stack_yaml, region_problem, shown,
-                         validate_github_owner, validate_github_repository, validate_instance_type,
-                         validate_model_package_arn, validate_oidc_provider_arn, validate_s3_uri, validate_schedule,
-                         validate_tag_value)
+from .validation import (YamlProblem, endpoint_problems, namespace_warnings, non_finite_paths, parse_stack_yaml,
+                         region_problem, shown, validate_github_owner, validate_github_repository,
+                         validate_instance_type, validate_model_package_arn, validate_oidc_provider_arn,
+                         validate_s3_uri, validate_schedule, validate_tag_value)
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 STACKS_DIR = REPO_ROOT / "stacks"
@@ -550,44 +550,9 @@ def _check(path: str, validator, *args) -> list[Problem]:
 
 
 def _serving_problems(spec: StackSpec, caps: frozenset[str], serving: Serving, path: str) -> list[Problem]:
-    """Endpoint rules AWS would only reject at deploy time (limits from the SageMaker API model)."""
-    problems: list[Problem] = []
-    if "endpoint" in caps and spec.environment == "prod" and serving.min_instances < 2:
-        problems.append(Problem(f"{path}.minInstances",
-                                f"{serving.min_instances} is too few for a prod endpoint; need minInstances >= 2 "
-                                f"(instances are spread across Availability Zones)"))
-    total = serving.builtin_alarms + len(serving.rollback_alarms)
-    if total == 0:
-        problems.append(Problem(f"{path}.rollbackAlarms",
-                                "auto-rollback needs at least one alarm: keep errorAlarm or latencyAlarm on, or "
-                                "name an alarm in rollbackAlarms"))
-    elif total > 10:
-        problems.append(Problem(f"{path}.rollbackAlarms",
-                                f"{total} rollback alarms ({serving.builtin_alarms} built-in + "
-                                f"{len(serving.rollback_alarms)} listed); AWS allows 1-10 per endpoint"))
-    routing = serving.traffic_routing
-    for field_key, attr, kind in (("canarySize", "canary_size", "CANARY"),
-                                  ("linearStepSize", "linear_step_size", "LINEAR")):
-        size = getattr(routing, attr)
-        where = f"{path}.trafficRouting.{field_key}"
-        if routing.type == kind and size is None:
-            problems.append(Problem(where, f"required when trafficRouting.type is {kind}, e.g. "
-                                           f"{{type: CAPACITY_PERCENT, value: {10 if kind == 'LINEAR' else 20}}}"))
-        elif routing.type != kind and size is not None:
-            problems.append(Problem(where, f"only allowed when trafficRouting.type is {kind} "
-                                           f"(it is {routing.type})"))
-        elif size is not None:
-            low = 10 if kind == "LINEAR" else 1
-            if size.type == "CAPACITY_PERCENT" and not low <= size.value <= 50:
-                problems.append(Problem(f"{where}.value",
-                                        f"{size.value}% is out of range; AWS allows {low}-50% of the fleet for a "
-                                        f"{kind.lower()} step"))
-            elif size.type == "INSTANCE_COUNT" and size.value * 2 > serving.min_instances:
-                problems.append(Problem(f"{where}.value",
-                                        f"{size.value} instance(s) is more than 50% of minInstances "
-                                        f"({serving.min_instances}); AWS allows at most half the fleet per step - "
-                                        f"raise minInstances, use CAPACITY_PERCENT or ALL_AT_ONCE"))
-    return problems
+    """Endpoint rules AWS would only reject at deploy time (validation.endpoint_problems)."""
+    prod_endpoint = "endpoint" in caps and spec.environment == "prod"
+    return [Problem(p, m) for p, m in endpoint_problems(serving, prod_endpoint=prod_endpoint, path=path)]
 
 
 def _training_problems(caps: frozenset[str], training: Training, path: str) -> list[Problem]:

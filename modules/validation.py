@@ -356,6 +356,48 @@ def namespace_warnings(config: dict[str, Any], namespace: str) -> list[tuple[str
     return out
 
 
+def endpoint_problems(serving: Any, *, prod_endpoint: bool, path: str) -> list[tuple[str, str]]:
+    """(key path, message) for endpoint rules AWS would only reject at deploy time (limits from the SageMaker API
+    model: 1-10 rollback alarms, canary 1-50% / linear 10-50% of the fleet, at most half the fleet per step)."""
+    problems: list[tuple[str, str]] = []
+    if prod_endpoint and serving.min_instances < 2:
+        problems.append((f"{path}.minInstances",
+                                f"{serving.min_instances} is too few for a prod endpoint; need minInstances >= 2 "
+                                f"(instances are spread across Availability Zones)"))
+    total = serving.builtin_alarms + len(serving.rollback_alarms)
+    if total == 0:
+        problems.append((f"{path}.rollbackAlarms",
+                                "auto-rollback needs at least one alarm: keep errorAlarm or latencyAlarm on, or "
+                                "name an alarm in rollbackAlarms"))
+    elif total > 10:
+        problems.append((f"{path}.rollbackAlarms",
+                                f"{total} rollback alarms ({serving.builtin_alarms} built-in + "
+                                f"{len(serving.rollback_alarms)} listed); AWS allows 1-10 per endpoint"))
+    routing = serving.traffic_routing
+    for field_key, attr, kind in (("canarySize", "canary_size", "CANARY"),
+                                  ("linearStepSize", "linear_step_size", "LINEAR")):
+        size = getattr(routing, attr)
+        where = f"{path}.trafficRouting.{field_key}"
+        if routing.type == kind and size is None:
+            problems.append((where, f"required when trafficRouting.type is {kind}, e.g. "
+                                           f"{{type: CAPACITY_PERCENT, value: {10 if kind == 'LINEAR' else 20}}}"))
+        elif routing.type != kind and size is not None:
+            problems.append((where, f"only allowed when trafficRouting.type is {kind} "
+                                           f"(it is {routing.type})"))
+        elif size is not None:
+            low = 10 if kind == "LINEAR" else 1
+            if size.type == "CAPACITY_PERCENT" and not low <= size.value <= 50:
+                problems.append((f"{where}.value",
+                                        f"{size.value}% is out of range; AWS allows {low}-50% of the fleet for a "
+                                        f"{kind.lower()} step"))
+            elif size.type == "INSTANCE_COUNT" and size.value * 2 > serving.min_instances:
+                problems.append((f"{where}.value",
+                                        f"{size.value} instance(s) is more than 50% of minInstances "
+                                        f"({serving.min_instances}); AWS allows at most half the fleet per step - "
+                                        f"raise minInstances, use CAPACITY_PERCENT or ALL_AT_ONCE"))
+    return problems
+
+
 def non_finite_paths(value: Any, path: str = "", depth: int = 0) -> list[str]:
     """Key paths (``a.b[2]``) of every NaN/Infinity in a parsed document (JSON has no such numbers)."""
     if depth > 200:
