@@ -473,7 +473,7 @@ def test_monotonicity_check_sees_a_changed_level3_resource(g3, g4):
     ({"baseline": {"constraintsUri": "https://x/constraints.json"}}, "monitoring.baseline.constraintsUri",
      "is not an S3 object URI"),
     ({"baseline": {"statistics": "s3://b/k.json"}}, "monitoring.baseline.statistics", "unknown key"),
-    ({"instanceType": "m5.large"}, "monitoring.instanceType", "not a SageMaker instance type"),
+    ({"instanceType": "m5.large"}, "monitoring.instanceType", "not a SageMaker processing instance"),
 ])
 def test_bad_monitoring_settings_are_clear_errors(monitoring, where, message):
     with pytest.raises(spec.SpecError) as exc:
