@@ -52,3 +52,46 @@ def fresh(server) -> None:
     import urllib.request
 
     urllib.request.urlopen(urllib.request.Request(f"{server.endpoint}/moto-api/reset", method="POST"), timeout=30).read()
+
+
+# ---- the sandbox (moto + the emulation) for tests -----------------------------------------------------
+FRAMEWORK_IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
+SAGEMAKER_TRUST = {"Version": "2012-10-17", "Statement": [{
+    "Effect": "Allow", "Principal": {"Service": "sagemaker.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+
+
+class Sandbox:
+    """A started sandbox server (reset) and boto3 clients against it."""
+
+    def __init__(self, tmp_path_factory):
+        from modules.sandbox.server import MotoServer
+
+        self.server = MotoServer(workdir=str(tmp_path_factory.mktemp("sandbox"))).start()
+        fresh(self.server)  # moto keeps state per process: other test modules may have run in this one
+
+    def client(self, service: str, region: str = "us-east-1"):
+        import boto3
+
+        return boto3.client(service, region_name=region, endpoint_url=self.server.endpoint)
+
+    def role(self, name: str, statements: list, trust: dict | None = None) -> str:
+        iam = self.client("iam")
+        arn = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust or SAGEMAKER_TRUST))["Role"]["Arn"]
+        if statements:
+            iam.put_role_policy(RoleName=name, PolicyName="p", PolicyDocument=json.dumps(
+                {"Version": "2012-10-17", "Statement": statements}))
+        return arn
+
+    def stop(self) -> None:
+        self.server.stop()
+
+
+def github_token(sub: str, aud: str = "sts.amazonaws.com") -> str:
+    """An unsigned GitHub Actions OIDC token with the claims trust policies check (the sandbox checks claims)."""
+    import base64
+
+    def part(doc):
+        return base64.urlsafe_b64encode(json.dumps(doc).encode()).decode().rstrip("=")
+
+    claims = {"iss": "https://token.actions.githubusercontent.com", "aud": aud, "sub": sub}
+    return f"{part({'alg': 'none'})}.{part(claims)}."

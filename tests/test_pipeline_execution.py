@@ -14,16 +14,14 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from modules.sandbox.server import MotoServer
-from tests.helpers import fresh
+from tests.helpers import FRAMEWORK_IMAGE as IMAGE
+from tests.helpers import SAGEMAKER_TRUST as TRUST
+from tests.helpers import Sandbox
 
 REGION = "us-east-1"
 V = "2012-10-17"
-IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
 BUCKET = "exec-bucket"
 PIPELINE = "acme-dev-p-training"
-TRUST = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "sagemaker.amazonaws.com"},
-                                                  "Action": "sts:AssumeRole"}]}
 
 PROCESS = """
 import argparse, json, pathlib, sys
@@ -43,25 +41,26 @@ data = sorted(p.name for p in pathlib.Path(os.environ["SM_CHANNEL_TRAIN"]).rglob
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    srv = MotoServer(workdir=str(tmp_path_factory.mktemp("sandbox"))).start()
-    fresh(srv)  # moto keeps state per process: other test modules may have run in this one
-    yield srv
-    srv.stop()
+def sandbox(tmp_path_factory):
+    box = Sandbox(tmp_path_factory)
+    yield box
+    box.stop()
 
 
 @pytest.fixture(scope="module")
-def aws(server):
-    def client(service):
-        return boto3.client(service, region_name=REGION, endpoint_url=server.endpoint)
+def server(sandbox):
+    return sandbox.server
 
+
+@pytest.fixture(scope="module")
+def aws(sandbox):
+    client = sandbox.client
     s3, iam, sm = client("s3"), client("iam"), client("sagemaker")
     s3.create_bucket(Bucket=BUCKET)
-    role = iam.create_role(RoleName="exec", AssumeRolePolicyDocument=json.dumps(TRUST))["Role"]["Arn"]
-    iam.put_role_policy(RoleName="exec", PolicyName="p", PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [
+    role = sandbox.role("exec", [
         {"Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject"], "Resource": f"arn:aws:s3:::{BUCKET}/p/*"},
         {"Effect": "Allow", "Action": "s3:ListBucket", "Resource": f"arn:aws:s3:::{BUCKET}"},
-        {"Effect": "Allow", "Action": "sagemaker:CreateModelPackage", "Resource": "arn:aws:sagemaker:*:*:model-package/g/*"}]}))
+        {"Effect": "Allow", "Action": "sagemaker:CreateModelPackage", "Resource": "arn:aws:sagemaker:*:*:model-package/g/*"}])
     sm.create_model_package_group(ModelPackageGroupName="g")
     return {"s3": s3, "iam": iam, "sm": sm, "role": role, "client": client}
 

@@ -5,11 +5,9 @@ from __future__ import annotations
 import json
 from types import SimpleNamespace
 
-import boto3
 import pytest
 
-from modules.sandbox.server import MotoServer
-from tests.helpers import fresh
+from tests.helpers import Sandbox
 from modules.sandbox.services.cloudwatch import decide
 
 
@@ -44,12 +42,9 @@ def test_alarm_evaluation_table(case, spec, periods, expected):
 
 @pytest.fixture(scope="module")
 def cw_env(tmp_path_factory):
-    srv = MotoServer(workdir=str(tmp_path_factory.mktemp("sandbox"))).start()
-    fresh(srv)  # moto keeps state per process: other test modules may have run in this one
-    cw = boto3.client("cloudwatch", region_name="us-east-1", endpoint_url=srv.endpoint)
-    sns = boto3.client("sns", region_name="us-east-1", endpoint_url=srv.endpoint)
-    yield srv, cw, sns
-    srv.stop()
+    box = Sandbox(tmp_path_factory)
+    yield box.server, box.client("cloudwatch"), box.client("sns")
+    box.stop()
 
 
 def test_published_metric_drives_the_alarm_and_its_actions(cw_env):

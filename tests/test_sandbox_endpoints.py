@@ -7,18 +7,15 @@ import json
 import pickle
 import tarfile
 
-import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from modules.sandbox.server import MotoServer
-from tests.helpers import fresh
+from tests.helpers import FRAMEWORK_IMAGE as IMAGE
+from tests.helpers import SAGEMAKER_TRUST as TRUST  # noqa: F401 - benchmarks/endpoint_invoke.py imports it from here
+from tests.helpers import Sandbox
 
 REGION = "us-east-1"
 BUCKET = "serve-bucket"
-IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
-TRUST = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "sagemaker.amazonaws.com"},
-                                                  "Action": "sts:AssumeRole"}]}
 MODEL_FN_ONLY = """
 import pickle, pathlib
 def model_fn(model_dir):
@@ -51,19 +48,12 @@ def archive(code: str | None, files: dict[str, bytes] | None = None) -> bytes:
 
 @pytest.fixture(scope="module")
 def env(tmp_path_factory):
-    srv = MotoServer(workdir=str(tmp_path_factory.mktemp("sandbox"))).start()
-    fresh(srv)  # moto keeps state per process: other test modules may have run in this one
-
-    def client(service):
-        return boto3.client(service, region_name=REGION, endpoint_url=srv.endpoint)
-
-    s3, iam = client("s3"), client("iam")
-    s3.create_bucket(Bucket=BUCKET)
-    role = iam.create_role(RoleName="serve", AssumeRolePolicyDocument=json.dumps(TRUST))["Role"]["Arn"]
-    iam.put_role_policy(RoleName="serve", PolicyName="p", PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [
-        {"Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject"], "Resource": f"arn:aws:s3:::{BUCKET}/*"}]}))
-    yield srv, client, role
-    srv.stop()
+    box = Sandbox(tmp_path_factory)
+    box.client("s3").create_bucket(Bucket=BUCKET)
+    role = box.role("serve", [{"Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject"],
+                               "Resource": f"arn:aws:s3:::{BUCKET}/*"}])
+    yield box.server, box.client, role
+    box.stop()
 
 
 def deploy(client, role, name, *, code, env_vars, isolated=True, capture=None):

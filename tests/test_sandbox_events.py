@@ -6,13 +6,11 @@ from __future__ import annotations
 import json
 from datetime import datetime, timezone
 
-import boto3
 import pytest
 
-from modules.sandbox.server import MotoServer
-from tests.helpers import fresh
+from tests.helpers import Sandbox
 from modules.sandbox.services.scheduler import Unsupported, cron_matches, occurrences
-from tests.test_pipeline_execution import BUCKET, PIPELINE, REGION, TRUST, definition, upload_code
+from tests.test_pipeline_execution import BUCKET, PIPELINE, REGION, definition, upload_code
 
 ACCOUNT = "123456789012"
 PIPELINE_ARN = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:pipeline/{PIPELINE}"
@@ -49,18 +47,12 @@ def test_rate_at_and_unsupported_expressions():
 
 @pytest.fixture(scope="module")
 def env(tmp_path_factory):
-    srv = MotoServer(workdir=str(tmp_path_factory.mktemp("sandbox"))).start()
-    fresh(srv)  # moto keeps state per process: other test modules may have run in this one
-
-    def client(service):
-        return boto3.client(service, region_name=REGION, endpoint_url=srv.endpoint)
-
+    box = Sandbox(tmp_path_factory)
+    srv, client = box.server, box.client
     s3, iam, sm = client("s3"), client("iam"), client("sagemaker")
     s3.create_bucket(Bucket=BUCKET)
-    role = iam.create_role(RoleName="exec", AssumeRolePolicyDocument=json.dumps(TRUST))["Role"]["Arn"]
-    iam.put_role_policy(RoleName="exec", PolicyName="p", PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [
-        {"Effect": "Allow", "Action": ["s3:*"], "Resource": "*"},
-        {"Effect": "Allow", "Action": "sagemaker:CreateModelPackage", "Resource": "*"}]}))
+    role = box.role("exec", [{"Effect": "Allow", "Action": ["s3:*"], "Resource": "*"},
+                             {"Effect": "Allow", "Action": "sagemaker:CreateModelPackage", "Resource": "*"}])
     sm.create_model_package_group(ModelPackageGroupName="g")
     sm.create_pipeline(PipelineName=PIPELINE, PipelineDefinition=definition(role), RoleArn=role)
     aws = {"s3": s3, "iam": iam, "sm": sm, "role": role, "client": client}

@@ -2,32 +2,24 @@
 
 from __future__ import annotations
 
-import base64
 import json
 
-import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from modules.sandbox.server import MotoServer
-from tests.helpers import fresh
+from tests.helpers import Sandbox, github_token
 
 HOST = "token.actions.githubusercontent.com"
 
 
 def token(sub: str, aud: str = "sts.amazonaws.com") -> str:
-    def part(doc):
-        return base64.urlsafe_b64encode(json.dumps(doc).encode()).decode().rstrip("=")
-
-    return f"{part({'alg': 'none'})}.{part({'iss': f'https://{HOST}', 'aud': aud, 'sub': sub})}."
+    return github_token(sub, aud)
 
 
 @pytest.fixture(scope="module")
 def iam_env(tmp_path_factory):
-    srv = MotoServer(workdir=str(tmp_path_factory.mktemp("sandbox"))).start()
-    fresh(srv)  # moto keeps state per process: other test modules may have run in this one
-    iam = boto3.client("iam", region_name="us-east-1", endpoint_url=srv.endpoint)
-    sts = boto3.client("sts", region_name="us-east-1", endpoint_url=srv.endpoint)
+    box = Sandbox(tmp_path_factory)
+    iam, sts = box.client("iam"), box.client("sts")
     provider = iam.create_open_id_connect_provider(Url=f"https://{HOST}", ClientIDList=["sts.amazonaws.com"],
                                                    ThumbprintList=["a" * 40])["OpenIDConnectProviderArn"]
 
@@ -40,7 +32,7 @@ def iam_env(tmp_path_factory):
         return iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
 
     yield sts, role
-    srv.stop()
+    box.stop()
 
 
 def assume(sts, arn, sub, aud="sts.amazonaws.com"):

@@ -3,7 +3,6 @@ point (pipelines/run_pipeline.py) as the CI role. Fails on every defect of the r
 
 from __future__ import annotations
 
-import base64
 import io
 import json
 import os
@@ -20,7 +19,7 @@ from modules import spec as spec_mod
 from modules.cli import scaffold_context
 from modules.sandbox import state as sandbox
 from modules.sandbox.server import MotoServer
-from tests.helpers import fresh
+from tests.helpers import fresh, github_token
 
 pytestmark = pytest.mark.slow
 REGION = "us-east-1"
@@ -31,11 +30,7 @@ CONFIG = {"aws:region": REGION, "mlops:environment": "dev", "mlops:maturity": 2,
 
 
 def _jwt(sub: str) -> str:
-    def part(doc):
-        return base64.urlsafe_b64encode(json.dumps(doc).encode()).decode().rstrip("=")
-
-    claims = {"iss": "https://token.actions.githubusercontent.com", "aud": "sts.amazonaws.com", "sub": sub}
-    return f"{part({'alg': 'none'})}.{part(claims)}."
+    return github_token(sub)
 
 
 class Env:
