@@ -65,6 +65,21 @@ def project_prefixes(project: str) -> tuple[str, ...]:
     return (f"{project}/", f"capture/{project}/", f"monitoring/{project}/")
 
 
+def job_statements(ctx: Context, role_name: str) -> list[dict]:
+    """What every SageMaker execution role needs for its jobs: logs, SageMaker's own metrics, passing itself."""
+    return [
+        {"Sid": "WriteJobLogs", "Effect": "Allow",
+         "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+         "Resource": ctx.arn("logs", "log-group:/aws/sagemaker/*")},
+        {"Sid": "PublishSageMakerMetrics", "Effect": "Allow", "Action": "cloudwatch:PutMetricData",
+         "Resource": "*",  # PutMetricData has no resource-level permissions; scoped by namespace
+         "Condition": {"StringLike": {"cloudwatch:namespace": ["aws/sagemaker/*", "/aws/sagemaker/*"]}}},
+        {"Sid": "PassOnlyItselfToSageMaker", "Effect": "Allow", "Action": "iam:PassRole",
+         "Resource": ctx.arn("iam", f"role/{role_name}", region=False),
+         "Condition": {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}},
+    ]
+
+
 class Foundation(pulumi.ComponentResource):
     key: aws.kms.Key
     artifact_bucket: aws.s3.Bucket
@@ -156,16 +171,7 @@ class Foundation(pulumi.ComponentResource):
                  "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"],
                  "Resource": bucket_arn.apply(lambda a: f"{a}/*")},
                 *key_statements(self.key.arn),
-                {"Sid": "WriteJobLogs", "Effect": "Allow",
-                 "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents",
-                            "logs:DescribeLogStreams"],
-                 "Resource": ctx.arn("logs", "log-group:/aws/sagemaker/*")},
-                {"Sid": "PublishSageMakerMetrics", "Effect": "Allow", "Action": "cloudwatch:PutMetricData",
-                 "Resource": "*",  # PutMetricData has no resource-level permissions; scoped by namespace
-                 "Condition": {"StringLike": {"cloudwatch:namespace": ["aws/sagemaker/*", "/aws/sagemaker/*"]}}},
-                {"Sid": "PassOnlyItselfToSageMaker", "Effect": "Allow", "Action": "iam:PassRole",
-                 "Resource": ctx.arn("iam", f"role/{role_name}", region=False),
-                 "Condition": {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}},
+                *job_statements(ctx, role_name),
             ]),
             opts=child(self),
         )
@@ -270,16 +276,7 @@ class ProjectExecution(pulumi.ComponentResource):
                  "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"],
                  "Resource": bucket_arn.apply(lambda a: [f"{a}/{p}*" for p in prefixes])},
                 *key_statements(args.kms_key_arn),
-                {"Sid": "WriteJobLogs", "Effect": "Allow",
-                 "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents",
-                            "logs:DescribeLogStreams"],
-                 "Resource": ctx.arn("logs", "log-group:/aws/sagemaker/*")},
-                {"Sid": "PublishSageMakerMetrics", "Effect": "Allow", "Action": "cloudwatch:PutMetricData",
-                 "Resource": "*",  # PutMetricData has no resource-level permissions; scoped by namespace
-                 "Condition": {"StringLike": {"cloudwatch:namespace": ["aws/sagemaker/*", "/aws/sagemaker/*"]}}},
-                {"Sid": "PassOnlyItselfToSageMaker", "Effect": "Allow", "Action": "iam:PassRole",
-                 "Resource": ctx.arn("iam", f"role/{role_name}", region=False),
-                 "Condition": {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}},
+                *job_statements(ctx, role_name),
             ]),
             opts=child(self),
         )
