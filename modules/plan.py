@@ -192,7 +192,7 @@ class PlanMocks:
         raise ProgramError(f"the offline engine has no answer for the provider function {args.token}")
 
 
-def _make_monitor(mocks_impl):
+def _make_monitor(mocks_impl, secrets: frozenset[str] = frozenset()):
     mocks, _, _, _ = _import_pulumi()
     from pulumi.runtime import rpc
     from pulumi.runtime.sync_await import _ensure_event_loop
@@ -221,7 +221,7 @@ def _make_monitor(mocks_impl):
             res = Resource(
                 urn=urn, type=request.type, name=request.name,
                 parent=request.parent if request.parent and request.parent != self.stack_urn else None,
-                inputs=_plain(inputs), custom=bool(request.custom),
+                inputs=_plain(inputs, secrets), custom=bool(request.custom),
                 protect=bool(request.protect), retain_on_delete=bool(request.retainOnDelete),
                 ignore_changes=list(request.ignoreChanges), delete_before_replace=bool(request.deleteBeforeReplace),
                 replace_on_changes=list(request.replaceOnChanges), dependencies=list(request.dependencies),
@@ -230,7 +230,7 @@ def _make_monitor(mocks_impl):
                 response = super().RegisterResource(request)
                 reg = self.resources[urn]
                 res.id = reg.id
-                res.outputs = _plain(reg.state)
+                res.outputs = _plain(reg.state, secrets)
             else:
                 from pulumi.runtime.proto import resource_pb2
 
@@ -242,23 +242,88 @@ def _make_monitor(mocks_impl):
         def RegisterResourceOutputs(self, request):
             _ensure_event_loop()
             if request.urn in self.by_urn:
-                self.by_urn[request.urn].outputs = _plain(rpc.deserialize_properties(request.outputs))
+                self.by_urn[request.urn].outputs = _plain(rpc.deserialize_properties(request.outputs), secrets)
             return super().RegisterResourceOutputs(request)
 
     return Adapter(), RecordingMonitor()
 
 
-def _plain(value: Any) -> Any:
-    """Strip Pulumi wire artefacts (secrets markers, unknowns) into JSON-able values."""
+SECRET_SIG = ("4dabf18193072939515e22adb298388d", "1b47061264138c4ac30d75fd1eb44270")
+REDACTED = "[secret]"
+MIN_SCRUB = 8  # secret values at least this long are also scrubbed where they appear unmarked (substring)
+
+
+def _plain(value: Any, secrets: frozenset[str] = frozenset()) -> Any:
+    """Strip Pulumi wire artefacts (secrets markers, unknowns) into JSON-able values.
+
+    A secret-marked value that holds a secret config value (``secrets``) becomes ``[secret]``, as
+    ``pulumi preview`` shows it; other secret-marked values (pulumi-aws marks e.g. every SSM parameter value
+    secret) are names the checks need and are unwrapped.
+    """
     if isinstance(value, dict):
-        if value.get("4dabf18193072939515e22adb298388d") == "1b47061264138c4ac30d75fd1eb44270":
-            return _plain(value.get("value"))
-        return {k: _plain(v) for k, v in value.items()}
+        if value.get(SECRET_SIG[0]) == SECRET_SIG[1]:
+            inner = _plain(value.get("value"), secrets)
+            return REDACTED if secrets and _holds_secret(inner, secrets) else inner
+        return {k: _plain(v, secrets) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
+        return [_plain(v, secrets) for v in value]
     if isinstance(value, (str, int, float, bool)) or value is None:
         return value
     return str(value)
+
+
+def _holds_secret(value: Any, secrets: frozenset[str]) -> bool:
+    text = value if isinstance(value, str) else json.dumps(value, default=str)
+    return any(s == text or (len(s) >= MIN_SCRUB and s in text) for s in secrets)
+
+
+def scrub(value: Any, secrets: frozenset[str]) -> Any:
+    """``value`` with every occurrence of a secret (marked or not) replaced by ``[secret]``."""
+    long = [s for s in secrets if len(s) >= MIN_SCRUB]
+    if not secrets:
+        return value
+    if isinstance(value, str):
+        if value in secrets:
+            return REDACTED
+        for s in long:
+            value = value.replace(s, REDACTED)
+        return value
+    if isinstance(value, dict):
+        return {k: scrub(v, secrets) for k, v in value.items()}
+    if isinstance(value, list):
+        return [scrub(v, secrets) for v in value]
+    return value
+
+
+def is_encrypted(value: Any) -> bool:
+    """A Pulumi-encrypted config value (``key: {secure: v1:...}`` in a stack file): only the CLI can read it."""
+    return isinstance(value, dict) and set(value) == {"secure"} and isinstance(value["secure"], str)
+
+
+def secret_config(config: dict[str, Any], secret_keys: list[str] | None = None) -> tuple[list[str], list[str], list[str]]:
+    """(secret keys, their plain-text values, notes) for a structured stack config.
+
+    The keys of ``spec.SECRET_KEYS`` are secret wherever they come from; ``secret_keys`` are the ones the
+    caller knows are secret (the Pulumi CLI's decrypted ``secure`` values). A secret key given in clear text
+    in the stack file gets a note. Encrypted values are ciphertext (never a token) and are not collected.
+    """
+    keys = list(dict.fromkeys([*(secret_keys or []),
+                               *(f"{spec_mod.NAMESPACE}:{k}" for k in spec_mod.SECRET_KEYS
+                                 if f"{spec_mod.NAMESPACE}:{k}" in config)]))
+    values: list[str] = []
+    notes: list[str] = []
+    for key in keys:
+        value = config.get(key)
+        if value is None or is_encrypted(value):
+            continue
+        text = value if isinstance(value, str) else json.dumps(value, sort_keys=False)
+        values.append(text)
+        if isinstance(value, str):
+            values.append(json.dumps(value)[1:-1])  # as it appears inside JSON documents
+        if key not in (secret_keys or []):
+            notes.append(f"{key} is stored in clear text in the stack file; keep it encrypted: "
+                         f"`pulumi config set --secret {key} <value>` (the plan shows it as {REDACTED})")
+    return keys, [v for v in values if v], notes
 
 
 @contextlib.contextmanager
@@ -287,7 +352,9 @@ def run_program(spec: StackSpec, config: dict[str, Any], mocks_impl=None, *, pro
     from pulumi.runtime import config as pconfig
 
     mocks_impl = mocks_impl or PlanMocks(region=spec.region)
-    adapter, monitor = _make_monitor(mocks_impl)
+    secret_keys, secret_values, secret_notes = secret_config(config, secret_keys)
+    secrets = frozenset(secret_values)
+    adapter, monitor = _make_monitor(mocks_impl, secrets)
     error: list[BaseException] = []
     outputs: dict[str, Any] = {}
 
@@ -308,7 +375,7 @@ def run_program(spec: StackSpec, config: dict[str, Any], mocks_impl=None, *, pro
     env = {"LADDER_STACK_SOURCE": spec.source, "PULUMI_CONFIG": "{}"}
     with temporary_env(env):
         settings.reset_options(project=PROJECT, stack=spec.stack, preview=False)
-        pconfig.set_all_config(spec_mod.config_to_pulumi(config), secret_keys or [])
+        pconfig.set_all_config(spec_mod.config_to_pulumi(config), secret_keys)
         mocks.set_mocks(adapter, project=PROJECT, stack=spec.stack, preview=False, monitor=monitor)
         try:
             _sync_await(stack_mod.run_pulumi_func(program_fn))
@@ -319,13 +386,18 @@ def run_program(spec: StackSpec, config: dict[str, Any], mocks_impl=None, *, pro
             pconfig.set_all_config({}, [])
     if error:
         exc = error[0]
-        message = str(exc)
-        if isinstance(exc, ProgramError):
+        message = scrub(str(exc), secrets)  # a provider or sandbox error may quote the request it refused
+        if isinstance(exc, ProgramError) and message == str(exc):
             raise exc
-        raise ProgramError(message or type(exc).__name__) from exc
-    notes = [str(n) for n in outputs.get("notes", []) or []]
+        raise ProgramError(message or type(exc).__name__) from (None if secrets else exc)
+    notes = [*secret_notes, *(str(n) for n in outputs.get("notes", []) or [])]
+    resources = sorted(monitor.order, key=lambda r: r.urn)
+    if secrets:  # belt and braces: a secret the program used without marking it still never leaves the run
+        for r in resources:
+            r.inputs, r.outputs = scrub(r.inputs, secrets), scrub(r.outputs, secrets)
+        outputs, notes = scrub(outputs, secrets), scrub(notes, secrets)
     return Graph(stack=spec.stack, environment=spec.environment, maturity=spec.maturity,
-                 resources=sorted(monitor.order, key=lambda r: r.urn), outputs=outputs, notes=notes)
+                 resources=resources, outputs=outputs, notes=notes)
 
 
 def plan(stack: str | None = None, path: str | Path | None = None, *, maturity: int | None = None,

@@ -31,6 +31,19 @@ DISPATCH_EVENT_TYPE = "model-approved"
 GITHUB_API = "https://api.github.com"
 TOKEN_CONFIG_KEY = "githubToken"  # pulumi config set --secret mlops:githubToken <token>
 TOKEN_PLACEHOLDER = "MISSING-mlops-githubToken-run-pulumi-config-set-secret"
+
+
+def _is_encrypted(raw: object) -> bool:
+    """``{"secure": "v1:..."}`` (a stack file's encrypted value, as structured config reaches the program)."""
+    if not isinstance(raw, str) or not raw.lstrip().startswith("{"):
+        return False
+    try:
+        doc = json.loads(raw)
+    except ValueError:
+        return False
+    return isinstance(doc, dict) and set(doc) == {"secure"}
+
+
 CODEBUILD_IMAGE = "aws/codebuild/standard:7.0"
 
 
@@ -250,8 +263,20 @@ class ApprovalEvents(pulumi.ComponentResource):
         ctx, project = args.ctx, args.project
         naming = ctx.naming
         token = args.github_token
+        encrypted = False
         if token is None:
-            token = pulumi.Config("mlops").get_secret(TOKEN_CONFIG_KEY)
+            # Read raw first: the Pulumi CLI hands the program decrypted values, but the offline engines (plan,
+            # check, sandbox) cannot decrypt a stack file's `{secure: v1:...}`; that ciphertext is no token.
+            raw = pulumi.runtime.get_config(f"mlops:{TOKEN_CONFIG_KEY}")
+            encrypted = _is_encrypted(raw)
+            if not encrypted:
+                token = pulumi.Config("mlops").get_secret(TOKEN_CONFIG_KEY)
+        if token is None and encrypted:
+            token = pulumi.Output.secret(TOKEN_PLACEHOLDER)
+            self.notes.append(
+                f"{project.name}: mlops:{TOKEN_CONFIG_KEY} is Pulumi-encrypted ({{secure: ...}}) and cannot be "
+                f"decrypted offline, so it is not used here: the GitHub connection gets a placeholder; "
+                f"`pulumi up` decrypts it with the stack's secrets provider")
         if token is None:
             token = pulumi.Output.secret(TOKEN_PLACEHOLDER)
             self.notes.append(
@@ -265,7 +290,7 @@ class ApprovalEvents(pulumi.ComponentResource):
             authorization_type="API_KEY",
             auth_parameters={"api_key": {
                 "key": "Authorization",
-                "value": pulumi.Output.secret(token).apply(lambda t: f"Bearer {t}"),
+                "value": pulumi.Output.secret(token).apply(lambda t: f"Bearer {t}"),  # secret end to end
             }},
             opts=child(self),
         )
