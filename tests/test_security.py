@@ -101,8 +101,10 @@ def test_ci_role_trusted_only_by_github_oidc_for_its_repository(g):
         (st,) = statements(policy(role, "assumeRolePolicy"))
         assert st["Principal"] == {"Federated": provider.outputs["arn"]}
         assert st["Action"] == "sts:AssumeRoleWithWebIdentity"
-        assert st["Condition"]["StringLike"]["token.actions.githubusercontent.com:sub"] == f"repo:acme-ml/{project}:*"
-        assert st["Condition"]["StringEquals"]["token.actions.githubusercontent.com:aud"] == "sts.amazonaws.com"
+        # pinned to main: repo:<o>/<r>:* would trust every branch, pull request and environment
+        assert st["Condition"] == {"StringEquals": {
+            "token.actions.githubusercontent.com:sub": f"repo:acme-ml/{project}:ref:refs/heads/main",
+            "token.actions.githubusercontent.com:aud": "sts.amazonaws.com"}}
         doc = policy(g.find("aws:iam/rolePolicy:RolePolicy", f"{project}-delivery-ci-policy"))
         repo_arn = g.find("aws:ecr/repository:Repository", f"{project}-delivery-ecr").outputs["arn"]
         push = next(s for s in statements(doc) if s["Sid"] == "PushProjectImages")

@@ -18,6 +18,35 @@ GITHUB_OIDC_URL = "https://token.actions.githubusercontent.com"
 GITHUB_OIDC_HOST = "token.actions.githubusercontent.com"
 
 
+def main_branch_subject(repository: str) -> str:
+    """The OIDC ``sub`` of a workflow run on ``main`` (push, schedule, dispatch; no job environment)."""
+    return f"repo:{repository}:ref:refs/heads/main"
+
+
+def environment_subject(repository: str, environment: str) -> str:
+    """The OIDC ``sub`` of a job that runs in a GitHub environment (its protection rules apply first)."""
+    return f"repo:{repository}:environment:{environment}"
+
+
+def github_trust(provider_arn: pulumi.Input[str], subject: str) -> dict:
+    """Trust statement for GitHub Actions OIDC: exactly one ``sub`` (StringEquals, no wildcard) and our audience.
+
+    ``repo:<o>/<r>:*`` would admit every branch, pull request and environment of the repository: any branch
+    could then use the role. GitHub's ``sub`` claim is ``repo:<o>/<r>:ref:refs/heads/<branch>`` for a job
+    without an environment and ``repo:<o>/<r>:environment:<name>`` for one with
+    (https://docs.github.com/en/actions/security-for-github-actions/security-hardening-your-deployments/
+    about-security-hardening-with-openid-connect#example-subject-claims). A pull-request role is not created:
+    the generated CI runs no AWS call on pull requests.
+    """
+    return {
+        "Effect": "Allow",
+        "Principal": {"Federated": provider_arn},
+        "Action": "sts:AssumeRoleWithWebIdentity",
+        "Condition": {"StringEquals": {f"{GITHUB_OIDC_HOST}:aud": "sts.amazonaws.com",
+                                       f"{GITHUB_OIDC_HOST}:sub": subject}},
+    }
+
+
 class GitHubOidc(pulumi.ComponentResource):
     """The account's GitHub Actions OIDC identity provider (created once)."""
 
@@ -87,16 +116,9 @@ class ProjectDelivery(pulumi.ComponentResource):
             self.ci_role = aws.iam.Role(
                 f"{name}-ci-role",
                 name=naming.project(args.project, "ci"),
-                description=f"GitHub Actions of {args.repository} (OIDC); nothing else can assume it",
-                assume_role_policy=policy_json([{
-                    "Effect": "Allow",
-                    "Principal": {"Federated": args.oidc_provider_arn},
-                    "Action": "sts:AssumeRoleWithWebIdentity",
-                    "Condition": {
-                        "StringEquals": {f"{GITHUB_OIDC_HOST}:aud": "sts.amazonaws.com"},
-                        "StringLike": {f"{GITHUB_OIDC_HOST}:sub": f"repo:{args.repository}:*"},
-                    },
-                }]),
+                description=f"GitHub Actions of {args.repository} on main (OIDC); nothing else can assume it",
+                assume_role_policy=policy_json([github_trust(args.oidc_provider_arn,
+                                                             main_branch_subject(args.repository))]),
                 max_session_duration=3600,
                 tags=tags,
                 opts=child(self),
