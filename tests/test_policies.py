@@ -347,6 +347,16 @@ TRAINING_CASES: list[Case] = [
     C("LADDER-PIPE-003", _pipeline(cache=True, code="s3://b1/p/code/initial/e.py"), _pipeline(cache=True)),
 ]
 CASES.extend(TRAINING_CASES)
+_GRANT = {"Effect": "Allow", "Action": "kms:CreateGrant", "Resource": KEY}
+CASES.extend([  # rules_security (more fixtures: tests/test_security_rules.py)
+    C("LADDER-SEC-001", _role("ci", web_identity({"StringLike": {f"{GITHUB}:sub": "repo:acme-ml/churn:*",
+                                                                f"{GITHUB}:aud": "sts.amazonaws.com"}})),
+      _role("ci", web_identity({"StringEquals": {f"{GITHUB}:sub": "repo:acme-ml/churn:ref:refs/heads/main",
+                                                 f"{GITHUB}:aud": "sts.amazonaws.com"}}))),
+    C("LADDER-SEC-002", [R("rolepolicy", role="one", name="g", policy=doc(_GRANT))],
+      [_role("one"), R("rolepolicy", role="one", name="g", policy=doc(
+          {**_GRANT, "Condition": {"Bool": {"kms:GrantIsForAWSResource": "true"}}}))]),
+])
 
 
 def test_iam_counts_policy_size_without_white_space():

@@ -1,0 +1,52 @@
+"""The security rules (modules/policies/rules_security.py): a violating and a compliant fixture each."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from modules.policies import rules
+
+GITHUB = "token.actions.githubusercontent.com"
+PROVIDER = f"arn:aws:iam::123456789012:oidc-provider/{GITHUB}"
+ROLE = "aws:iam/role:Role"
+ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
+
+
+def trust(op: str, sub: str) -> dict:
+    return {"assumeRolePolicy": json.dumps({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"Federated": PROVIDER}, "Action": "sts:AssumeRoleWithWebIdentity",
+        "Condition": {"StringEquals": {f"{GITHUB}:aud": "sts.amazonaws.com"}, op: {f"{GITHUB}:sub": sub}}}]})}
+
+
+def run(rule_id: str, type_: str, props: dict) -> list[str]:
+    return rules.run_resource_rule(rules.RULE_BY_ID[rule_id], type_, props)
+
+
+@pytest.mark.parametrize("op,sub", [("StringLike", "repo:acme-ml/churn:*"),
+                                    ("StringEquals", "repo:acme-ml/churn:pull_request"),
+                                    ("StringLike", "repo:acme-ml/churn:ref:refs/heads/*")])
+def test_unpinned_github_trust_is_flagged(op, sub):
+    assert run("LADDER-SEC-001", ROLE, trust(op, sub))
+
+
+@pytest.mark.parametrize("sub", ["repo:acme-ml/churn:ref:refs/heads/main", "repo:acme-ml/platform:environment:prod"])
+def test_pinned_github_trust_passes(sub):
+    assert run("LADDER-SEC-001", ROLE, trust("StringEquals", sub)) == []
+
+
+def grant(condition: dict | None) -> dict:
+    st = {"Sid": "Grant", "Effect": "Allow", "Action": ["kms:CreateGrant"], "Resource": "arn:aws:kms:us-east-1:1:key/k"}
+    if condition is not None:
+        st["Condition"] = condition
+    return {"policy": json.dumps({"Version": "2012-10-17", "Statement": [st]})}
+
+
+def test_create_grant_without_condition_is_flagged():
+    assert run("LADDER-SEC-002", ROLE_POLICY, grant(None))
+    assert run("LADDER-SEC-002", ROLE_POLICY, grant({"Bool": {"kms:GrantIsForAWSResource": "false"}}))
+
+
+def test_create_grant_for_aws_resources_passes():
+    assert run("LADDER-SEC-002", ROLE_POLICY, grant({"Bool": {"kms:GrantIsForAWSResource": "true"}})) == []
