@@ -40,6 +40,7 @@ LEVEL_0 = {
 }
 LEVEL_1 = LEVEL_0 | {
     ".dockerignore",
+    ".github/dependabot.yml",
     ".github/workflows/ci.yml",
     "Dockerfile",
     "serving/__init__.py",

@@ -15,6 +15,7 @@ LEVEL = int("{{ cookiecutter.maturity_level }}".strip())
 MIN_LEVEL = {
     # 1: DevOps, no MLOps - a serving container, CI that tests and pushes the image
     ".github/workflows/ci.yml": 1,
+    ".github/dependabot.yml": 1,  # action SHAs and pip pins kept current (there are workflows from level 1)
     ".dockerignore": 1,
     "Dockerfile": 1,
     "serving": 1,
