@@ -218,7 +218,8 @@ def test_deploy_workflow_goes_through_the_platform(baked, job_name, target, arn_
     platform = steps[1]
     assert platform["uses"] == CHECKOUT
     assert platform["with"] == {"repository": "${{ vars.PLATFORM_REPOSITORY }}",
-                                "token": "${{ secrets.PLATFORM_REPO_TOKEN }}", "path": "platform"}
+                                "token": "${{ secrets.PLATFORM_REPO_TOKEN }}", "path": "platform",
+                                "persist-credentials": False}
     # editable: ladder resolves stacks/ and Pulumi.yaml from its own source, which must be the checkout
     install = next(s for s in steps if "platform/.venv/bin/python -m pip install -e ./platform" in s.get("run", ""))
     pulumi = next(s for s in steps if s.get("uses", "").startswith("pulumi/actions@"))
@@ -230,8 +231,10 @@ def test_deploy_workflow_goes_through_the_platform(baked, job_name, target, arn_
     assert deploy["env"]["PULUMI_ACCESS_TOKEN"] == "${{ secrets.PULUMI_ACCESS_TOKEN }}"
     assert f'--stack "{target}" --project "$MLOPS_PROJECT"' in deploy["run"]
     assert '--model-package-arn "$MODEL_PACKAGE_ARN"' in deploy["run"]
-    push = next(s for s in steps if "git push" in s.get("run", ""))
+    push = next(s for s in steps if "authed push" in s.get("run", ""))
     assert push["working-directory"] == "platform"
+    # the platform token is used only by the final push, never persisted in platform/.git/config
+    assert [st for st in steps if "PLATFORM_REPO_TOKEN" in str(st.get("env", {}))] == [push]
     assert 'git commit -am "deploy ${MLOPS_PROJECT} ${MODEL_PACKAGE_ARN}"' in push["run"]
     assert "git config user.name" in push["run"]
     smoke = steps[-1]
