@@ -43,6 +43,7 @@ LEVEL_1 = LEVEL_0 | {
     ".github/dependabot.yml",
     ".github/workflows/ci.yml",
     "Dockerfile",
+    "requirements-serving.txt",
     "serving/__init__.py",
     "serving/app.py",
     "serving/serve",

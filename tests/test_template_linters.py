@@ -7,6 +7,7 @@ action versions, are not run).
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -48,3 +49,21 @@ def test_workflows_pass_zizmor_and_actionlint(baked_levels, level):
     assert z.returncode == 0, z.stdout + z.stderr
     a = _run(_tool("actionlint"), *map(str, workflows), cwd=root)
     assert a.returncode == 0, a.stdout + a.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("level", [lv for lv in sorted(EXPECTED) if lv >= 1])
+def test_dockerfile_passes_hadolint_and_installs_only_hash_locked_dependencies(baked_levels, level):
+    root = baked_levels[level]
+    h = _run(_tool("hadolint"), "--failure-threshold", "warning", "Dockerfile", cwd=root)
+    assert h.returncode == 0, h.stdout + h.stderr
+    docker = (root / "Dockerfile").read_text()
+    assert "pip install --no-cache-dir --require-hashes -r requirements-serving.txt" in docker
+    installs = [line for line in docker.splitlines() if "pip install" in line]
+    assert all("--require-hashes" in line or "--no-deps" in line for line in installs), installs
+    reqs = (root / "requirements-serving.txt").read_text()
+    pins = dict(re.findall(r"^([a-z0-9-]+)==(\S+) \\\n    --hash=sha256:[0-9a-f]{64}$", reqs, re.M))
+    entries = [line for line in reqs.splitlines() if line and not line.startswith(("#", " "))]
+    assert len(pins) == len(entries) > 0, "every requirement pinned with ==, each with a sha256"
+    for top in ("numpy", "pandas", "scikit-learn", "joblib", "fastapi", "uvicorn"):
+        assert top in pins, top

@@ -18,6 +18,7 @@ MIN_LEVEL = {
     ".github/dependabot.yml": 1,  # action SHAs and pip pins kept current (there are workflows from level 1)
     ".dockerignore": 1,
     "Dockerfile": 1,
+    "requirements-serving.txt": 1,  # the serving image's hash-locked dependencies
     "serving": 1,
     "tests/test_serving.py": 1,
     # 2: automated training - the platform's pipeline runs this repo's step code
