@@ -1,4 +1,12 @@
-"""Level 2: the project's model registry (a SageMaker model package group), optionally shared read-only."""
+"""Level 2: the project's model registry (a SageMaker model package group), optionally shared read-only.
+
+Sharing (``registry.shareWith``) grants the consumer accounts read of the group and its packages. A package's
+model artefact lives in the artifact bucket under ``<project>/`` and is encrypted with the stack's KMS key, so
+the consumer can only load it once it may also read that prefix and decrypt with the key: see README
+"Cross-account model sharing" for the two statements (bucket policy on ``<bucket>/<project>/*``, key
+``kms:Decrypt``/``DescribeKey`` with ``kms:ViaService`` s3) and the consumer-side IAM grant. They are not
+created here yet: the bucket takes one policy (owned by the foundation) and the key policy likewise.
+"""
 
 from __future__ import annotations
 
@@ -47,7 +55,9 @@ class ModelRegistry(pulumi.ComponentResource):
                 model_package_group_name=self.group.model_package_group_name,
                 resource_policy=policy_json([{
                     "Sid": "ReadOnlyForConsumerAccounts", "Effect": "Allow",
-                    "Principal": {"AWS": [f"arn:aws:iam::{acct}:root" for acct in sorted(args.share_with)]},
+                    # partition from the provider (aws, aws-cn, aws-us-gov), not hard-coded
+                    "Principal": {"AWS": [ctx.partition.apply(lambda p, a=acct: f"arn:{p}:iam::{a}:root")
+                                          for acct in sorted(args.share_with)]},
                     "Action": READ_ONLY_ACTIONS,
                     "Resource": [group_arn, packages_arn],
                 }]),
