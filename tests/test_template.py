@@ -213,6 +213,8 @@ def test_deploy_workflow_goes_through_the_platform(baked, job_name, target, arn_
     assert job["env"]["MODEL_PACKAGE_ARN"] == arn_expression
     if job_name == "promote-prod":
         assert job["environment"] == "prod" and job["env"]["TARGET"] == "prod"
+    else:  # secrets live in the environment the platform's event names, not in the repository
+        assert job["environment"] == "${{ github.event.client_payload.environment }}"
     steps = job["steps"]
     order = workflow_steps(job)
     assert order[0] == CHECKOUT and steps[0]["with"] == {"persist-credentials": False}
