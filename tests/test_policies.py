@@ -348,7 +348,15 @@ TRAINING_CASES: list[Case] = [
 ]
 CASES.extend(TRAINING_CASES)
 _GRANT = {"Effect": "Allow", "Action": "kms:CreateGrant", "Resource": KEY}
+_PUT = {"Effect": "Allow", "Action": "s3:PutObject"}
 CASES.extend([  # rules_security (more fixtures: tests/test_security_rules.py)
+    C("LADDER-SEC-003",
+      [R("role", "churn-role", name="churn", id="churn", assumeRolePolicy=SERVICE_TRUST, maxSessionDuration=3600,
+         tags={**TAGS, "mlops:project": "churn"}),
+       R("rolepolicy", role="churn", name="w", policy=doc({**_PUT, "Resource": "arn:aws:s3:::b1/fraud/*"}))],
+      [R("role", "churn-role", name="churn", id="churn", assumeRolePolicy=SERVICE_TRUST, maxSessionDuration=3600,
+         tags={**TAGS, "mlops:project": "churn"}),
+       R("rolepolicy", role="churn", name="w", policy=doc({**_PUT, "Resource": "arn:aws:s3:::b1/churn/*"}))]),
     C("LADDER-SEC-001", _role("ci", web_identity({"StringLike": {f"{GITHUB}:sub": "repo:acme-ml/churn:*",
                                                                 f"{GITHUB}:aud": "sts.amazonaws.com"}})),
       _role("ci", web_identity({"StringEquals": {f"{GITHUB}:sub": "repo:acme-ml/churn:ref:refs/heads/main",

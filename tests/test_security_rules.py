@@ -50,3 +50,23 @@ def test_create_grant_without_condition_is_flagged():
 
 def test_create_grant_for_aws_resources_passes():
     assert run("LADDER-SEC-002", ROLE_POLICY, grant({"Bool": {"kms:GrantIsForAWSResource": "true"}})) == []
+
+
+def _stack(tags: dict, resource: str):
+    from types import SimpleNamespace as NS
+
+    role = NS(resource_type=ROLE, props={"name": "r", "id": "r", "tags": tags}, urn="u:role", name="role")
+    pol = NS(resource_type=ROLE_POLICY, urn="u:pol", name="pol", props={"role": "r", "policy": json.dumps({
+        "Statement": [{"Sid": "W", "Effect": "Allow", "Action": ["s3:PutObject"], "Resource": resource}]})})
+    return rules.run_stack_rule(rules.RULE_BY_ID["LADDER-SEC-003"], [role, pol])
+
+
+@pytest.mark.parametrize("resource", ["arn:aws:s3:::b/*", "arn:aws:s3:::b/fraud/*", "arn:aws:s3:::*/churn/*",
+                                      "arn:aws:s3:::b/churnx/*"])
+def test_project_role_writing_outside_its_prefix_is_flagged(resource):
+    assert _stack({"mlops:project": "churn"}, resource)
+
+
+@pytest.mark.parametrize("resource", ["arn:aws:s3:::b/churn/*", "arn:aws:s3:::b/capture/churn/*"])
+def test_project_role_writing_inside_its_prefix_passes(resource):
+    assert _stack({"mlops:project": "churn"}, resource) == []

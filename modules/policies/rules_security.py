@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Iterator
 
-from .rules import (IAM_DOC_TYPES, MANDATORY, T_ROLE, Rule, _action_matches, _per_type, _sid, actions, allows,
+from .rules import (IAM_DOC_TYPES, MANDATORY, T_ROLE, T_ROLE_POLICY, Rule, _action_matches, _per_type, _sid, actions, allows,
                     as_list, policy_doc, policy_documents, statements)
 
 GITHUB_HOST = "token.actions.githubusercontent.com"
@@ -62,4 +62,64 @@ RULES: tuple[Rule, ...] = (
     Rule("LADDER-SEC-002", "kms:CreateGrant only with kms:GrantIsForAWSResource",
          "without the condition a role can grant the stack key to anyone",
          MANDATORY, IAM_DOC_TYPES, _per_type(check_create_grant_for_aws_resource)),  # AWS KMS conditions-kms
+)
+
+
+S3_WRITES = ("s3:PutObject", "s3:DeleteObject", "s3:DeleteObjectVersion", "s3:PutObjectAcl", "s3:RestoreObject",
+             "s3:AbortMultipartUpload", "s3:PutObjectTagging", "s3:ReplicateObject")
+
+
+def _writes_s3(st: Mapping[str, Any]) -> bool:
+    return allows(st) and any(_action_matches(a, w) for a in actions(st) for w in S3_WRITES)
+
+
+SHARED = "shared"  # the platform's own roles (tag mlops:project=shared) are not a project's
+
+
+def stack_project_role_prefix(resources) -> Iterator[tuple[Any, str]]:
+    """A role tagged ``mlops:project=<p>`` writes S3 objects only under a prefix with segment ``<p>``.
+
+    ``<bucket>/<p>/*`` (code, data, pipeline outputs) or a service layout keyed by project such as
+    ``<bucket>/capture/<p>/*`` (data capture); a whole bucket or another project's prefix is a violation.
+    """
+    projects: dict[str, str] = {}
+    for r in resources:
+        if r.resource_type in T_ROLE:
+            tags = r.props.get("tags") or {}
+            project = tags.get("mlops:project") if isinstance(tags, Mapping) else None
+            if project:
+                for key in ("name", "id"):
+                    if isinstance(r.props.get(key), str):
+                        projects[r.props[key]] = str(project)
+    for r in resources:
+        if r.resource_type in T_ROLE_POLICY:
+            project = projects.get(str(r.props.get("role", "")))
+            docs = [("policy", policy_doc(r.props.get("policy")))]
+        elif r.resource_type in T_ROLE:
+            tags = r.props.get("tags") or {}
+            project = tags.get("mlops:project") if isinstance(tags, Mapping) else None
+            docs = policy_documents(r.resource_type, r.props)
+        else:
+            continue
+        if not project or project == SHARED:
+            continue
+        for label, doc in docs:
+            for i, st in enumerate(statements(doc)):
+                if not _writes_s3(st):
+                    continue
+                for res in as_list(st.get("Resource")):
+                    arn = str(res)
+                    key = arn.split(":::", 1)[1] if arn.startswith("arn:") and ":::" in arn else arn
+                    bucket, _, path = key.partition("/")
+                    fixed = path.split("*", 1)[0].split("?", 1)[0].split("/")[:-1]  # segments before a wildcard
+                    if "*" in bucket or "?" in bucket or project not in fixed:
+                        yield r, (f"{label} {_sid(st, i)} of a role of project {project!r} allows S3 writes on "
+                                  f"{arn!r}, outside <bucket>/{project}/*: it could overwrite another project's "
+                                  f"step code or models")
+
+
+RULES = RULES + (
+    Rule("LADDER-SEC-003", "A project's roles write S3 objects only under their project's prefix",
+         "one project's CI or jobs must not overwrite another project's step code, data or models",
+         MANDATORY, T_ROLE + T_ROLE_POLICY, stack_project_role_prefix, (), "stack"),
 )
