@@ -350,6 +350,9 @@ CASES.extend(TRAINING_CASES)
 _GRANT = {"Effect": "Allow", "Action": "kms:CreateGrant", "Resource": KEY}
 _PUT = {"Effect": "Allow", "Action": "s3:PutObject"}
 CASES.extend([  # rules_security (more fixtures: tests/test_security_rules.py)
+    C("LADDER-SEC-004", R("ssm", name="/mlops/dev/churn/endpoint", type="String", keyId=KEY, tags=TAGS,
+                          value="x", description="token ghp_" + "A" * 36),
+      R("ssm", name="/mlops/dev/churn/endpoint", type="String", keyId=KEY, tags=TAGS, value="x")),
     C("LADDER-SEC-003",
       [R("role", "churn-role", name="churn", id="churn", assumeRolePolicy=SERVICE_TRUST, maxSessionDuration=3600,
          tags={**TAGS, "mlops:project": "churn"}),

@@ -70,3 +70,20 @@ def test_project_role_writing_outside_its_prefix_is_flagged(resource):
 @pytest.mark.parametrize("resource", ["arn:aws:s3:::b/churn/*", "arn:aws:s3:::b/capture/churn/*"])
 def test_project_role_writing_inside_its_prefix_passes(resource):
     assert _stack({"mlops:project": "churn"}, resource) == []
+
+
+CODEBUILD = "aws:codebuild/project:Project"
+
+
+def test_secret_in_plain_config_is_flagged():
+    env = {"environmentVariables": [{"name": "GITHUB_TOKEN", "value": "x", "type": "PLAINTEXT"}]}
+    assert run("LADDER-SEC-004", CODEBUILD, {"environment": env})
+    assert run("LADDER-SEC-004", "aws:ssm/parameter:Parameter", {"value": "github_pat_" + "a" * 30})
+
+
+def test_secret_from_a_secret_store_passes():
+    env = {"environmentVariables": [{"name": "GITHUB_TOKEN", "value": "/gh/token", "type": "PARAMETER_STORE"},
+                                    {"name": "STACK", "value": "dev"}]}
+    assert run("LADDER-SEC-004", CODEBUILD, {"environment": env}) == []
+    conn = {"authParameters": {"apiKey": {"key": "Authorization", "value": "Bearer ghp_" + "a" * 36}}}
+    assert run("LADDER-SEC-004", "aws:cloudwatch/eventConnection:EventConnection", conn) == []

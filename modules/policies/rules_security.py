@@ -5,11 +5,13 @@ Each rule is a :class:`~modules.policies.rules.Rule`; ``RULES`` here is appended
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any, Iterator
 
-from .rules import (IAM_DOC_TYPES, MANDATORY, T_ROLE, T_ROLE_POLICY, Rule, _action_matches, _per_type, _sid, actions, allows,
-                    as_list, policy_doc, policy_documents, statements)
+from .rules import (IAM_DOC_TYPES, MANDATORY, SECRET_NAME, T_EVENT_RULE, T_ROLE, T_ROLE_POLICY, T_SSM, Rule,
+                    _action_matches, _per_type, _sid, actions, allows, as_list, policy_doc, policy_documents,
+                    statements)
 
 GITHUB_HOST = "token.actions.githubusercontent.com"
 
@@ -122,4 +124,51 @@ RULES = RULES + (
     Rule("LADDER-SEC-003", "A project's roles write S3 objects only under their project's prefix",
          "one project's CI or jobs must not overwrite another project's step code, data or models",
          MANDATORY, T_ROLE + T_ROLE_POLICY, stack_project_role_prefix, (), "stack"),
+)
+
+
+TOKEN_PATTERN = re.compile(r"(gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,}|AKIA[0-9A-Z]{16})")
+T_CODEBUILD = ("aws:codebuild/project:Project",)
+T_CONNECTION = ("aws:cloudwatch/eventConnection:EventConnection",)
+
+
+def _strings(value: Any, path: str = "") -> Iterator[tuple[str, str]]:
+    if isinstance(value, str):
+        yield path, value
+    elif isinstance(value, Mapping):
+        for k, v in value.items():
+            yield from _strings(v, f"{path}.{k}" if path else str(k))
+    elif isinstance(value, (list, tuple)):
+        for i, v in enumerate(value):
+            yield from _strings(v, f"{path}[{i}]")
+
+
+def check_no_plain_secret(props: Mapping[str, Any], type_: str = "") -> Iterator[str]:
+    """A secret where the value is kept in plain text (tags, descriptions, env vars, inputs), not a secret store.
+
+    EventBridge connection auth parameters are exempt: EventBridge keeps them in Secrets Manager.
+    """
+    for path, text in _strings(dict(props)):
+        if type_ in T_CONNECTION and path.startswith("authParameters"):
+            continue
+        if TOKEN_PATTERN.search(text):
+            yield f"{path} holds what looks like a token in plain text: pass it from secret config or a secret store"
+    if type_ in T_CODEBUILD:
+        for var in as_list((props.get("environment") or {}).get("environmentVariables")):
+            if isinstance(var, Mapping) and SECRET_NAME.search(str(var.get("name", ""))) \
+                    and str(var.get("type") or "PLAINTEXT") == "PLAINTEXT":
+                yield (f"environment variable {var.get('name')!r} looks like a secret but is PLAINTEXT: use type "
+                       f"SECRETS_MANAGER or PARAMETER_STORE")
+
+
+def _all_types(props: Mapping[str, Any], type_: str = "") -> Iterator[str]:
+    return check_no_plain_secret(props, type_)
+
+
+_all_types.needs_type = True  # type: ignore[attr-defined]
+
+RULES = RULES + (
+    Rule("LADDER-SEC-004", "No secret in plain config (inputs, tags, environment variables)",
+         "a token in a plain field is printed by previews and kept unencrypted in state and in the service",
+         MANDATORY, T_CODEBUILD + T_CONNECTION + T_SSM + T_EVENT_RULE + ("aws:cloudwatch/eventTarget:EventTarget",), _all_types),
 )
