@@ -45,3 +45,16 @@ def _offline():
     yield
     socket.socket.connect = _real_connect
     socket.socket.connect_ex = _real_connect_ex
+
+
+@pytest.fixture()
+def stacks(tmp_path):
+    """Copies of the sample stacks (tests that rewrite stack files never touch the repository's stacks/)."""
+    import shutil
+    from pathlib import Path
+
+    out = tmp_path / "stacks"
+    out.mkdir()
+    for f in (Path(__file__).resolve().parent.parent / "stacks").glob("Pulumi.*.yaml"):
+        shutil.copy(f, out / f.name)
+    return out

@@ -3,7 +3,6 @@ stack-file rewrites are atomic; Ctrl-C says what was done and how to resume (exi
 
 from __future__ import annotations
 
-import shutil
 import socket
 from pathlib import Path
 
@@ -15,15 +14,6 @@ from modules.cli import app
 
 STACKS = Path(__file__).resolve().parent.parent / "stacks"
 ARN = "arn:aws:sagemaker:us-east-1:123456789012:model-package/acme-staging-churn/3"
-
-
-@pytest.fixture()
-def stacks(tmp_path: Path) -> Path:
-    out = tmp_path / "stacks"
-    out.mkdir()
-    for f in STACKS.glob("Pulumi.*.yaml"):
-        shutil.copy(f, out / f.name)
-    return out
 
 
 def run(*args: str):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import difflib
-import shutil
 from pathlib import Path
 
 import boto3
@@ -25,16 +24,6 @@ def app() -> typer.Typer:
     a = typer.Typer()
     deploy.register(a)
     return a
-
-
-@pytest.fixture()
-def stacks(tmp_path: Path) -> Path:
-    """Copies of the sample stacks; the repository's stacks/ are never modified."""
-    out = tmp_path / "stacks"
-    out.mkdir()
-    for f in STACKS.glob("Pulumi.*.yaml"):
-        shutil.copy(f, out / f.name)
-    return out
 
 
 @pytest.fixture()
