@@ -196,3 +196,22 @@ def test_the_schedule_retrains_the_pinned_code_version_when_the_clock_advances(e
     execution = env.server.gateway.pipelines.wait(runs[0]["execution"], 600)
     assert execution.trigger == "schedule" and execution.status == "Succeeded", execution.failure
     assert execution.parameters["CodeVersion"] == sha
+
+
+def test_ci_role_s3_and_ssm_calls_are_held_to_its_policy(env):
+    """The CI job's own S3/SSM calls are evaluated against the CI role: it may write step code, not models or
+    another project's prefix, and read only its own contract."""
+    from botocore.exceptions import ClientError
+
+    repository = env.spec.repository_of(env.spec.project("churn"))
+    creds = env.client("sts").assume_role_with_web_identity(
+        RoleArn=env.outputs["projects"]["churn"]["ciRoleArn"], RoleSessionName="gh",
+        WebIdentityToken=_jwt(f"repo:{repository}:ref:refs/heads/main"))["Credentials"]
+    s3, ssm = env.client("s3", creds), env.client("ssm", creds)
+    s3.put_object(Bucket=env.bucket, Key="churn/code/probe/x.py", Body=b"")  # allowed: step code
+    for key in ("churn/pipelines/forged/model.tar.gz", "fraud/code/v1/train.py"):
+        with pytest.raises(ClientError, match="AccessDenied"):
+            s3.put_object(Bucket=env.bucket, Key=key, Body=b"")
+    assert ssm.get_parameters_by_path(Path="/mlops/dev/churn", Recursive=True)["Parameters"]
+    with pytest.raises(ClientError, match="AccessDenied"):
+        ssm.get_parameters_by_path(Path="/mlops/dev/fraud", Recursive=True)

@@ -32,7 +32,8 @@ from .sagemaker.pipelines import PipelineRuntime
 log = logging.getLogger(__name__)
 
 _SCOPE = re.compile(r"Credential=([^/,\s]+)/\d{8}/([^/]+)/([^/]+)/aws4_request")
-JSON_TARGETS = {"SageMaker": "sagemaker", "AWSEvents": "events", "GraniteServiceVersion20100801": "cloudwatch"}
+JSON_TARGETS = {"SageMaker": "sagemaker", "AWSEvents": "events", "GraniteServiceVersion20100801": "cloudwatch",
+                "AmazonSSM": "ssm"}
 DEFAULT_ACCOUNT = "123456789012"
 CONTROL = "/_ladder/"
 
@@ -104,6 +105,9 @@ def identify(environ: dict[str, Any], body: bytes) -> Optional[Call]:
         except Exception:  # noqa: BLE001 - undecodable: let moto answer
             params = {}
         return Call("cloudwatch", cbor.group(1), region, access_key, body, environ, params)
+    if signing == "s3":
+        return Call("s3", environ.get("REQUEST_METHOD", "GET"), region, access_key, body, environ,
+                    {"path": path, "query": environ.get("QUERY_STRING", "")})
     if signing == "sagemaker" and re.fullmatch(r"/endpoints/[^/]+/invocations", path):
         return Call("sagemaker-runtime", "InvokeEndpoint", region, access_key, body, environ,
                     {"EndpointName": path.split("/")[2]})
@@ -209,6 +213,10 @@ class Gateway:
         if environ.get("PATH_INFO", "").startswith(CONTROL):
             return self._send(self._control(environ, body), start_response)
         call = identify(environ, body)
+        if call is not None and call.service in ("s3", "ssm") and call.caller_role:
+            denied = self._data_plane(call)
+            if denied is not None:
+                return self._send(denied, start_response)
         hook = HOOKS.get((call.service, call.operation)) if call else None
         if hook is None:
             return self.app(environ, start_response)
@@ -218,6 +226,29 @@ class Gateway:
             log.exception("sandbox service hook failed")
             reply = Reply.error(500, "InternalFailure", f"sandbox emulation failed: {type(exc).__name__}: {exc}")
         return self._send(reply, start_response)
+
+    def _data_plane(self, call: Call) -> Optional[Reply]:
+        """S3/SSM requests signed with role credentials: the role's identity policies decide (see s3api)."""
+        from .s3api import s3_action, ssm_action
+
+        role = call.caller_role or ""
+        if call.service == "s3":
+            checked = s3_action(call.operation, call.params["path"], call.params["query"])
+            if checked is None:
+                return None
+            action, resource, context = checked
+            try:
+                iam.require(role, action, resource, context)
+            except iam.AccessDenied as exc:
+                body = (f"<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>AccessDenied</Code><Message>{exc}"
+                        f"</Message><RequestId>sandbox</RequestId></Error>").encode()
+                return Reply(403, body, [("Content-Type", "application/xml")])
+            return None
+        for action, resource in ssm_action(call.operation, call.params, call.region, self.account_of(call)):
+            denied = self.authorize(call, action, resource)
+            if denied is not None:
+                return denied
+        return None
 
     def _control(self, environ: dict[str, Any], body: bytes) -> Reply:
         """The sandbox's own loopback API: ``POST /_ladder/tick {"seconds": N}``, ``GET /_ladder/report``."""
