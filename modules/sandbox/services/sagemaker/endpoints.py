@@ -59,6 +59,7 @@ class Variant:
     port: int
     process: subprocess.Popen
     container: Container
+    log: Any = None  # the container's log file, open while it runs
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -67,6 +68,8 @@ class Variant:
                 self.process.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 self.process.kill()
+        if self.log is not None:
+            self.log.close()
 
 
 @dataclass
@@ -177,15 +180,16 @@ class EndpointRuntime:
         port = _free_port()
         clean = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "SM_", "SAGEMAKER_"))
                  and k != "PYTHONPATH"}
-        log = open(container.root / "container.log", "w")  # noqa: SIM115 - kept open for the process's life
+        log = open(container.root / "container.log", "w")  # noqa: SIM115 - closed by Variant.stop
         process = subprocess.Popen([sys.executable, str(SERVER), "--port", str(port)], cwd=container.root,
                                    env={**clean, "PYTHONDONTWRITEBYTECODE": "1", **env}, stdout=log,
                                    stderr=subprocess.STDOUT)
         variant = Variant(pv["VariantName"], float(pv.get("InitialVariantWeight", 1.0)), pv["ModelName"], port,
-                          process, container)
+                          process, container, log)
         deadline = time.monotonic() + START_TIMEOUT
         while True:
             if process.poll() is not None:
+                variant.stop()
                 tail = (container.root / "container.log").read_text()[-800:]
                 raise EndpointFailed(f"The primary container for production variant {pv['VariantName']} did not "
                                      f"pass the ping health check (it exited with code {process.returncode}): {tail}")

@@ -148,12 +148,10 @@ def flatten(steps: list[dict[str, Any]], parent: Optional[str] = None) -> dict[s
 class PipelineRuntime:
     """All executions of one emulator process, their step cache, and the runner threads."""
 
-    def __init__(self, endpoint: str, workdir: Path, *, client: Callable[..., Any],
-                 on_event: Optional[Callable[[dict[str, Any]], None]] = None):
+    def __init__(self, endpoint: str, workdir: Path, *, client: Callable[..., Any]):
         self.endpoint = endpoint
         self.workdir = Path(workdir)
         self.client = client  # client(service, region) -> boto3 client against the emulator
-        self.on_event = on_event  # EventBridge service events (model package state change)
         self.executions: dict[str, Execution] = {}
         self._cache: dict[tuple[str, str, str], tuple[float, str, dict[str, Any], dict[str, Any]]] = {}
         self._lock = threading.Lock()
@@ -376,10 +374,11 @@ class PipelineRuntime:
         if role:
             iam.require(role, "sagemaker:CreateModelPackage",
                         f"arn:aws:sagemaker:{execution.region}:{execution.account}:model-package/{group}/*")
-        request = {k: v for k, v in arguments.items() if k not in ("SkipModelValidation",) or v != "None"}
-        request["ModelMetrics"] = {k: v for k, v in (request.get("ModelMetrics") or {}).items() if v}
-        if not request["ModelMetrics"]:
-            request.pop("ModelMetrics")
+        request = dict(arguments)
+        # the SDK declares every metrics section, empty ones included; send the ones that hold something
+        metrics = {k: v for k, v in (request.pop("ModelMetrics", None) or {}).items() if v}
+        if metrics:
+            request["ModelMetrics"] = metrics
         sm = self.client("sagemaker", execution.region)
         arn = sm.create_model_package(**request)["ModelPackageArn"]
         rec.properties = {**arguments, "ModelPackageArn": arn}
