@@ -11,7 +11,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tests.helpers import FRAMEWORK_IMAGE as IMAGE
-from tests.helpers import SAGEMAKER_TRUST as TRUST  # noqa: F401 - benchmarks/endpoint_invoke.py imports it from here
+from tests.helpers import SAGEMAKER_TRUST as TRUST
 from tests.helpers import Sandbox
 
 REGION = "us-east-1"
@@ -154,3 +154,19 @@ def test_invocations_publish_endpoint_metrics_that_drive_the_5xx_alarm(env):
     assert cw.describe_alarms(AlarmNames=["watched-5xx"])["MetricAlarms"][0]["StateValue"] == "ALARM"
     names = {m["MetricName"] for m in cw.list_metrics(Namespace="AWS/SageMaker", Dimensions=dims)["Metrics"]}
     assert {"Invocations", "Invocation5XXErrors", "ModelLatency"} <= names
+
+
+def test_capture_needs_the_model_role_to_write_the_destination(env):
+    srv, client, _ = env
+    iam = client("iam")
+    role = iam.create_role(RoleName="no-capture", AssumeRolePolicyDocument=json.dumps(TRUST))["Role"]["Arn"]
+    iam.put_role_policy(RoleName="no-capture", PolicyName="p", PolicyDocument=json.dumps({"Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{BUCKET}/*"}]}))
+    deploy(client, role, "uncaptured", code=MODEL_FN_ONLY, env_vars=INSIDE, capture={
+        "EnableCapture": True, "InitialSamplingPercentage": 100, "DestinationS3Uri": f"s3://{BUCKET}/capture/q",
+        "CaptureOptions": [{"CaptureMode": "Input"}]})
+    answer = client("sagemaker-runtime").invoke_endpoint(EndpointName="uncaptured", ContentType="text/csv", Body=b"1\n")
+    assert json.loads(answer["Body"].read()) == [0]  # the invocation is served ...
+    listed = client("s3").list_objects_v2(Bucket=BUCKET, Prefix="capture/q/")
+    assert listed.get("KeyCount", 0) == 0  # ... its capture is lost
+    assert "s3:PutObject" in srv.gateway.endpoints.log[-1]["captureFailed"]

@@ -276,6 +276,15 @@ class EndpointRuntime:
         bucket, prefix = s3io.split(dest)
         key = (f"{prefix}/{live.name}/{variant.name}/{now:%Y/%m/%d/%H}/"
                f"{now:%M-%S}-{now.microsecond // 1000:03d}-{uuid.uuid4()}.jsonl").lstrip("/")
+        # SageMaker writes capture files as the model's execution role; without s3:PutObject there the invocation
+        # still succeeds and the capture is lost (recorded here, as it would show as missing files on AWS)
+        role = (self.models.get(variant.model) or {}).get("ExecutionRoleArn", "")
+        try:
+            iam.require(role, "s3:PutObject", s3io.object_arn(bucket, key))
+        except iam.AccessDenied as exc:
+            with self._lock:
+                self.log.append({"endpoint": live.name, "variant": variant.name, "captureFailed": str(exc)})
+            return
         extra = {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": cfg["KmsKeyId"]} if cfg.get("KmsKeyId") else {}
         self.client("s3", live.region).put_object(Bucket=bucket, Key=key,
                                                             Body=(json.dumps(record) + "\n").encode(), **extra)
