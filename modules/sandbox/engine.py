@@ -26,6 +26,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
+from ..plan import REDACTED, SECRET_SIG  # Pulumi's secret marker and how secrets are shown: defined once
 from .aws import Aws, SandboxError, integral
 from .handlers import Ctx, Request, handler_for
 
@@ -63,9 +64,6 @@ class Entry:
         return dict(self.inputs.get("tags") or {})
 
 
-SECRET_SIG = ("4dabf18193072939515e22adb298388d", "1b47061264138c4ac30d75fd1eb44270")
-
-
 def plain(value: Any) -> Any:
     """Unwrap Pulumi secret markers (``{sig: secret, value: ...}``) into their values, recursively."""
     if isinstance(value, dict):
@@ -75,9 +73,6 @@ def plain(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [plain(v) for v in value]
     return value
-
-
-REDACTED = "[secret]"
 
 
 def redact(value: Any) -> Any:
