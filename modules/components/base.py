@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
@@ -20,6 +20,20 @@ class Context:
     spec: StackSpec
     account_id: pulumi.Output[str]
     partition: pulumi.Output[str]
+    _native: dict[str, pulumi.ProviderResource] = field(default_factory=dict, compare=False, repr=False)
+
+    def native_provider(self) -> pulumi.ProviderResource:
+        """The explicit ``aws-native`` provider of this program (created on first use, same region as ``aws``).
+
+        pulumi-aws-native is used only where pulumi-aws has no resource (DESIGN 6b): the endpoint's
+        ``RetainAllVariantProperties`` update and the model-quality/bias/explainability job definitions. An explicit
+        provider takes the spec's region, so no ``aws-native:region`` stack config is needed for ``pulumi up``.
+        """
+        if "provider" not in self._native:
+            import pulumi_aws_native as aws_native  # only stacks that use it pay its import
+
+            self._native["provider"] = aws_native.Provider("aws-native", region=self.region)
+        return self._native["provider"]
 
     @property
     def naming(self) -> Naming:
