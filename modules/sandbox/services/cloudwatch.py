@@ -52,6 +52,10 @@ def transition(gw, alarm: Any, new_state: str, reason: str, reason_data: str = "
         return False
     alarm.update_state(reason, reason_data, new_state)
     emit_change(gw, alarm, previous)
+    if new_state == "ALARM":  # SageMaker watches its rollback alarms during baking (deployments.py)
+        from .sagemaker import deployments
+
+        deployments.on_alarm(gw, alarm.name, gw.scheduler.now())
     return True
 
 
@@ -204,7 +208,13 @@ def put_metric_alarm(gw, call):
 
 
 def publish(gw, account: str, region: str, namespace: str, data: list[dict[str, Any]]) -> None:
-    """Metrics a service publishes itself (e.g. AWS/SageMaker endpoint metrics), then alarm evaluation."""
+    """Metrics a service publishes itself (e.g. AWS/SageMaker endpoint metrics), then alarm evaluation.
+
+    Data without a ``Timestamp`` is stamped with the sandbox clock (the service's "now"), so alarms evaluated at
+    sandbox time see it in the right period after ``ladder sandbox tick``.
+    """
+    stamp = datetime.fromtimestamp(gw.scheduler.now(), timezone.utc).replace(tzinfo=None)  # moto keeps naive UTC
+    data = [d if d.get("Timestamp") else {**d, "Timestamp": stamp} for d in data]
     backend(account, region).put_metric_data(namespace, data)
     for name in {d["MetricName"] for d in data}:
         evaluate(gw, account, region, (namespace, name))

@@ -127,7 +127,11 @@ class Gateway:
         self.events = EventBus(self.client, self.start_pipeline_as)
         self.alarm_actions: list[dict[str, Any]] = []
         self.scheduler = Scheduler(self.start_pipeline_as)
-        self.endpoints = EndpointRuntime(self.client, endpoint, self.workdir / "sagemaker", publish=self._publish)
+        self.endpoints = EndpointRuntime(self.client, endpoint, self.workdir / "sagemaker", publish=self._publish,
+                                         clock=self._now)
+
+    def _now(self) -> float:
+        return self.scheduler.now()
 
     def _publish(self, region: str, namespace: str, data: list[dict[str, Any]]) -> None:
         from .cloudwatch import publish
@@ -144,18 +148,22 @@ class Gateway:
         self.alarm_actions = []
         self.scheduler = Scheduler(self.start_pipeline_as)
         self.endpoints.stop_all()
-        self.endpoints = EndpointRuntime(self.client, self.endpoint, self.workdir / "sagemaker", publish=self._publish)
+        self.endpoints = EndpointRuntime(self.client, self.endpoint, self.workdir / "sagemaker", publish=self._publish,
+                                         clock=self._now)
 
     def tick(self, seconds: float) -> list[dict[str, Any]]:
-        """Advance the sandbox clock: schedules fire (see :mod:`.scheduler`), alarms are evaluated again."""
+        """Advance the sandbox clock: schedules fire (see :mod:`.scheduler`), alarms are evaluated again, endpoint
+        updates move on (baking periods, auto-rollback: :mod:`.sagemaker.deployments`)."""
         from moto.cloudwatch.models import cloudwatch_backends
 
         from .cloudwatch import evaluate
+        from .sagemaker import deployments
 
         fired = self.scheduler.tick(seconds)
         for account, regions in list(cloudwatch_backends.items()):
             for region in list(regions.keys()):
                 evaluate(self, account, region)
+        deployments.advance(self, self.scheduler.now())
         return fired
 
     def report(self) -> dict[str, Any]:
@@ -165,6 +173,7 @@ class Gateway:
                 "deliveries": list(self.events.deliveries), "received": list(self.events.received),
                 "scheduled": list(self.scheduler.fired), "alarmActions": list(self.alarm_actions),
                 "invocations": list(self.endpoints.log),
+                "endpointUpdates": list(self.endpoints.history),
                 "endpoints": {n: {"config": e.config, "variants": sorted(e.variants), "captured": e.captured}
                               for n, e in list(self.endpoints.live.items())}}
 
@@ -312,9 +321,9 @@ class Gateway:
 
 def _hooks() -> dict[tuple[str, str], Callable[["Gateway", Call], Reply]]:
     from . import cloudwatch, events, sts
-    from .sagemaker import api
+    from .sagemaker import api, deployments
 
-    return {**api.HOOKS, **events.HOOKS, **cloudwatch.HOOKS, **sts.HOOKS}
+    return {**api.HOOKS, **deployments.HOOKS, **events.HOOKS, **cloudwatch.HOOKS, **sts.HOOKS}
 
 
 HOOKS = _hooks()

@@ -160,6 +160,9 @@ def create_endpoint(gw, call):
         return reply
     name = call.params["EndpointName"]
     record = backend(gw.account_of(call), call.region).endpoints.get(name)
+    gw.endpoints.deployment_configs[name] = call.params.get("DeploymentConfig") or {}  # moto drops it
+    if record is not None and call.params.get("DeploymentConfig"):
+        record.last_deployment_config = call.params["DeploymentConfig"]
     try:
         gw.endpoints.start(name, call.params["EndpointConfigName"], call.region)
     except (EndpointFailed, Exception) as exc:  # noqa: BLE001 - any failure to start is the endpoint's FailureReason

@@ -90,8 +90,9 @@ def _free_port() -> int:
 
 
 class EndpointRuntime:
-    def __init__(self, client, endpoint: str, workdir: Path, publish=None):
+    def __init__(self, client, endpoint: str, workdir: Path, publish=None, clock=time.time):
         self.client = client
+        self.clock = clock  # the sandbox clock (capture files and metrics are stamped in sandbox time)
         self.publish = publish  # (region, namespace, metric data) -> None: CloudWatch metrics SageMaker publishes
         self.endpoint = endpoint
         self.workdir = Path(workdir)
@@ -99,11 +100,15 @@ class EndpointRuntime:
         self.configs: dict[str, dict[str, Any]] = {}
         self.live: dict[str, Live] = {}
         self.log: list[dict[str, Any]] = []  # invocations (what `ladder demo --json` reports)
+        self.rollouts: dict[str, Any] = {}  # endpoint -> deployments.Rollout in progress
+        self.history: list[dict[str, Any]] = []  # finished updates: completed or rolled back
+        self.deployment_configs: dict[str, dict[str, Any]] = {}  # endpoint -> DeploymentConfig as last sent
         self._lock = threading.Lock()
         self._random = random.Random(0)
 
     # ---- lifecycle --------------------------------------------------------------------------------
-    def start(self, name: str, config_name: str, region: str) -> Live:
+    def start_fleet(self, name: str, config_name: str, region: str) -> dict[str, Variant]:
+        """The containers of every production variant of ``config_name`` (all started, or none)."""
         config = self.configs.get(config_name)
         if config is None:
             raise EndpointFailed(f"endpoint config {config_name} was not created through the sandbox")
@@ -115,6 +120,11 @@ class EndpointRuntime:
             for v in variants.values():
                 v.stop()
             raise
+        return variants
+
+    def start(self, name: str, config_name: str, region: str) -> Live:
+        config = self.configs.get(config_name) or {}
+        variants = self.start_fleet(name, config_name, region)
         live = Live(name=name, config=config_name, variants=variants, region=region,
                     capture=config.get("DataCaptureConfig") or {})
         with self._lock:
@@ -125,10 +135,25 @@ class EndpointRuntime:
                 v.stop()
         return live
 
+    def swap(self, name: str, config_name: str, variants: dict[str, Variant], capture: dict[str, Any],
+             region: str) -> None:
+        """An update completed: the green fleet serves ``config_name``; the blue fleet is terminated."""
+        with self._lock:
+            live = self.live.get(name)
+            old = dict(live.variants) if live is not None else {}
+            if live is None:
+                live = self.live[name] = Live(name=name, config=config_name, variants=variants, region=region)
+            live.config, live.variants, live.capture = config_name, variants, capture
+        for v in old.values():
+            v.stop()
+
     def stop(self, name: str) -> None:
         with self._lock:
             live = self.live.pop(name, None)
+            rollout = self.rollouts.pop(name, None)
         for v in (live.variants.values() if live else []):
+            v.stop()
+        for v in (rollout.green.values() if rollout else []):
             v.stop()
 
     def stop_all(self) -> None:
@@ -211,12 +236,16 @@ class EndpointRuntime:
         live = self.live.get(name)
         if live is None:
             raise LookupError(name)
+        variants, fleet = live.variants, "blue"
+        rollout = self.rollouts.get(name)
+        if rollout is not None and rollout.green and self._random.random() < rollout.green_share:
+            variants, fleet = rollout.green, "green"  # traffic shifting of a blue/green update (deployments.py)
         if target:
-            if target not in live.variants:
+            if target not in variants:
                 raise KeyError(target)
-            variant = live.variants[target]
+            variant = variants[target]
         else:
-            pool = list(live.variants.values())
+            pool = list(variants.values())
             variant = self._random.choices(pool, weights=[max(v.weight, 0.0) or 1e-9 for v in pool])[0]
         req = urllib.request.Request(f"http://127.0.0.1:{variant.port}/invocations", data=body, method="POST",
                                      headers={"Content-Type": content_type or "application/octet-stream",
@@ -230,7 +259,7 @@ class EndpointRuntime:
         latency = time.perf_counter() - started
         live.invocations += 1
         with self._lock:
-            self.log.append({"endpoint": name, "variant": variant.name, "status": status,
+            self.log.append({"endpoint": name, "variant": variant.name, "fleet": fleet, "status": status,
                              "latencyMs": round(latency * 1000, 2), "contentType": content_type})
         if self.publish is not None:
             # AWS/SageMaker endpoint invocation metrics, dimensions EndpointName + VariantName
@@ -265,7 +294,7 @@ class EndpointRuntime:
                 encoding, text = "BASE64", base64.b64encode(data).decode()
             return {"observedContentType": ctype, "mode": mode, "data": text, "encoding": encoding}
 
-        now = datetime.now(timezone.utc)
+        now = datetime.fromtimestamp(self.clock(), timezone.utc)
         record: dict[str, Any] = {"captureData": {}, "eventMetadata": {
             "eventId": str(uuid.uuid4()), "inferenceTime": now.strftime("%Y-%m-%dT%H:%M:%SZ")}, "eventVersion": "0"}
         if "Input" in modes:
