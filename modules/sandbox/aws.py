@@ -118,7 +118,9 @@ def moto_supports(service: str, operation: str) -> bool:
 
     if service == "s3":
         return operation in S3_EMULATED
-    return xform_name(operation) in _moto_methods(service)
+    from .services.gateway import HOOKS  # what the sandbox's gateway emulates in front of moto (e.g. UpdateEndpoint)
+
+    return (service, operation) in HOOKS or xform_name(operation) in _moto_methods(service)
 
 
 # ---------------------------------------------------------------------------------------------------
