@@ -155,21 +155,25 @@ def test_contract_is_read_in_one_place(baked, level):
     readers = sorted(rel for rel in tree(root) if rel.endswith(".py") and not rel.startswith("tests/")
                      and "get_parameters_by_path" in (root / rel).read_text())
     assert readers == ["contract.py"]
-    users = ["pipelines/run_pipeline.py"] + (["monitoring/baseline.py", "monitoring/drift.py"] if level >= 4 else [])
-    for rel in users:
-        assert "from contract import" in (root / rel).read_text(), rel
+    assert "from contract import" in (root / "pipelines/run_pipeline.py").read_text()
+    for rel in ("monitoring/baseline.py", "monitoring/drift.py") if level >= 4 else ():  # local tools: no AWS
+        assert "contract" not in (root / rel).read_text() and "boto3" not in (root / rel).read_text(), rel
 
 
-def test_level4_readme_says_who_publishes_drift_and_uploads_the_baseline(baked):
+def test_level4_readme_says_the_monitor_drives_retraining_and_where_ground_truth_lands(baked):
+    """Issue 13: no person or project script in the loop; ground truth documented in SageMaker's JSONL format."""
     readme = (baked[4] / "README.md").read_text()
-    for text in ("### Monitoring (level 4)", "python -m monitoring.drift --baseline", "--publish",
-                 "python -m monitoring.baseline --data", "--upload", "`mlops/drift`", "`DriftScore`",
-                 "`Endpoint=<endpoint name>`", f"s3://<artifact-bucket>/{SLUG}/baseline/statistics.json",
-                 "Who runs them"):
+    for text in ("### Monitoring (level 4)", "baseline/baseline.csv", "no header", "no label",
+                 "`CompletedWithViolations`", "`baseline_drift_check`", "`completeness_check`",
+                 f"s3://<artifact-bucket>/ground-truth/{SLUG}/yyyy/mm/dd/hh/", '"groundTruthData"',
+                 '"eventMetadata": {"eventId"', '"eventVersion": "0"', "aws/sagemaker/Endpoints/model-metrics",
+                 f"-{SLUG}-retrain", f"-{SLUG}-model-quality", "INSUFFICIENT_DATA", "PendingManualApproval"):
         assert text in readme, text
+    for gone in ("DriftScore", "mlops/drift", "--publish", "--upload", "drift-publish", "baseline-upload"):
+        assert gone not in readme, gone
     assert "Monitoring (level 4)" not in (baked[3] / "README.md").read_text()
     makefile = (baked[4] / "Makefile").read_text()
-    assert "monitoring.drift" in makefile and "--publish" in makefile and "--upload" in makefile
+    assert "monitoring.drift" in makefile and "--publish" not in makefile and "--upload" not in makefile
 
 
 def test_deploy_request_module_replaced_the_imperative_deploy(baked):

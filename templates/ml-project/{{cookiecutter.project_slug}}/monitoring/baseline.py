@@ -2,18 +2,13 @@
 
     python -m monitoring.baseline --data build/train/train.csv --output-dir build/baseline
 
-Writes statistics.json and constraints.json as Model Monitor's baselining job does, so the platform's
-data-quality monitoring schedule can use them. The endpoint receives features only, so the label (first
-column) is dropped unless --keep-label is given.
+Writes statistics.json and constraints.json in the format Model Monitor's baselining job writes. The endpoint
+receives features only, so the label (first column) is dropped unless --keep-label is given.
 
---upload also puts both files where the platform's data-quality job definition reads them:
-s3://<artifact-bucket>/<project>/baseline/{statistics,constraints}.json, the bucket being the contract's
-artifact-bucket (/mlops/<env>/<project>/artifact-bucket). Region: --region, AWS_REGION, else the generated
-project's region; AWS_ENDPOINT_URL is honoured. Exit status 2 when the contract cannot be read (that is
-checked before the baseline is computed) or the upload fails.
-
-    python -m monitoring.baseline --data build/train/train.csv --output-dir build/baseline --upload \
-        [--env ENV] [--project PROJECT] [--region REGION]
+This is the local counterpart of the training pipeline's baseline step, for people (`make baseline`, `make
+drift`). The monitor does not read it: the pipeline's baseline step runs Model Monitor's own analyzer on
+preprocess's baseline/baseline.csv (the training split without header and label, as the endpoint captures it),
+the registered package records that baseline, and `ladder deploy` points the monitor at the deployed package's.
 
 statistics.json: {"version": 0.0, "dataset": {"item_count": n}, "features": [{"name", "inferred_type",
 "numerical_statistics": {"common", "mean", "sum", "std_dev", "min", "max", "distribution": {"kll":
@@ -29,8 +24,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-
-from {{ cookiecutter.__package_name }}.config import ENVIRONMENT, PROJECT
 
 DRIFT_THRESHOLD = {{ cookiecutter.drift_threshold }}
 KLL_PARAMETERS = {"c": 0.64, "k": 2048.0}
@@ -127,57 +120,14 @@ def run(data, output_dir, keep_label: bool = False, threshold: float = DRIFT_THR
     return out / "statistics.json", out / "constraints.json"
 
 
-def baseline_key(project: str, name: str) -> str:
-    """Key of a baseline file in the artifact bucket: the platform's default baseline prefix."""
-    return f"{project}/baseline/{name}"
-
-
-def upload(s3, bucket: str, project: str, files) -> list:
-    """Upload the baseline files under s3://<bucket>/<project>/baseline/; return the s3:// URIs written."""
-    written = []
-    for path in files:
-        key = baseline_key(project, Path(path).name)
-        s3.upload_file(str(path), bucket, key, ExtraArgs={"ContentType": "application/json"})
-        written.append(f"s3://{bucket}/{key}")
-    return written
-
-
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", required=True, help="CSV with a header row (training split)")
     parser.add_argument("--output-dir", required=True)
     parser.add_argument("--keep-label", action="store_true", help="keep the first column (the label)")
     parser.add_argument("--threshold", type=float, default=DRIFT_THRESHOLD)
-    parser.add_argument("--upload", action="store_true",
-                        help="upload both files to s3://<artifact-bucket>/<project>/baseline/ (bucket from the contract)")
-    parser.add_argument("--env", default=ENVIRONMENT, help="with --upload: environment of the contract")
-    parser.add_argument("--project", default=PROJECT, help="with --upload: project of the contract and the prefix")
-    parser.add_argument("--region", default=None, help="with --upload: AWS region (default: AWS_REGION, "
-                        "else the project's region)")
     args = parser.parse_args(argv)
-    bucket = s3 = None
-    if args.upload:  # where to upload is settled first: a missing contract fails before any work
-        from contract import ContractError, client, contract_value
-
-        try:
-            bucket = contract_value("artifact-bucket", args.env, args.project, args.region)
-        except ContractError as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return 2
-        s3 = client("s3", args.region)
-    files = run(args.data, args.output_dir, args.keep_label, args.threshold)
-    if args.upload:
-        from boto3.exceptions import S3UploadFailedError
-        from botocore.exceptions import BotoCoreError, ClientError
-
-        try:
-            uris = upload(s3, bucket, args.project, files)
-        except (ClientError, BotoCoreError, S3UploadFailedError) as exc:
-            print(f"error: could not upload the baseline to s3://{bucket}/{baseline_key(args.project, '')}: {exc}",
-                  file=sys.stderr)
-            return 2
-        for uri in uris:
-            print(f"uploaded {uri}")
+    run(args.data, args.output_dir, args.keep_label, args.threshold)
     return 0
 
 

@@ -9,21 +9,12 @@ A feature drifts when its distance exceeds the threshold; with the "Robust" meth
 constraints.json) it must also exceed the KS critical value for the two sample sizes at 99% confidence,
 so small samples do not raise false alarms. This approximates, not reproduces, Model Monitor's rule.
 
---publish also puts the result into CloudWatch, where the platform's drift alarm watches it: namespace
-mlops/drift, dimension Endpoint=<endpoint name> (the contract's endpoint-name, or --endpoint-name), metrics
-DriftScore and DriftedFeatures (how many features drifted). It publishes with or without drift - a low score
-is data too. DriftScore is the largest per-feature distance less the allowance the method grants a small sample
-(distance - (limit - threshold), where limit is what the feature had to exceed), so it is above the threshold
-exactly when some feature drifted: the platform's alarm (Maximum > driftThreshold) and this check agree, and a
-small but normal window does not start a retraining. With "Simple", or a window large enough that the KS
-critical value is below the threshold, it is the raw distance. Region: --region, AWS_REGION, else the generated
-project's region; AWS_ENDPOINT_URL is honoured.
+This is a local report for people (`make drift`). The platform's retraining loop does not use it: Model Monitor's
+own data-quality executions on the endpoint's captured requests, against the baseline the training pipeline
+computes, end "CompletedWithViolations" and that event starts retraining - no person or project script in the
+path (see the README, "Monitoring and retraining").
 
-    python -m monitoring.drift --baseline build/baseline/statistics.json --data new.csv --publish \
-        [--endpoint-name NAME] [--env ENV] [--project PROJECT] [--region REGION]
-
-Exit status: 0 no drift, 1 drift, 2 bad input (or, with --publish, the contract could not be read or the
-metric could not be put; nothing is published then). --output writes the report as JSON.
+Exit status: 0 no drift, 1 drift, 2 bad input. --output writes the report as JSON.
 """
 
 import argparse
@@ -35,14 +26,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from {{ cookiecutter.__package_name }}.config import ENVIRONMENT, PROJECT
-
 DRIFT_THRESHOLD = {{ cookiecutter.drift_threshold }}
 KS_C_ALPHA = 1.628  # c(alpha) for alpha = 0.01
-# The platform-owned aggregate metric its drift alarm watches (Statistic Maximum, threshold driftThreshold).
-DRIFT_NAMESPACE = "mlops/drift"
-DRIFT_METRIC = "DriftScore"
-DRIFTED_FEATURES_METRIC = "DriftedFeatures"
 
 
 def baseline_samples(stats: dict) -> dict:
@@ -107,22 +92,6 @@ def drift_score(report: dict) -> float:
     return max(f["distance"] - (f.get("limit", threshold) - threshold) for f in report["features"].values())
 
 
-def metric_data(report: dict, endpoint_name: str) -> list:
-    dimensions = [{"Name": "Endpoint", "Value": endpoint_name}]
-    return [
-        {"MetricName": DRIFT_METRIC, "Dimensions": dimensions, "Value": drift_score(report), "Unit": "None"},
-        {"MetricName": DRIFTED_FEATURES_METRIC, "Dimensions": dimensions,
-         "Value": float(len(report["drifted_features"])), "Unit": "Count"},
-    ]
-
-
-def publish(cloudwatch, report: dict, endpoint_name: str) -> list:
-    """Put DriftScore and DriftedFeatures for the endpoint; return the metric data put."""
-    data = metric_data(report, endpoint_name)
-    cloudwatch.put_metric_data(Namespace=DRIFT_NAMESPACE, MetricData=data)
-    return data
-
-
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--baseline", required=True, help="statistics.json")
@@ -132,27 +101,7 @@ def main(argv=None) -> int:
                         f"baseline, else {DRIFT_THRESHOLD}")
     parser.add_argument("--method", choices=("Robust", "Simple"), default=None)
     parser.add_argument("--output", default=None, help="write the report here as JSON")
-    parser.add_argument("--publish", action="store_true",
-                        help=f"put {DRIFT_METRIC} and {DRIFTED_FEATURES_METRIC} in CloudWatch ({DRIFT_NAMESPACE}, "
-                        "dimension Endpoint) for the platform's drift alarm")
-    parser.add_argument("--endpoint-name", default=None,
-                        help="with --publish: the Endpoint dimension (default: the contract's endpoint-name)")
-    parser.add_argument("--env", default=ENVIRONMENT, help="with --publish: environment of the contract")
-    parser.add_argument("--project", default=PROJECT, help="with --publish: project of the contract")
-    parser.add_argument("--region", default=None, help="with --publish: AWS region (default: AWS_REGION, "
-                        "else the project's region)")
     args = parser.parse_args(argv)
-    cloudwatch = endpoint_name = None
-    if args.publish:  # where to publish is settled before the check: a missing contract fails fast
-        from contract import ContractError, client, contract_value
-
-        try:
-            endpoint_name = args.endpoint_name or contract_value("endpoint-name", args.env, args.project,
-                                                                 args.region)
-        except ContractError as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return 2
-        cloudwatch = client("cloudwatch", args.region)
     try:
         stats = json.loads(Path(args.baseline).read_text())
         threshold, method = DRIFT_THRESHOLD, "Robust"
@@ -174,17 +123,6 @@ def main(argv=None) -> int:
           f"{len(report['features'])} features drifted; largest distance {worst[1]['distance']:.3f} ({worst[0]})")
     for name in report["drifted_features"]:
         print(f"  DRIFT {name}: {report['features'][name]['distance']:.3f}")
-    if args.publish:
-        from botocore.exceptions import BotoCoreError, ClientError
-
-        try:
-            data = publish(cloudwatch, report, endpoint_name)
-        except (ClientError, BotoCoreError) as exc:
-            print(f"error: could not publish the drift metrics for {endpoint_name}: {exc}", file=sys.stderr)
-            return 2
-        values = ", ".join(f"{d['MetricName']}={d['Value']:g}" for d in data)
-        print(f"published {DRIFT_NAMESPACE} {values} (Endpoint={endpoint_name}, "
-              f"region {cloudwatch.meta.region_name})")
     return 1 if report["drifted"] else 0
 
 

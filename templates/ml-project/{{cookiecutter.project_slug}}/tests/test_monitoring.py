@@ -103,127 +103,18 @@ def test_cli_headerless_data_and_exit_codes(baseline_files, train_frame, tmp_pat
     assert drift.main(["--baseline", statistics_path, "--data", str(tmp_path / "narrow.csv")]) == 2
 
 
-# ---- the platform side: baseline upload to the monitor's baseline prefix, DriftScore for the drift alarm ----
+# ---- local tools only: the retraining loop's signal is Model Monitor's own execution, not these ----
 
-ENV, PROJECT, REGION = "{{ cookiecutter.environment }}", "{{ cookiecutter.project_slug }}", "{{ cookiecutter.aws_region }}"
-BUCKET = "acme-artifacts"
-ENDPOINT = f"acme-{ENV}-{PROJECT}-endpoint"
-
-
-@pytest.fixture()
-def aws(monkeypatch):
-    """moto with the contract the platform publishes at level 4 (artifact-bucket, endpoint-name) and the bucket."""
-    from moto import mock_aws
-
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    monkeypatch.setenv("AWS_REGION", REGION)
-    with mock_aws():
-        import boto3
-
-        ssm = boto3.client("ssm", region_name=REGION)
-        for key, value in {"artifact-bucket": BUCKET, "endpoint-name": ENDPOINT, "contract-version": "1"}.items():
-            ssm.put_parameter(Name=f"/mlops/{ENV}/{PROJECT}/{key}", Value=value, Type="String")
-        kwargs = {} if REGION == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": REGION}}
-        boto3.client("s3", region_name=REGION).create_bucket(Bucket=BUCKET, **kwargs)
-        yield {"ssm": ssm, "s3": boto3.client("s3", region_name=REGION),
-               "cloudwatch": boto3.client("cloudwatch", region_name=REGION)}
-
-
-def drift_metrics(cloudwatch) -> dict:
-    """{(metric name, dimensions): Maximum} of what is in mlops/drift."""
-    from datetime import datetime, timedelta, timezone
-
-    now = datetime.now(timezone.utc)
-    out = {}
-    for metric in cloudwatch.list_metrics(Namespace="mlops/drift")["Metrics"]:
-        points = cloudwatch.get_metric_statistics(
-            Namespace="mlops/drift", MetricName=metric["MetricName"], Dimensions=metric["Dimensions"],
-            StartTime=now - timedelta(minutes=10), EndTime=now + timedelta(minutes=10), Period=60,
-            Statistics=["Maximum"])["Datapoints"]
-        dims = tuple((d["Name"], d["Value"]) for d in metric["Dimensions"])
-        out[(metric["MetricName"], dims)] = max(p["Maximum"] for p in points)
-    return out
-
-
-def test_drift_publish_puts_the_alarm_metric(aws, baseline_files, train_frame, tmp_path, capsys):
-    shifted = train_frame.iloc[:, 1:].copy()
-    for column in ("mean_radius", "worst_area"):
-        shifted[column] = shifted[column] + shifted[column].std()
-    shifted.to_csv(tmp_path / "shifted.csv", index=False)
-    report_path = tmp_path / "report.json"
-    code = drift.main(["--baseline", str(baseline_files[0]), "--data", str(tmp_path / "shifted.csv"),
-                       "--output", str(report_path), "--publish"])
-    assert code == 1  # drift: the exit status is unchanged by publishing
-    report = json.loads(report_path.read_text())
-    score = drift.drift_score(report)
-    assert score > 0.3 and score > report["threshold"]
-    dims = (("Endpoint", ENDPOINT),)
-    assert drift_metrics(aws["cloudwatch"]) == {("DriftScore", dims): pytest.approx(score),
-                                                ("DriftedFeatures", dims): 2.0}
-    out = capsys.readouterr().out
-    assert f"published mlops/drift DriftScore={score:g}, DriftedFeatures=2 (Endpoint={ENDPOINT}" in out
-
-
-def test_drift_publish_without_drift_and_an_explicit_endpoint(aws, baseline_files, splits, tmp_path, capsys):
-    report_path = tmp_path / "report.json"
-    code = drift.main(["--baseline", str(baseline_files[0]), "--data", str(splits / "test" / "test.csv"),
-                       "--output", str(report_path), "--publish", "--endpoint-name", "other-endpoint"])
-    assert code == 0  # no drift, and the score is published all the same
-    report = json.loads(report_path.read_text())
-    score = drift.drift_score(report)
-    assert report["drifted_features"] == []
-    # the held-out split is small: its raw distance may pass the threshold, the published score does not
-    assert score <= report["threshold"]
-    dims = (("Endpoint", "other-endpoint"),)
-    assert drift_metrics(aws["cloudwatch"]) == {("DriftScore", dims): pytest.approx(score),
-                                                ("DriftedFeatures", dims): 0.0}
-    output = capsys.readouterr()
-    assert f"published mlops/drift DriftScore={score:g}, DriftedFeatures=0 (Endpoint=other-endpoint" in output.out
-
-
-def test_drift_publish_without_contract_fails_clearly(aws, baseline_files, splits, capsys):
-    aws["ssm"].delete_parameter(Name=f"/mlops/{ENV}/{PROJECT}/endpoint-name")
-    code = drift.main(["--baseline", str(baseline_files[0]), "--data", str(splits / "test" / "test.csv"),
-                       "--publish"])
-    assert code == 2
-    assert f"/mlops/{ENV}/{PROJECT}/endpoint-name not found in SSM" in capsys.readouterr().err
-    assert aws["cloudwatch"].list_metrics(Namespace="mlops/drift")["Metrics"] == []
-
-
-def test_drift_without_publish_needs_no_aws(baseline_files, splits, monkeypatch):
+def test_drift_and_baseline_need_no_aws_and_publish_nothing(baseline_files, splits, tmp_path, monkeypatch):
     monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")  # any AWS call would fail
     assert drift.main(["--baseline", str(baseline_files[0]), "--data", str(splits / "test" / "test.csv")]) == 0
-
-
-def test_baseline_upload_writes_both_files_under_the_baseline_prefix(aws, splits, tmp_path, capsys):
-    out = tmp_path / "baseline"
-    assert baseline.main(["--data", str(splits / "train" / "train.csv"), "--output-dir", str(out), "--upload"]) == 0
-    objects = aws["s3"].list_objects_v2(Bucket=BUCKET, Prefix=f"{PROJECT}/baseline/")["Contents"]
-    assert sorted(o["Key"] for o in objects) == [f"{PROJECT}/baseline/constraints.json",
-                                                 f"{PROJECT}/baseline/statistics.json"]
-    for name in ("statistics.json", "constraints.json"):
-        body = aws["s3"].get_object(Bucket=BUCKET, Key=f"{PROJECT}/baseline/{name}")["Body"].read()
-        assert json.loads(body) == json.loads((out / name).read_text())
-    stdout = capsys.readouterr().out
-    assert f"uploaded s3://{BUCKET}/{PROJECT}/baseline/statistics.json" in stdout
-    assert f"uploaded s3://{BUCKET}/{PROJECT}/baseline/constraints.json" in stdout
-
-
-def test_baseline_upload_without_contract_fails_clearly(aws, splits, tmp_path, capsys):
-    aws["ssm"].delete_parameter(Name=f"/mlops/{ENV}/{PROJECT}/artifact-bucket")
-    out = tmp_path / "baseline"
-    assert baseline.main(["--data", str(splits / "train" / "train.csv"), "--output-dir", str(out), "--upload"]) == 2
-    assert f"/mlops/{ENV}/{PROJECT}/artifact-bucket not found in SSM" in capsys.readouterr().err
-    assert not out.exists()  # the contract is read before any work
-    assert "Contents" not in aws["s3"].list_objects_v2(Bucket=BUCKET)
-
-
-def test_baseline_upload_to_a_missing_bucket_fails(aws, splits, tmp_path, capsys):
-    aws["ssm"].put_parameter(Name=f"/mlops/{ENV}/{PROJECT}/artifact-bucket", Value="no-such-bucket",
-                             Type="String", Overwrite=True)
-    assert baseline.main(["--data", str(splits / "train" / "train.csv"), "--output-dir", str(tmp_path / "b"),
-                          "--upload"]) == 2
-    assert "could not upload the baseline to s3://no-such-bucket/" in capsys.readouterr().err
+    assert baseline.main(["--data", str(splits / "train" / "train.csv"), "--output-dir", str(tmp_path / "b")]) == 0
+    with pytest.raises(SystemExit) as exc:  # the hand-run publish path into the loop is gone
+        drift.main(["--baseline", str(baseline_files[0]), "--data", str(splits / "test" / "test.csv"), "--publish"])
+    assert exc.value.code == 2
+    with pytest.raises(SystemExit) as exc:  # so is the hand upload of a baseline: the pipeline computes it
+        baseline.main(["--data", str(splits / "train" / "train.csv"), "--output-dir", str(tmp_path / "c"), "--upload"])
+    assert exc.value.code == 2
 
 
 def test_drift_score_is_above_the_threshold_exactly_when_a_feature_drifted():

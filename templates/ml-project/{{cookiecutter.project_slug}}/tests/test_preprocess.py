@@ -73,3 +73,18 @@ def test_empty_input_is_an_error_unless_the_sample_fallback_is_asked_for(tmp_pat
         assert (tmp_path / "o" / name / f"{name}.csv").stat().st_size > 0
     assert json.loads((tmp_path / "o" / "manifest" / "manifest.json").read_text())["data_version"] == \
         preprocess.SAMPLE_VERSION
+
+
+def test_baseline_file_is_the_training_split_as_the_endpoint_captures_it(splits):
+    """Model Monitor's baseline must look like captured text/csv: no header, no label, serving column order."""
+    from sklearn.datasets import load_breast_cancer
+
+    lines = (splits / "baseline" / "baseline.csv").read_text().splitlines()
+    train = pd.read_csv(splits / "train" / "train.csv")
+    assert len(lines) == len(train)  # no header row: every line is a record
+    rows = [tuple(float(v) for v in line.split(",")) for line in lines]  # a header would not parse as numbers
+    features = load_breast_cancer().data  # what deploy/smoke_test.py sends, in its column order
+    assert {len(r) for r in rows} == {features.shape[1]} == {train.shape[1] - 1}  # the label is gone
+    known = {tuple(float(v) for v in row) for row in features}
+    assert set(rows) <= known  # each record is a request row, column for column
+    assert rows == [tuple(r) for r in train.drop(columns=[preprocess.LABEL]).itertuples(index=False)]

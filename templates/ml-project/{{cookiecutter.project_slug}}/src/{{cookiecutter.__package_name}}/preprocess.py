@@ -1,5 +1,6 @@
-"""Preprocess step: the newest data version -> train/ validation/ test/ CSV files (label in the first column)
-and manifest/manifest.json (which data this run trained on).
+"""Preprocess step: the newest data version -> train/ validation/ test/ CSV files (label in the first column),
+baseline/baseline.csv (the training split as the endpoint sees it) and manifest/manifest.json (which data this
+run trained on).
 
 Same paths locally and in a SageMaker processing job:
 
@@ -15,6 +16,11 @@ CSV files directly in the prefix are the version "root" (used only when there ar
 An input without CSV is an error (exit 2) - in a SageMaker job SageMaker itself already refuses an empty
 S3Prefix input ("No S3 objects found under S3 URL"). Only `--sample-data-fallback` (what `make train-local`
 passes) falls back to scikit-learn's bundled breast-cancer dataset (no network needed).
+
+baseline/baseline.csv: the training split's features exactly as a request sends them and data capture records
+them - no header row (captured text/csv has none), no label (the endpoint never receives it), the columns in the
+training order (which is the serving order). The pipeline's baseline step runs Model Monitor's analyzer on it, so
+the baseline's columns (_c0, _c1, ...) are the captured ones.
 
 manifest.json: {"data_version": "<version>", "data_uri": "<input-uri><version>/", "rows": {"input": n,
 "train": n, "validation": n, "test": n}}; the pipeline reads it as the DataManifest property file and
@@ -32,6 +38,7 @@ from sklearn.model_selection import train_test_split
 
 LABEL = "target"
 SPLITS = ("train", "validation", "test")
+BASELINE_DIR, BASELINE_FILE = "baseline", "baseline.csv"
 
 
 def _snake(name: str) -> str:
@@ -102,9 +109,14 @@ def split(frame: pd.DataFrame, seed: int = 42, validation_size: float = 0.15, te
     return {"train": train, "validation": validation, "test": test}
 
 
+def baseline_frame(train: pd.DataFrame) -> pd.DataFrame:
+    """The features of the training split in serving order (the label removed)."""
+    return train.drop(columns=[LABEL])
+
+
 def run(input_dir, output_dir, seed: int = 42, input_uri=None, sample_fallback: bool = False) -> dict:
-    """Write <output_dir>/{train,validation,test}/<split>.csv and <output_dir>/manifest/manifest.json;
-    return {split: path, "manifest": path}."""
+    """Write <output_dir>/{train,validation,test}/<split>.csv, <output_dir>/baseline/baseline.csv and
+    <output_dir>/manifest/manifest.json; return {split: path, "baseline": path, "manifest": path}."""
     frame, source = load_input(input_dir, input_uri, sample_fallback)
     parts = split(frame, seed=seed)
     written = {}
@@ -114,6 +126,11 @@ def run(input_dir, output_dir, seed: int = 42, input_uri=None, sample_fallback: 
         written[name] = target / f"{name}.csv"
         parts[name].to_csv(written[name], index=False)
         print(f"preprocess: {name}: {len(parts[name])} rows -> {written[name]}")
+    target = Path(output_dir) / BASELINE_DIR
+    target.mkdir(parents=True, exist_ok=True)
+    written["baseline"] = target / BASELINE_FILE
+    baseline_frame(parts["train"]).to_csv(written["baseline"], index=False, header=False)
+    print(f"preprocess: baseline: {len(parts['train'])} rows, headerless, no label -> {written['baseline']}")
     manifest = {**source, "rows": {"input": int(len(frame)), **{n: int(len(parts[n])) for n in SPLITS}}}
     target = Path(output_dir) / "manifest"
     target.mkdir(parents=True, exist_ok=True)
