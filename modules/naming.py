@@ -56,7 +56,12 @@ class Naming:
             "artifact bucket prefix": DerivedName(self.bucket_prefix("artifacts"), "s3_prefix"),
             "access-log bucket prefix": DerivedName(self.bucket_prefix("access-logs"), "s3_prefix"),
             "execution role": DerivedName(self.shared("sagemaker-execution"), "iam_role"),
+            "platform deploy role": DerivedName(self.platform_deploy_role(), "iam_role"),
         }
+
+    def platform_deploy_role(self) -> str:
+        """The role the platform repository's deploy workflow assumes for `pulumi up` of this stack."""
+        return self.shared("platform-deploy")
 
     # ---- per project ----------------------------------------------------------------------------
     def project(self, project: str, role: str = "") -> str:
@@ -71,11 +76,15 @@ class Naming:
             "training pipeline": DerivedName(self.project(project, "training"), "sagemaker"),
             "schedule role": DerivedName(self.project(project, "schedule"), "iam_role"),
             "endpoint": DerivedName(self.project(project), "sagemaker"),
-            "deploy role": DerivedName(self.project(project, "deploy"), "iam_role"),
+            "approval dispatch role": DerivedName(self.approval_dispatch_role(project), "iam_role"),
             "monitoring schedule": DerivedName(self.project(project, "data-quality"), "sagemaker"),
             "retraining role": DerivedName(self.project(project, "retrain"), "iam_role"),
             "execution role": DerivedName(self.execution_role(project), "iam_role"),
         }
+
+    def approval_dispatch_role(self, project: str) -> str:
+        """EventBridge's role for the approval rule's repository_dispatch (invokes one API destination)."""
+        return self.project(project, "approval-dispatch")
 
     def execution_role(self, project: str) -> str:
         """The project's SageMaker execution role (pipeline jobs, model, monitoring): ``<org>-<env>-<project>-sagemaker``."""

@@ -16,6 +16,7 @@ from .components.delivery import GitHubOidc, ProjectDelivery, ProjectDeliveryArg
 from .components import deployment
 from .components.contract import ProjectContract, ProjectContractArgs
 from .components.foundation import Foundation, FoundationArgs, ProjectExecution, ProjectExecutionArgs
+from .components.platform_deploy import PlatformDeploy, PlatformDeployArgs
 from .components.monitoring import ProjectMonitoring, ProjectMonitoringArgs
 from .components.registry import ModelRegistry, ModelRegistryArgs
 from .components.training import TrainingPipeline, TrainingPipelineArgs, code_prefix, code_root, data_prefix
@@ -59,6 +60,13 @@ def build(spec: StackSpec) -> Platform:
         else:
             oidc_arn = GitHubOidc("github-oidc", ctx).arn
         platform.outputs["githubOidcProviderArn"] = oidc_arn
+    # level 3: the role the platform repository's deploy workflow assumes (OIDC, this stack's GitHub environment)
+    if "approval_events" in caps and spec.github is not None and spec.github.platform_repository:
+        if oidc_arn is None:
+            oidc_arn = spec.github.oidc_provider_arn or GitHubOidc("github-oidc", ctx).arn
+        platform_deploy = PlatformDeploy("platform-deploy", PlatformDeployArgs(
+            ctx=ctx, platform_repository=spec.github.platform_repository, oidc_provider_arn=oidc_arn))
+        platform.outputs["platformDeployRoleArn"] = platform_deploy.role.arn
 
     projects_out: dict[str, dict[str, Any]] = {}
     for project in spec.projects:
@@ -130,7 +138,7 @@ def build(spec: StackSpec) -> Platform:
         if "approval_events" in caps and registry is not None:
             approval = comps["approval"] = deployment.ApprovalEvents(
                 f"{project.name}-approval", deployment.ApprovalEventsArgs(
-                    ctx=ctx, project=project, repository=spec.repository_of(project),
+                    ctx=ctx, project=project, platform_repository=spec.github.platform_repository,
                     model_package_group=registry.group_name, kms_key_arn=foundation.key.arn))
             out["notificationTopicArn"] = approval.topic.arn
             platform.notes.extend(approval.notes)

@@ -134,7 +134,18 @@ class Serving(_Model):
 
 
 class Deploy(_Model):
-    trigger: Literal["github", "codebuild"] = "github"
+    # Only "github": the approval dispatches `model-approved` to the platform repository, whose deploy workflow
+    # runs `ladder deploy` -> `pulumi up`. "codebuild" was refused when it was found to only validate the request.
+    trigger: str = "github"
+
+    @field_validator("trigger")
+    @classmethod
+    def _trigger(cls, v: str) -> str:
+        if v != "github":
+            raise ValueError(f"{shown(v)} is not allowed; allowed: 'github' (the approval dispatches 'model-approved' "
+                             f"to the platform repository, whose deploy workflow runs `ladder deploy` and `pulumi up`; "
+                             f"a CodeBuild trigger only validated the request and never deployed, so it was removed)")
+        return v
 
 
 class Baseline(_Model):
@@ -203,8 +214,13 @@ class Project(_Model):
 class GitHub(_Model):
     org: str
     oidc_provider_arn: Optional[str] = None  # partition checked against the region below
+    # <owner>/<name> of the platform repository (this program's): approvals dispatch to it, and the stack's
+    # platform-deploy role trusts its deploy workflow in the GitHub environment of this stack (required at level 3+)
+    platform_repository: Optional[str] = None
 
     _v_org = field_validator("org")(classmethod(lambda cls, v: validate_github_owner(v)))
+    _v_platform = field_validator("platform_repository")(
+        classmethod(lambda cls, v: None if v is None else validate_github_repository(v)))
     _v_oidc = field_validator("oidc_provider_arn")(
         classmethod(lambda cls, v: None if v is None else validate_oidc_provider_arn(v, None)))
 
@@ -501,6 +517,10 @@ def _semantic_problems(spec: StackSpec) -> list[Problem]:
     if "ci_identity" in caps and spec.github is None and any(p.repository is None for p in spec.projects):
         problems.append(Problem("mlops:github.org", "required at level 1+ (CI identity) unless every project sets "
                                                     "'repository: <owner>/<name>'"))
+    if "approval_events" in caps and (spec.github is None or not spec.github.platform_repository):
+        problems.append(Problem("mlops:github.platformRepository", "required at level 3+ (approval events): "
+                                "<owner>/<name> of the platform repository; approvals dispatch 'model-approved' to "
+                                "it and its deploy workflow assumes this stack's platform-deploy role"))
     if spec.github is not None and spec.github.oidc_provider_arn:
         problems.extend(_check("mlops:github.oidcProviderArn", validate_oidc_provider_arn,
                                spec.github.oidc_provider_arn, spec.region))

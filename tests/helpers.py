@@ -14,7 +14,7 @@ BASE: dict[str, Any] = {
     "mlops:maturity": 2,
     "mlops:owner": "ml-platform@example.com",
     "mlops:org": "acme",
-    "mlops:github": {"org": "acme-ml"},
+    "mlops:github": {"org": "acme-ml", "platformRepository": "acme-ml/mlops-platform"},
     "mlops:projects": [
         {"name": "churn", "training": {"schedule": "rate(7 days)", "qualityGate": {"metric": "auc", "min": 0.8}}},
         {"name": "fraud", "training": {"qualityGate": {"metric": "f1", "min": 0.7}}},

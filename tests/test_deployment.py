@@ -215,14 +215,15 @@ def test_topic_is_encrypted_and_only_the_rule_may_publish_as_events(without_mode
 
 
 def _trigger_role_policy(graph: plan.Graph, project: str = "churn") -> list[dict]:
-    return statements(policy(graph.find(T_POLICY, f"{project}-approval-trigger-policy")))
+    return statements(policy(graph.find(T_POLICY, f"{project}-approval-dispatch-policy")))
 
 
 def test_github_trigger_dispatches_model_approved_with_the_package_arn(without_model):
     g = without_model
     dest = g.find("aws:cloudwatch/eventApiDestination:EventApiDestination", "churn-approval-github-dispatch")
     assert dest.inputs["httpMethod"] == "POST"
-    assert dest.inputs["invocationEndpoint"] == "https://api.github.com/repos/acme-ml/churn/dispatches"
+    # the PLATFORM repository (mlops:github.platformRepository) receives it, not the project's
+    assert dest.inputs["invocationEndpoint"] == "https://api.github.com/repos/acme-ml/mlops-platform/dispatches"
     conn = g.find("aws:cloudwatch/eventConnection:EventConnection", "churn-approval-github-connection")
     assert dest.inputs["connectionArn"] == conn.outputs["arn"]
     assert conn.inputs["authorizationType"] == "API_KEY"
@@ -235,7 +236,7 @@ def test_github_trigger_dispatches_model_approved_with_the_package_arn(without_m
     assert transformer["inputPaths"] == {"arn": "$.detail.ModelPackageArn"}
     body = json.loads(transformer["inputTemplate"].replace("<arn>", ARN))
     assert body["event_type"] == "model-approved"
-    assert body["client_payload"]["model_package_arn"] == ARN
+    assert body["client_payload"] == {"environment": "dev", "project": "churn", "model_package_arn": ARN}
     assert not g.by_type("aws:codebuild/project:Project")
 
 
@@ -258,57 +259,12 @@ def test_github_trigger_role_may_only_invoke_that_destination(without_model):
     sts = _trigger_role_policy(g)
     assert [(as_list(s["Action"]), as_list(s["Resource"]), s["Effect"]) for s in sts] == \
         [(["events:InvokeApiDestination"], [dest_arn], "Allow")]
-    role = g.find(T_ROLE, "churn-approval-trigger-role")
-    assert role.inputs["name"] == "acme-dev-churn-deploy"
+    role = g.find(T_ROLE, "churn-approval-dispatch-role")
+    assert role.inputs["name"] == "acme-dev-churn-approval-dispatch"  # says what it is for (was ...-churn-deploy)
     trust = statements(json.loads(role.inputs["assumeRolePolicy"]))[0]
     assert trust["Principal"] == {"Service": "events.amazonaws.com"}
     assert trust["Condition"]["ArnEquals"]["aws:SourceArn"] == g.find(T_RULE, "churn-approval-rule").outputs["arn"]
     assert g.find(T_EVENT_TARGET, "churn-approval-dispatch").inputs["roleArn"] == role.outputs["arn"]
-
-
-@pytest.fixture(scope="module")
-def codebuild() -> plan.Graph:
-    return run(config(maturity=3, projects=[{"name": "churn", "deploy": {"trigger": "codebuild"}}]))
-
-
-def test_codebuild_trigger_starts_only_that_project(codebuild):
-    g = codebuild
-    assert not g.by_type("aws:cloudwatch/eventApiDestination:EventApiDestination")
-    assert not g.by_type("aws:cloudwatch/eventConnection:EventConnection")
-    assert not any("githubToken" in n for n in g.notes)
-    project = g.find("aws:codebuild/project:Project", "churn-approval-build")
-    assert project.inputs["encryptionKey"] == g.outputs["kmsKeyArn"]
-    assert project.inputs["source"]["type"] == "GITHUB"
-    assert project.inputs["source"]["location"] == "https://github.com/acme-ml/churn.git"
-    assert "deploy.request" in project.inputs["source"]["buildspec"]
-    sts = _trigger_role_policy(g)
-    assert [(as_list(s["Action"]), as_list(s["Resource"])) for s in sts] == \
-        [(["codebuild:StartBuild"], [project.outputs["arn"]])]
-    target = g.find(T_EVENT_TARGET, "churn-approval-start-build")
-    assert target.inputs["arn"] == project.outputs["arn"]
-    override = json.loads(target.inputs["inputTransformer"]["inputTemplate"].replace("<arn>", ARN))
-    assert override["environmentVariablesOverride"] == [
-        {"name": "MODEL_PACKAGE_ARN", "value": ARN, "type": "PLAINTEXT"}]
-
-
-def test_codebuild_service_role_is_least_privilege(codebuild):
-    g = codebuild
-    role = g.find(T_ROLE, "churn-approval-build-role")
-    assert statements(json.loads(role.inputs["assumeRolePolicy"]))[0]["Principal"] == \
-        {"Service": "codebuild.amazonaws.com"}
-    log_group = g.find("aws:cloudwatch/logGroup:LogGroup", "churn-approval-build-logs")
-    assert log_group.inputs["kmsKeyId"] == g.outputs["kmsKeyArn"]
-    sts = {s["Sid"]: s for s in statements(policy(g.find(T_POLICY, "churn-approval-build-policy")))}
-    assert all(s["Effect"] == "Allow" and s["Resource"] != "*" for s in sts.values())
-    assert all(r.startswith(log_group.outputs["arn"]) for r in as_list(sts["WriteBuildLogs"]["Resource"]))
-    assert all(":parameter/mlops/dev/churn" in r for r in as_list(sts["ReadProjectContract"]["Resource"]))
-    assert as_list(sts["DecryptProjectData"]["Resource"]) == [g.outputs["kmsKeyArn"]]
-    actions = {a for s in sts.values() for a in as_list(s["Action"])}
-    assert not any(a.endswith("*") for a in actions)
-    assert not {"sagemaker:CreateEndpoint", "sagemaker:UpdateEndpoint", "iam:PassRole"} & actions
-    assert all("acme-dev-churn" in r for s in sts.values() if any(a.startswith("sagemaker:") for a in
-                                                                   as_list(s["Action"]))
-               for r in as_list(s["Resource"]))
 
 
 # ---- validation ---------------------------------------------------------------------------------
@@ -342,7 +298,9 @@ BAD = [
     ({"projects": [{"name": "churn", "serving": {"trafficRouting": {"type": "BLUE"}}}]},
      "mlops:projects[0].serving.trafficRouting.type", "'BLUE' is not allowed"),
     ({"projects": [{"name": "churn", "deploy": {"trigger": "jenkins"}}]},
-     "mlops:projects[0].deploy.trigger", "'jenkins' is not allowed"),
+     "mlops:projects[0].deploy.trigger", "'jenkins' is not allowed; allowed: 'github'"),
+    ({"projects": [{"name": "churn", "deploy": {"trigger": "codebuild"}}]},
+     "mlops:projects[0].deploy.trigger", "only validated the request and never deployed"),
     ({"projects": [{"name": "churn", "serving": {"latencyLimitMs": 0}}]},
      "mlops:projects[0].serving.latencyLimitMs", "greater than 0"),
     ({"projects": [{"name": "churn", "serving": {"dataCapturePercent": 0}}]},
@@ -373,8 +331,8 @@ def test_valid_guardrails_are_accepted():
 
 # ---- monotonicity ---------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("projects", [None, churn(), churn(deploy={"trigger": "codebuild"})],
-                         ids=["no-arn", "arn", "arn-codebuild"])
+@pytest.mark.parametrize("projects", [None, churn(), churn(deploy={"trigger": "github"})],
+                         ids=["no-arn", "arn", "arn-github"])
 def test_level_3_only_adds(projects):
     extra = {"projects": projects} if projects is not None else {}
     g2, g3 = run(config(maturity=2, **extra)), run(config(maturity=3, **extra))

@@ -364,6 +364,10 @@ CASES.extend([  # rules_security (more fixtures: tests/test_security_rules.py)
                                                                 f"{GITHUB}:aud": "sts.amazonaws.com"}})),
       _role("ci", web_identity({"StringEquals": {f"{GITHUB}:sub": "repo:acme-ml/churn:ref:refs/heads/main",
                                                  f"{GITHUB}:aud": "sts.amazonaws.com"}}))),
+    C("LADDER-SEC-005", _role("deploy", web_identity({"StringEquals": {
+        f"{GITHUB}:sub": "repo:acme-ml/mlops-platform:environment:staging", f"{GITHUB}:aud": "sts.amazonaws.com"}})),
+      _role("deploy", web_identity({"StringEquals": {
+          f"{GITHUB}:sub": "repo:acme-ml/mlops-platform:environment:prod", f"{GITHUB}:aud": "sts.amazonaws.com"}}))),
     C("LADDER-SEC-002", [R("rolepolicy", role="one", name="g", policy=doc(_GRANT))],
       [_role("one"), R("rolepolicy", role="one", name="g", policy=doc(
           {**_GRANT, "Condition": {"Bool": {"kms:GrantIsForAWSResource": "true"}}}))]),

@@ -4,8 +4,9 @@ Two components per project:
 
 - :class:`ApprovalEvents` (capability ``approval_events``): a KMS-encrypted SNS topic for people and an
   EventBridge rule on "SageMaker Model Package State Change" (the project's group, ``Approved``) that notifies
-  the topic and starts the deploy the spec chooses (``deploy.trigger``): a GitHub ``repository_dispatch``
-  (``model-approved``) through an API destination, or a CodeBuild project running the repository's deploy job.
+  the topic and sends a GitHub ``repository_dispatch`` (``model-approved``, ``client_payload`` {environment,
+  project, model_package_arn}) through an API destination to the PLATFORM repository
+  (``mlops:github.platformRepository``), whose deploy workflow (.github/workflows/deploy.yml) deploys this stack.
 - :class:`ModelEndpoint` (capability ``endpoint``, only once ``serving.modelPackageArn`` is set): model from the
   package, auto-named endpoint config (KMS, data capture), endpoint with blue/green deployment guardrails and
   auto-rollback alarms, autoscaling of the variant.
@@ -42,9 +43,6 @@ def _is_encrypted(raw: object) -> bool:
     except ValueError:
         return False
     return isinstance(doc, dict) and set(doc) == {"secure"}
-
-
-CODEBUILD_IMAGE = "aws/codebuild/standard:7.0"
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -91,63 +89,28 @@ def capture_destination(bucket: str, project: str) -> str:
     return f"s3://{bucket}/capture/{project}/"
 
 
-# The repository's deploy job (templates/ml-project: deploy/request.py validates the request against the
-# contract and the registry); MODEL_PACKAGE_ARN comes from the approval event. The endpoint itself changes only
-# through the platform (`ladder deploy` -> `pulumi up`), which the GitHub workflow runs next; a CodeBuild build
-# that should go that far needs the platform repository and a Pulumi token, which the spec does not carry yet.
-DEPLOY_JOB_COMMANDS = (
-    'test -n "$MODEL_PACKAGE_ARN" || { echo "MODEL_PACKAGE_ARN is not set"; exit 1; }',
-    'python -m deploy.request --env "$MLOPS_ENVIRONMENT" --model-package-arn "$MODEL_PACKAGE_ARN"',
-)
-
-
-def buildspec(environment: str, project: str) -> str:
-    """The CodeBuild buildspec running the generated repository's deploy job."""
-    doc = {
-        "version": 0.2,
-        "env": {"variables": {"MLOPS_ENVIRONMENT": environment, "MLOPS_PROJECT": project, "PYTHONPATH": "src:."}},
-        "phases": {
-            "install": {"runtime-versions": {"python": "3.11"},
-                        "commands": ['python -m pip install -e ".[aws]"']},
-            "build": {"commands": list(DEPLOY_JOB_COMMANDS)},
-        },
-    }
-    return json.dumps(doc, indent=2)  # JSON is YAML; CodeBuild accepts it inline
-
-
-def deploy_job_statements(ctx: Context, project: str, model_package_group: str,
-                          kms_key_arn: pulumi.Input[str]) -> list[dict[str, Any]]:
-    """What the repository's deploy job needs (validate the request, smoke-test), for this project only.
-
-    The platform owns the SageMaker model, config and endpoint (``ladder deploy`` -> ``pulumi up``), so the
-    job only reads the contract, describes packages and the endpoint, and invokes it once.
-    """
-    naming = ctx.naming
-    name = endpoint_name(naming, project)
-    prefix = naming.ssm_prefix(project)
-    return [
-        {"Sid": "ReadProjectContract", "Effect": "Allow",
-         "Action": ["ssm:GetParameter", "ssm:GetParameters", "ssm:GetParametersByPath"],
-         "Resource": [ctx.arn("ssm", f"parameter{prefix}"), ctx.arn("ssm", f"parameter{prefix}/*")]},
-        {"Sid": "DescribeProjectPackages", "Effect": "Allow",
-         "Action": ["sagemaker:DescribeModelPackage", "sagemaker:DescribeModelPackageGroup",
-                    "sagemaker:ListModelPackages"],
-         "Resource": [ctx.arn("sagemaker", f"model-package-group/{model_package_group}"),
-                      ctx.arn("sagemaker", f"model-package/{model_package_group}/*")]},
-        {"Sid": "DescribeAndSmokeTestEndpoint", "Effect": "Allow",
-         "Action": ["sagemaker:DescribeEndpoint", "sagemaker:InvokeEndpoint"],
-         "Resource": ctx.arn("sagemaker", f"endpoint/{name}")},
-        {"Sid": "DecryptProjectData", "Effect": "Allow",
-         "Action": ["kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"], "Resource": kms_key_arn},
-    ]
-
-
 def _events_assume_role(ctx: Context, rule_arn: pulumi.Input[str]) -> pulumi.Output[str]:
     return policy_json([{
         "Effect": "Allow", "Principal": {"Service": "events.amazonaws.com"}, "Action": "sts:AssumeRole",
         "Condition": {"StringEquals": {"aws:SourceAccount": ctx.account_id},
                       "ArnEquals": {"aws:SourceArn": rule_arn}},
     }])
+
+
+def dispatch_url(platform_repository: str) -> str:
+    """GitHub's "create a repository dispatch event" endpoint of the platform repository
+    (https://docs.github.com/en/rest/repos/repos#create-a-repository-dispatch-event)."""
+    return f"{GITHUB_API}/repos/{platform_repository}/dispatches"
+
+
+def dispatch_template(environment: str, project: str) -> str:
+    """The input template of the approval rule's API-destination target: ``event_type`` ``model-approved`` and a
+    ``client_payload`` naming this stack's environment, the project and the approved package (``<arn>`` is the
+    event's ``$.detail.ModelPackageArn``). The platform repository's deploy workflow runs in the GitHub
+    environment the payload names (allowlisted) and deploys that stack."""
+    return json.dumps({"event_type": DISPATCH_EVENT_TYPE,
+                       "client_payload": {"environment": environment, "project": project,
+                                          "model_package_arn": "<arn>"}})
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -158,7 +121,7 @@ def _events_assume_role(ctx: Context, rule_arn: pulumi.Input[str]) -> pulumi.Out
 class ApprovalEventsArgs:
     ctx: Context
     project: Project
-    repository: str                                  # <owner>/<name> on GitHub
+    platform_repository: str                         # <owner>/<name> of the platform repository on GitHub
     model_package_group: str
     kms_key_arn: pulumi.Input[str]
     github_token: Optional[pulumi.Input[str]] = None  # None: read the secret config mlops:githubToken
@@ -167,10 +130,9 @@ class ApprovalEventsArgs:
 class ApprovalEvents(pulumi.ComponentResource):
     topic: aws.sns.Topic
     rule: aws.cloudwatch.EventRule
-    trigger_role: aws.iam.Role
-    api_destination: aws.cloudwatch.EventApiDestination | None = None
-    connection: aws.cloudwatch.EventConnection | None = None
-    build_project: aws.codebuild.Project | None = None
+    dispatch_role: aws.iam.Role
+    api_destination: aws.cloudwatch.EventApiDestination
+    connection: aws.cloudwatch.EventConnection
 
     def __init__(self, name: str, args: ApprovalEventsArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("mlops:deployment:ApprovalEvents", name, None, opts)
@@ -229,39 +191,38 @@ class ApprovalEvents(pulumi.ComponentResource):
             arn=self.topic.arn,
             input_transformer={
                 "input_paths": {"arn": "$.detail.ModelPackageArn", "group": "$.detail.ModelPackageGroupName"},
-                "input_template": (f'"Model package <arn> of <group> was approved; deploying to '
-                                   f'{ctx.spec.environment} via {project.deploy.trigger}."'),
+                "input_template": (f'"Model package <arn> of <group> was approved; asking the platform repository '
+                                   f'{args.platform_repository} to deploy it to {ctx.spec.environment} '
+                                   f'(repository_dispatch {DISPATCH_EVENT_TYPE})."'),
             },
             opts=child(self, depends_on=[self.topic_policy]),
         )
 
-        # ---- the role EventBridge uses to start the deploy (one action, one resource) ----------------
-        self.trigger_role = aws.iam.Role(
-            f"{name}-trigger-role",
-            name=naming.project(project.name, "deploy"),
-            description=f"EventBridge: start the deploy of {project.name} on approval, nothing else",
+        # ---- the role EventBridge uses for the dispatch (one action, one resource) --------------------
+        self.dispatch_role = aws.iam.Role(
+            f"{name}-dispatch-role",
+            name=naming.approval_dispatch_role(project.name),
+            description=(f"EventBridge: send the {DISPATCH_EVENT_TYPE} dispatch of {project.name} to "
+                         f"{args.platform_repository} on approval, nothing else"),
             assume_role_policy=_events_assume_role(ctx, self.rule.arn),
             max_session_duration=3600,
             tags=tags,
             opts=child(self),
         )
-        if project.deploy.trigger == "github":
-            self._github(name, args)
-        else:
-            self._codebuild(name, args, tags)
+        self._github(name, args)
 
         self.register_outputs({
             "topicArn": self.topic.arn,
             "ruleArn": self.rule.arn,
-            "trigger": project.deploy.trigger,
-            "triggerArn": (self.api_destination.arn if self.api_destination is not None
-                           else self.build_project.arn),
+            "dispatchUrl": dispatch_url(args.platform_repository),
+            "apiDestinationArn": self.api_destination.arn,
         })
 
-    # ---- GitHub repository_dispatch ---------------------------------------------------------------
+    # ---- GitHub repository_dispatch to the platform repository -----------------------------------------
     def _github(self, name: str, args: ApprovalEventsArgs) -> None:
         ctx, project = args.ctx, args.project
         naming = ctx.naming
+        repo = args.platform_repository
         token = args.github_token
         encrypted = False
         if token is None:
@@ -280,13 +241,13 @@ class ApprovalEvents(pulumi.ComponentResource):
         if token is None:
             token = pulumi.Output.secret(TOKEN_PLACEHOLDER)
             self.notes.append(
-                f"{project.name}: no GitHub token; the model-approved dispatch to {args.repository} will fail "
-                f"until `pulumi config set --secret mlops:{TOKEN_CONFIG_KEY} <token>` (a token that may "
-                f"create repository_dispatch events on {args.repository})")
+                f"{project.name}: no GitHub token; the model-approved dispatch to {repo} will fail "
+                f"until `pulumi config set --secret mlops:{TOKEN_CONFIG_KEY} <token>` (a fine-grained token on "
+                f"{repo} only, Contents: read and write, which GitHub requires for repository_dispatch)")
         self.connection = aws.cloudwatch.EventConnection(
             f"{name}-github-connection",
             name=naming.project(project.name, "github"),
-            description=f"GitHub API for {args.repository} (token kept by EventBridge in Secrets Manager)",
+            description=f"GitHub API for {repo} (token kept by EventBridge in Secrets Manager)",
             authorization_type="API_KEY",
             auth_parameters={"api_key": {
                 "key": "Authorization",
@@ -297,118 +258,35 @@ class ApprovalEvents(pulumi.ComponentResource):
         self.api_destination = aws.cloudwatch.EventApiDestination(
             f"{name}-github-dispatch",
             name=naming.project(project.name, "github"),
-            description=f"repository_dispatch '{DISPATCH_EVENT_TYPE}' on {args.repository}",
+            description=f"repository_dispatch '{DISPATCH_EVENT_TYPE}' on the platform repository {repo}",
             connection_arn=self.connection.arn,
             http_method="POST",
-            invocation_endpoint=f"{GITHUB_API}/repos/{args.repository}/dispatches",
+            invocation_endpoint=dispatch_url(repo),
             invocation_rate_limit_per_second=1,
             opts=child(self),
         )
         aws.iam.RolePolicy(
-            f"{name}-trigger-policy",
+            f"{name}-dispatch-policy",
             name="invoke-github-dispatch",
-            role=self.trigger_role.id,
+            role=self.dispatch_role.id,
             policy=policy_json([{"Sid": "InvokeThisApiDestinationOnly", "Effect": "Allow",
                                  "Action": "events:InvokeApiDestination",
                                  "Resource": self.api_destination.arn}]),
             opts=child(self),
         )
-        payload = {"event_type": DISPATCH_EVENT_TYPE,
-                   "client_payload": {"model_package_arn": "<arn>", "environment": ctx.spec.environment}}
-        self.trigger_target = aws.cloudwatch.EventTarget(
+        self.dispatch_target = aws.cloudwatch.EventTarget(
             f"{name}-dispatch",
             rule=self.rule.name,
             target_id="github-dispatch",
             arn=self.api_destination.arn,
-            role_arn=self.trigger_role.arn,
+            role_arn=self.dispatch_role.arn,
             http_target={"header_parameters": {"Accept": "application/vnd.github+json",
                                                "X-GitHub-Api-Version": "2022-11-28"}},
             input_transformer={"input_paths": {"arn": "$.detail.ModelPackageArn"},
-                               "input_template": json.dumps(payload)},
+                               "input_template": dispatch_template(ctx.spec.environment, project.name)},
             retry_policy={"maximum_retry_attempts": 10, "maximum_event_age_in_seconds": 3600},
             opts=child(self),
         )
-
-    # ---- CodeBuild -------------------------------------------------------------------------------
-    def _codebuild(self, name: str, args: ApprovalEventsArgs, tags: dict[str, str]) -> None:
-        ctx, project = args.ctx, args.project
-        naming = ctx.naming
-        build_name = naming.project(project.name, "deploy")
-        self.log_group = aws.cloudwatch.LogGroup(
-            f"{name}-build-logs",
-            name=f"/aws/codebuild/{build_name}",
-            retention_in_days=90,
-            kms_key_id=args.kms_key_arn,
-            tags=tags,
-            opts=child(self),
-        )
-        self.build_role = aws.iam.Role(
-            f"{name}-build-role",
-            name=naming.project(project.name, "build"),
-            description=f"CodeBuild: run the deploy job of {args.repository} for {project.name}",
-            assume_role_policy=policy_json([{
-                "Effect": "Allow", "Principal": {"Service": "codebuild.amazonaws.com"}, "Action": "sts:AssumeRole",
-                "Condition": {"StringEquals": {"aws:SourceAccount": ctx.account_id}},
-            }]),
-            max_session_duration=3600,
-            tags=tags,
-            opts=child(self),
-        )
-        aws.iam.RolePolicy(
-            f"{name}-build-policy",
-            name="deploy-job",
-            role=self.build_role.id,
-            policy=policy_json([
-                {"Sid": "WriteBuildLogs", "Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
-                 "Resource": [self.log_group.arn, self.log_group.arn.apply(lambda a: f"{a}:*")]},
-                *deploy_job_statements(ctx, project.name, args.model_package_group, args.kms_key_arn),
-            ]),
-            opts=child(self),
-        )
-        self.build_project = aws.codebuild.Project(
-            f"{name}-build",
-            name=build_name,
-            description=f"Deploy an approved {project.name} model package to {ctx.spec.environment}",
-            service_role=self.build_role.arn,
-            encryption_key=args.kms_key_arn,
-            build_timeout=60,
-            queued_timeout=60,
-            source={"type": "GITHUB", "location": f"https://github.com/{args.repository}.git",
-                    "git_clone_depth": 1, "buildspec": buildspec(ctx.spec.environment, project.name)},
-            artifacts={"type": "NO_ARTIFACTS"},
-            environment={
-                "compute_type": "BUILD_GENERAL1_SMALL", "image": CODEBUILD_IMAGE, "type": "LINUX_CONTAINER",
-                "image_pull_credentials_type": "CODEBUILD", "privileged_mode": False,
-                "environment_variables": [{"name": "MODEL_PACKAGE_ARN", "value": "", "type": "PLAINTEXT"}],
-            },
-            logs_config={"cloudwatch_logs": {"status": "ENABLED", "group_name": self.log_group.name}},
-            tags=tags,
-            opts=child(self),
-        )
-        aws.iam.RolePolicy(
-            f"{name}-trigger-policy",
-            name="start-deploy-build",
-            role=self.trigger_role.id,
-            policy=policy_json([{"Sid": "StartThisProjectOnly", "Effect": "Allow", "Action": "codebuild:StartBuild",
-                                 "Resource": self.build_project.arn}]),
-            opts=child(self),
-        )
-        override = {"environmentVariablesOverride": [
-            {"name": "MODEL_PACKAGE_ARN", "value": "<arn>", "type": "PLAINTEXT"}]}
-        self.trigger_target = aws.cloudwatch.EventTarget(
-            f"{name}-start-build",
-            rule=self.rule.name,
-            target_id="codebuild-deploy",
-            arn=self.build_project.arn,
-            role_arn=self.trigger_role.arn,
-            input_transformer={"input_paths": {"arn": "$.detail.ModelPackageArn"},
-                               "input_template": json.dumps(override)},
-            retry_policy={"maximum_retry_attempts": 10, "maximum_event_age_in_seconds": 3600},
-            opts=child(self),
-        )
-        self.notes.append(
-            f"{project.name}: the CodeBuild deploy clones {args.repository}; the account needs a GitHub source "
-            f"credential for CodeBuild (aws codebuild import-source-credentials) unless the repository is public")
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -369,6 +369,10 @@ NO_RESOURCE_LEVEL = frozenset(a.lower() for a in (
     "kms:ListAliases", "s3:ListAllMyBuckets", "sagemaker:Search",
     "ec2:DescribeNetworkInterfaces", "ec2:DescribeVpcs", "ec2:DescribeDhcpOptions", "ec2:DescribeSubnets",
     "ec2:DescribeSecurityGroups",
+    # the platform-deploy role's reads (Service Authorization Reference: these list no resource type)
+    "kms:CreateKey", "ssm:DescribeParameters", "iam:ListOpenIDConnectProviders", "sagemaker:ListModelPackages",
+    "application-autoscaling:DescribeScalableTargets", "application-autoscaling:DescribeScalingPolicies",
+    "application-autoscaling:DescribeScalingActivities",
 ))
 
 
@@ -969,10 +973,11 @@ RULES: tuple[Rule, ...] = (
 )
 
 # Rules added by area live in their own modules (each imports the helpers above from this one).
+from .rules_monitoring import RULES as _MONITORING_RULES  # noqa: E402
 from .rules_security import RULES as _SECURITY_RULES  # noqa: E402
 from .rules_training import RULES as _TRAINING_RULES  # noqa: E402
 
-RULES = RULES + _TRAINING_RULES + _SECURITY_RULES
+RULES = RULES + _TRAINING_RULES + _SECURITY_RULES + _MONITORING_RULES
 
 RULE_BY_ID: dict[str, Rule] = {r.id: r for r in RULES}
 assert len(RULE_BY_ID) == len(RULES), "duplicate rule ids"

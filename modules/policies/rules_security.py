@@ -172,3 +172,33 @@ RULES = RULES + (
          "a token in a plain field is printed by previews and kept unencrypted in state and in the service",
          MANDATORY, T_CODEBUILD + T_CONNECTION + T_SSM + T_EVENT_RULE + ("aws:cloudwatch/eventTarget:EventTarget",), _all_types),
 )
+
+
+def check_github_environment_is_own(props: Mapping[str, Any]) -> Iterator[str]:
+    """A trust pinned to a GitHub environment names the role's own environment (its ``mlops:environment`` tag).
+
+    The ``sub`` of a job in a GitHub environment is ``repo:<o>/<r>:environment:<name>``: a staging role trusting
+    ``environment:prod`` (or a prod role trusting ``environment:staging``, which has no required reviewers) lets the
+    other environment's jobs - past or without its protection rules - act on this one.
+    """
+    own = str((props.get("tags") or {}).get("mlops:environment") or "")
+    if not own or own == "shared":
+        return
+    for i, st in enumerate(statements(policy_doc(props.get("assumeRolePolicy")))):
+        if not allows(st) or not any(_action_matches(a, "sts:AssumeRoleWithWebIdentity") for a in actions(st)):
+            continue
+        for op, k, vals in _conditions(st):
+            if k != f"{GITHUB_HOST}:sub":
+                continue
+            for v in vals:
+                _, sep, env = v.partition(":environment:")
+                if sep and env != own:
+                    yield (f"trust {_sid(st, i)} sub {v!r} ({op}) trusts the GitHub environment {env!r}, but the role "
+                           f"belongs to environment {own!r}: pin it to environment:{own}")
+
+
+RULES = RULES + (
+    Rule("LADDER-SEC-005", "A GitHub-environment trust names the role's own environment",
+         "a staging job (no required reviewers) must not assume a prod role, nor a prod job a staging one",
+         MANDATORY, T_ROLE, check_github_environment_is_own),  # GitHub docs: example subject claims (environment)
+)
