@@ -27,6 +27,7 @@ from . import iam
 from .events import EventBus
 from .scheduler import Scheduler
 from .sagemaker.endpoints import EndpointRuntime
+from .sagemaker.monitor import MonitorRuntime
 from .sagemaker.pipelines import PipelineRuntime
 
 log = logging.getLogger(__name__)
@@ -129,6 +130,7 @@ class Gateway:
         self.scheduler = Scheduler(self.start_pipeline_as)
         self.endpoints = EndpointRuntime(self.client, endpoint, self.workdir / "sagemaker", publish=self._publish,
                                          clock=self._now)
+        self.monitor = MonitorRuntime(self)
 
     def _now(self) -> float:
         return self.scheduler.now()
@@ -150,6 +152,7 @@ class Gateway:
         self.endpoints.stop_all()
         self.endpoints = EndpointRuntime(self.client, self.endpoint, self.workdir / "sagemaker", publish=self._publish,
                                          clock=self._now)
+        self.monitor = MonitorRuntime(self)
 
     def tick(self, seconds: float) -> list[dict[str, Any]]:
         """Advance the sandbox clock: schedules fire (see :mod:`.scheduler`), alarms are evaluated again, endpoint
@@ -160,6 +163,13 @@ class Gateway:
         from .sagemaker import deployments
 
         fired = self.scheduler.tick(seconds)
+        # monitoring schedules run their executions (.sagemaker.monitor): capture -> analyzer -> metrics -> event
+        fired.extend({"monitoringSchedule": e.get("MonitoringScheduleName", e.get("schedule")),
+                      "status": e.get("MonitoringExecutionStatus", "not emulated"),
+                      **({"processingJob": e["ProcessingJobArn"]} if e.get("ProcessingJobArn") else {}),
+                      **({"reason": e.get("FailureReason") or e.get("reason")}
+                         if e.get("FailureReason") or e.get("reason") else {})}
+                     for e in self.monitor.tick())
         for account, regions in list(cloudwatch_backends.items()):
             for region in list(regions.keys()):
                 evaluate(self, account, region)
@@ -173,7 +183,7 @@ class Gateway:
                 "deliveries": list(self.events.deliveries), "received": list(self.events.received),
                 "scheduled": list(self.scheduler.fired), "alarmActions": list(self.alarm_actions),
                 "invocations": list(self.endpoints.log),
-                "endpointUpdates": list(self.endpoints.history),
+                "endpointUpdates": list(self.endpoints.history), "monitoring": self.monitor.report(),
                 "endpoints": {n: {"config": e.config, "variants": sorted(e.variants), "captured": e.captured}
                               for n, e in list(self.endpoints.live.items())}}
 
@@ -321,9 +331,9 @@ class Gateway:
 
 def _hooks() -> dict[tuple[str, str], Callable[["Gateway", Call], Reply]]:
     from . import cloudwatch, events, sts
-    from .sagemaker import api, deployments
+    from .sagemaker import api, deployments, monitor_api
 
-    return {**api.HOOKS, **deployments.HOOKS, **events.HOOKS, **cloudwatch.HOOKS, **sts.HOOKS}
+    return {**api.HOOKS, **deployments.HOOKS, **monitor_api.HOOKS, **events.HOOKS, **cloudwatch.HOOKS, **sts.HOOKS}
 
 
 HOOKS = _hooks()

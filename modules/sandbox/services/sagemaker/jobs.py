@@ -6,6 +6,10 @@ into it), its interpreter is the sandbox's Python (standing in for the framework
 and an image the sandbox cannot stand in for fails the job), and S3 moves in and out of the emulator as SageMaker
 moves it:
 
+* Model Monitor's analyzer image (``sagemaker-model-monitor-analyzer``, no ContainerEntrypoint): the sandbox's
+  analyzer (:mod:`.modelmonitor`) runs as the container, reading the analyzer's environment (``dataset_format``,
+  ``dataset_source``, ``output_path``, ``baseline_constraints``...), so baselining jobs and monitoring executions
+  produce statistics.json / constraints.json / constraint_violations.json; its exit message is the ExitMessage.
 * Processing (https://docs.aws.amazon.com/sagemaker/latest/dg/build-your-own-processing-container.html):
   each ``ProcessingInputs[].S3Input`` is downloaded to its ``LocalPath`` before the container starts (an S3Prefix
   with no object fails the job with SageMaker's ClientError), ``ContainerEntrypoint`` + ``ContainerArguments`` run,
@@ -137,7 +141,10 @@ def run_processing(ctx: JobContext, name: str, request: dict[str, Any]) -> dict[
                       what=f"input data source {item.get('InputName')!r}")
     app = request.get("AppSpecification", {})
     entry = list(app.get("ContainerEntrypoint") or [])
-    if not entry:
+    analyzer = is_analyzer_image(app.get("ImageUri", "")) and not entry
+    if analyzer:  # Model Monitor's analyzer image: its own entrypoint is emulated by the sandbox's analyzer
+        entry = ["python3", "-m", ANALYZER_MODULE]
+    elif not entry:
         raise JobFailed(f"ClientError: image {app.get('ImageUri')}: no ContainerEntrypoint; the sandbox cannot run "
                         f"an image's own entrypoint")
     argv = [_interpreter(ctx, entry[0]), *[container.map(a) for a in entry[1:]],
@@ -148,16 +155,33 @@ def run_processing(ctx: JobContext, name: str, request: dict[str, Any]) -> dict[
     isolated = bool((request.get("NetworkConfig") or {}).get("EnableNetworkIsolation"))
     env = {k: container.map(str(v)) for k, v in (request.get("Environment") or {}).items()}
     env.update(_credentials(ctx, role, isolated))
+    if analyzer:
+        env["PYTHONPATH"] = str(Path(__file__).resolve().parents[4])  # the sandbox's own analyzer package
     timeout = int((request.get("StoppingCondition") or {}).get("MaxRuntimeInSeconds", 86400))
     work = container.host(CONTAINER_ROOT)
     work.mkdir(parents=True, exist_ok=True)
     _run(ctx, container, argv, env, work, timeout)
+    message = container.host("/opt/ml/output/message")  # the emulated analyzer's exit message
     kms = (request.get("ProcessingOutputConfig") or {}).get("KmsKeyId")
     for out in outputs:
         s3io.upload_dir(ctx.s3, container.host(out["S3Output"]["LocalPath"]), out["S3Output"]["S3Uri"],
                         role=role, kms_key=kms)
-    return {**request, "ProcessingJobName": name, "ProcessingJobStatus": "Completed",
+    done = {**request, "ProcessingJobName": name, "ProcessingJobStatus": "Completed",
             "ProcessingJobArn": f"arn:aws:sagemaker:{ctx.region}:{role.split(':')[4]}:processing-job/{name}"}
+    if message.is_file():
+        done["ExitMessage"] = message.read_text()[:1024]
+    return done
+
+
+ANALYZER_MODULE = "modules.sandbox.services.sagemaker.modelmonitor"
+ANALYZER_REPOSITORY = "sagemaker-model-monitor-analyzer"
+
+
+def is_analyzer_image(image: str) -> bool:
+    """``<account>.dkr.ecr.<region>.<domain>/sagemaker-model-monitor-analyzer[:tag]`` (the region's image, see
+    modules/components/monitoring.py analyzer_image_uri)."""
+    repository = image.split("/", 1)[-1].split(":", 1)[0].split("@", 1)[0]
+    return ".dkr.ecr." in image and repository == ANALYZER_REPOSITORY
 
 
 def _hp_value(value: str) -> str:

@@ -1,0 +1,119 @@
+"""Reading SageMaker's data capture and ground-truth JSON Lines.
+
+Capture (https://docs.aws.amazon.com/sagemaker/latest/dg/model-monitor-data-capture.html): one JSON object per
+line, ``{"captureData": {"endpointInput": {"observedContentType", "mode", "data", "encoding"}, "endpointOutput":
+{...}}, "eventMetadata": {"eventId", "inferenceId"?, "inferenceTime"}, "eventVersion": "0"}``; ``encoding`` is
+CSV, JSON or BASE64 (the bytes of ``observedContentType``). One request may carry several records (CSV lines, a
+JSON list of rows).
+
+Ground truth (https://docs.aws.amazon.com/sagemaker/latest/dg/model-monitor-model-quality-merge.html):
+``{"groundTruthData": {"data": "1", "encoding": "CSV"}, "eventMetadata": {"eventId": "<the capture's eventId or
+inferenceId>"}, "eventVersion": "0"}`` under ``<ground truth prefix>/yyyy/mm/dd/hh/``.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+from typing import Any, Iterator
+
+from .dataquality import AnalyzerError, parse_csv
+
+
+def records(root: Path) -> Iterator[dict[str, Any]]:
+    """Every JSON Lines record of every file under ``root`` (in path order: yyyy/mm/dd/hh sorts by time)."""
+    for path in sorted(p for p in Path(root).rglob("*") if p.is_file()):
+        with path.open() as handle:
+            for number, line in enumerate(handle, 1):
+                if not line.strip():
+                    continue
+                try:
+                    yield json.loads(line)
+                except ValueError as exc:
+                    raise AnalyzerError(f"{path.name} line {number}: not JSON ({exc})") from None
+
+
+def _text(entry: dict[str, Any]) -> tuple[str, str]:
+    """(content type, text) of a capture/ground-truth entry."""
+    encoding = str(entry.get("encoding", "CSV")).upper()
+    data = entry.get("data", "")
+    ctype = str(entry.get("observedContentType") or ("application/json" if encoding == "JSON" else "text/csv"))
+    if encoding == "BASE64":
+        data = base64.b64decode(data).decode("utf-8", "replace")
+    return ctype.split(";")[0].strip().lower(), str(data)
+
+
+def _json_rows(value: Any) -> list[list[str]]:
+    if isinstance(value, dict):
+        for key in ("instances", "inputs", "features", "data"):
+            if key in value:
+                return _json_rows(value[key])
+        return [[_scalar(v) for v in value.values()]]
+    if isinstance(value, list):
+        if value and all(isinstance(v, list) for v in value):
+            return [[_scalar(x) for x in row] for row in value]
+        if value and all(isinstance(v, dict) for v in value):
+            return [row for v in value for row in _json_rows(v)]
+        return [[_scalar(v) for v in value]]
+    return [[_scalar(value)]]
+
+
+def _scalar(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def rows_of(entry: dict[str, Any]) -> list[list[str]]:
+    """The tabular records of one captured payload (CSV lines or JSON rows)."""
+    ctype, text = _text(entry)
+    if "json" in ctype:
+        try:
+            return _json_rows(json.loads(text))
+        except ValueError:
+            raise AnalyzerError(f"a captured {ctype} payload is not JSON") from None
+    return parse_csv(text)
+
+
+def capture_rows(root: Path, index: str = "endpointInput") -> tuple[list[list[str]], list[str]]:
+    """(rows, the event id of each row) of the captured ``index`` (endpointInput/endpointOutput) under root.
+
+    An output that is one flat list with a value per input row (a framework container's answer to a batch) is
+    split into one prediction per row."""
+    rows: list[list[str]] = []
+    ids: list[str] = []
+    for record in records(root):
+        data = record.get("captureData") or {}
+        entry = data.get(index)
+        if not entry:
+            continue
+        meta = record.get("eventMetadata") or {}
+        event = str(meta.get("inferenceId") or meta.get("eventId") or "")
+        got = rows_of(entry)
+        if index == "endpointOutput" and len(got) == 1 and data.get("endpointInput"):
+            inputs = len(rows_of(data["endpointInput"]))
+            if inputs > 1 and len(got[0]) == inputs:
+                got = [[v] for v in got[0]]
+        rows.extend(got)
+        ids.extend([event] * len(got))
+    return rows, ids
+
+
+def ground_truth(root: Path) -> dict[str, list[str]]:
+    """{event id: the labels (one per captured row of the event)} of the ground-truth records under root (the
+    latest record of an id wins)."""
+    labels: dict[str, list[str]] = {}
+    for record in records(root):
+        entry = record.get("groundTruthData") or {}
+        event = str((record.get("eventMetadata") or {}).get("eventId") or "")
+        if not event or "data" not in entry:
+            continue
+        rows = rows_of({**entry, "observedContentType": "application/json" if str(entry.get("encoding", "")).upper()
+                        == "JSON" else "text/csv"})
+        if rows and rows[0]:
+            labels[event] = [r[0] for r in rows if r] if len(rows) > 1 else list(rows[0]) if len(rows[0]) > 1 \
+                else [rows[0][0]]
+    return labels

@@ -1,0 +1,427 @@
+"""Model Monitor in the sandbox (services/sagemaker/monitor.py, monitor_api.py, modelmonitor/): schedules run on the
+sandbox clock over the capture files, produce the analyzer's reports, metrics and the processing-job event."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import datetime, timezone
+
+import numpy as np
+import pytest
+from botocore.exceptions import ClientError
+
+from modules.sandbox.services.sagemaker.modelmonitor import dataquality as dq
+from modules.sandbox.services.sagemaker.modelmonitor import modelquality as mq
+from tests.helpers import Sandbox, fresh
+
+REGION = "us-east-1"
+BUCKET = "mon-bucket"
+ANALYZER = "156813124566.dkr.ecr.us-east-1.amazonaws.com/sagemaker-model-monitor-analyzer"
+DATA_NS, MODEL_NS = "aws/sagemaker/Endpoints/data-metrics", "aws/sagemaker/Endpoints/model-metrics"
+RNG = np.random.default_rng(7)
+
+
+def rows(n, shift=0.0, cats=("a", "b", "c"), weights=None, missing=0.0, width=3):
+    out = []
+    for _ in range(n):
+        row = [f"{RNG.normal() + shift:.4f}", str(int(RNG.integers(0, 5))), str(RNG.choice(cats, p=weights))]
+        if missing and RNG.random() < missing:
+            row[1] = ""
+        out.append(row[:width] + [str(int(RNG.integers(0, 9)))] * (width - 3))
+    return out
+
+
+# ---- the analyzer itself (pure functions) ------------------------------------------------------------
+BASE_STATS, BASE_CONSTRAINTS = dq.suggest_baseline(rows(2000))
+
+
+def violations_of(current):
+    _, found, distances = dq.check(dq.frame_of(current), BASE_STATS, BASE_CONSTRAINTS)
+    return {(v["feature_name"], v["constraint_check_type"]) for v in found}, distances
+
+
+def test_baseline_of_headerless_csv_names_columns_by_position_and_suggests_constraints():
+    stats, constraints = dq.suggest_baseline("1.5,3,x\n2.5,4,y\n,5,x\n")
+    assert [f["name"] for f in stats["features"]] == ["_c0", "_c1", "_c2"]  # as the analyzer names headerless CSV
+    assert [f["inferred_type"] for f in stats["features"]] == ["Fractional", "Integral", "String"]
+    num = stats["features"][1]["numerical_statistics"]
+    assert (num["common"], num["mean"], num["min"], num["max"]) == ({"num_present": 3, "num_missing": 0}, 4.0, 3.0, 5.0)
+    assert len(num["distribution"]["kll"]["buckets"]) == 10  # "materialized in 10 buckets"
+    assert stats["features"][2]["string_statistics"]["distribution"]["categorical"]["buckets"][0] == \
+        {"value": "x", "count": 2.0}
+    by = {f["name"]: f for f in constraints["features"]}
+    assert by["_c0"]["completeness"] == pytest.approx(2 / 3) and by["_c1"]["num_constraints"]["is_non_negative"]
+    assert by["_c2"]["string_constraints"]["domains"] == ["x", "y"]
+    assert constraints["monitoring_config"]["distribution_constraints"]["comparison_method"] == "Robust"
+
+
+def test_same_distribution_is_no_drift():
+    found, distances = violations_of(rows(500))
+    assert found == set() and set(distances) == {"_c0", "_c1", "_c2"} and max(distances.values()) < 0.1
+
+
+def test_numeric_shift_is_baseline_drift_on_that_feature_only():
+    found, distances = violations_of(rows(500, shift=1.0))
+    assert found == {("_c0", "baseline_drift_check")} and distances["_c0"] > 0.3
+
+
+def test_categorical_share_shift_is_drift_and_an_unknown_value_breaks_the_domain():
+    found, distances = violations_of(rows(500, weights=[0.8, 0.1, 0.1]))
+    assert found == {("_c2", "baseline_drift_check")} and distances["_c2"] > 0.4
+    found, _ = violations_of(rows(500, cats=("a", "b", "c", "zzz")))
+    assert ("_c2", "categorical_values_check") in found
+
+
+def test_missing_values_break_completeness():
+    found, _ = violations_of(rows(500, missing=0.3))
+    assert ("_c1", "completeness_check") in found and ("_c0", "completeness_check") not in found
+
+
+def test_extra_and_missing_columns_and_wrong_types():
+    found, _ = violations_of(rows(300, width=4))
+    assert ("_c3", "extra_column_check") in found
+    found, _ = violations_of([r[:2] for r in rows(300)])
+    assert ("_c2", "missing_column_check") in found
+    found, _ = violations_of([["x", "1.5", "a"]] + rows(300))
+    assert {("_c0", "data_type_check"), ("_c1", "data_type_check")} <= found  # Integral baseline, 1.5 is Fractional
+
+
+def test_simple_method_flags_a_small_window_that_robust_allows():
+    small = rows(12, shift=0.5)
+    simple = json.loads(json.dumps(BASE_CONSTRAINTS))
+    simple["monitoring_config"]["distribution_constraints"]["comparison_method"] = "Simple"
+    _, robust_found, distances = dq.check(dq.frame_of(small), BASE_STATS, BASE_CONSTRAINTS)
+    _, simple_found, _ = dq.check(dq.frame_of(small), BASE_STATS, simple)
+    assert 0.1 < distances["_c0"] < 0.47  # above the threshold, below the KS critical value for n=12
+    assert ("_c0", "baseline_drift_check") in {(v["feature_name"], v["constraint_check_type"]) for v in simple_found}
+    assert "_c0" not in {v["feature_name"] for v in robust_found if v["constraint_check_type"] == "baseline_drift_check"}
+
+
+def test_binary_classification_metrics_match_the_documented_example():
+    # model-monitor-model-quality-metrics.html: confusion {"0": {"0": 1, "1": 2}, "1": {"0": 0, "1": 1}}
+    stats = mq.statistics("BinaryClassification", ["0", "0", "0", "1"], ["", "", "", ""],
+                          ["0.1", "0.7", "0.8", "0.9"])
+    m = stats["binary_classification_metrics"]
+    assert m["confusion_matrix"] == {"0": {"0": 1, "1": 2}, "1": {"0": 0, "1": 1}}
+    assert (m["recall"]["value"], m["precision"]["value"], m["accuracy"]["value"]) == (1.0, pytest.approx(1 / 3), 0.5)
+    assert m["f1"]["value"] == pytest.approx(0.5) and m["f2"]["value"] == pytest.approx(0.7142857142857143)
+    assert m["f0_5"]["value"] == pytest.approx(0.3846153846153846) and m["auc"]["value"] == 1.0
+    assert m["f1_best_constant_classifier"]["value"] == pytest.approx(0.4)
+    assert m["precision_best_constant_classifier"]["value"] == 0.25
+    assert m["false_positive_rate"]["value"] == pytest.approx(2 / 3)
+
+
+# ---- in the sandbox --------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def box(tmp_path_factory):
+    b = Sandbox(tmp_path_factory)
+    yield b
+    b.stop()
+
+
+@pytest.fixture
+def env(box):
+    fresh(box.server)  # moto and the emulation (clock included) start over
+    s3, sm = box.client("s3"), box.client("sagemaker")
+    s3.create_bucket(Bucket=BUCKET)
+    role = box.role("monitor", [{"Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject", "s3:ListBucket"],
+                                 "Resource": [f"arn:aws:s3:::{BUCKET}", f"arn:aws:s3:::{BUCKET}/*"]}])
+    return Env(box, s3, sm, role)
+
+
+class Env:
+    def __init__(self, box, s3, sm, role):
+        self.box, self.s3, self.sm, self.role, self.gw = box, s3, sm, role, box.server.gateway
+
+    def endpoint(self, name):
+        """An endpoint record with data capture (its container need not run: capture is written below)."""
+        self.sm.create_model(ModelName=name, ExecutionRoleArn=self.role, PrimaryContainer={"Image": "x/y:1"})
+        self.sm.create_endpoint_config(EndpointConfigName=f"{name}-c", ProductionVariants=[{
+            "VariantName": "AllTraffic", "ModelName": name, "InitialInstanceCount": 1, "InstanceType": "ml.m5.large"}],
+            DataCaptureConfig={"EnableCapture": True, "InitialSamplingPercentage": 100,
+                               "DestinationS3Uri": f"s3://{BUCKET}/capture/proj",
+                               "CaptureOptions": [{"CaptureMode": "Input"}, {"CaptureMode": "Output"}]})
+        self.sm.create_endpoint(EndpointName=name, EndpointConfigName=f"{name}-c")
+
+    def capture(self, endpoint, data, outputs=None, ids=None):
+        """Capture files as SageMaker writes them, in the current sandbox hour's folder; returns the event ids."""
+        now = datetime.fromtimestamp(self.gw.scheduler.now(), timezone.utc)
+        ids = ids or [str(uuid.uuid4()) for _ in data]
+        lines = []
+        for i, row in enumerate(data):
+            record = {"captureData": {"endpointInput": {"observedContentType": "text/csv", "mode": "INPUT",
+                                                        "data": ",".join(row), "encoding": "CSV"}},
+                      "eventMetadata": {"eventId": ids[i], "inferenceTime": now.strftime("%Y-%m-%dT%H:%M:%SZ")},
+                      "eventVersion": "0"}
+            if outputs is not None:
+                record["captureData"]["endpointOutput"] = {"observedContentType": "text/csv", "mode": "OUTPUT",
+                                                           "data": outputs[i], "encoding": "CSV"}
+            lines.append(json.dumps(record))
+        key = f"capture/proj/{endpoint}/AllTraffic/{now:%Y/%m/%d/%H}/{now:%M-%S}-{uuid.uuid4()}.jsonl"
+        self.s3.put_object(Bucket=BUCKET, Key=key, Body="\n".join(lines).encode())
+        return ids
+
+    def baseline(self, data, prefix="proj/baseline"):
+        stats, constraints = dq.suggest_baseline(data)
+        self.s3.put_object(Bucket=BUCKET, Key=f"{prefix}/statistics.json", Body=json.dumps(stats).encode())
+        self.s3.put_object(Bucket=BUCKET, Key=f"{prefix}/constraints.json", Body=json.dumps(constraints).encode())
+
+    def data_quality(self, name, endpoint, baseline="proj/baseline", env=None):
+        self.sm.create_data_quality_job_definition(
+            JobDefinitionName=name, RoleArn=self.role,
+            DataQualityAppSpecification={"ImageUri": ANALYZER, "Environment": env or {}},
+            DataQualityBaselineConfig={"ConstraintsResource": {"S3Uri": f"s3://{BUCKET}/{baseline}/constraints.json"},
+                                       "StatisticsResource": {"S3Uri": f"s3://{BUCKET}/{baseline}/statistics.json"}},
+            DataQualityJobInput={"EndpointInput": {"EndpointName": endpoint, "LocalPath": "/opt/ml/processing/input"}},
+            DataQualityJobOutputConfig={"MonitoringOutputs": [{"S3Output": {
+                "S3Uri": f"s3://{BUCKET}/monitoring/proj/data-quality", "LocalPath": "/opt/ml/processing/output"}}]},
+            JobResources={"ClusterConfig": {"InstanceCount": 1, "InstanceType": "ml.m5.xlarge", "VolumeSizeInGB": 30}},
+            NetworkConfig={"EnableNetworkIsolation": True, "EnableInterContainerTrafficEncryption": True},
+            StoppingCondition={"MaxRuntimeInSeconds": 3600})
+        return self.sm.create_monitoring_schedule(MonitoringScheduleName=name, MonitoringScheduleConfig={
+            "ScheduleConfig": {"ScheduleExpression": "cron(0 * ? * * *)"}, "MonitoringJobDefinitionName": name,
+            "MonitoringType": "DataQuality"})["MonitoringScheduleArn"]
+
+    def next_hour(self):
+        """Advance the sandbox clock past the next full hour: the hourly schedule runs over the hour captured."""
+        now = self.gw.scheduler.now()
+        fired = self.gw.tick(3600 - now % 3600 + 60)
+        return [f for f in fired if "monitoringSchedule" in f]
+
+    def executions(self, schedule):
+        return self.sm.list_monitoring_executions(MonitoringScheduleName=schedule)["MonitoringExecutionSummaries"]
+
+    def report(self, execution, name):
+        job = execution["ProcessingJobArn"].rsplit("/", 1)[-1]
+        out = self.sm.describe_processing_job(ProcessingJobName=job)["ProcessingOutputConfig"]["Outputs"][0]
+        bucket, key = out["S3Output"]["S3Uri"][5:].split("/", 1)
+        return json.loads(self.s3.get_object(Bucket=bucket, Key=f"{key}/{name}")["Body"].read())
+
+
+def metric_values(env, namespace, name, dims):
+    cw = env.box.client("cloudwatch")
+    found = cw.list_metrics(Namespace=namespace, MetricName=name)["Metrics"]
+    return found, [m for m in found if sorted((d["Name"], d["Value"]) for d in m["Dimensions"]) == sorted(dims)]
+
+
+def test_hourly_run_over_the_previous_hour_without_drift_writes_the_reports_where_sagemaker_does(env):
+    env.endpoint("ep")
+    env.baseline(rows(1000))
+    arn = env.data_quality("dq", "ep")
+    env.capture("ep", rows(300))
+    scheduled = (env.gw.scheduler.now() // 3600 + 1) * 3600
+    assert env.executions("dq") == []
+    fired = env.next_hour()
+    assert fired == [{"monitoringSchedule": "dq", "status": "Completed", "processingJob": fired[0]["processingJob"]}]
+    (execution,) = env.executions("dq")
+    assert execution["MonitoringExecutionStatus"] == "Completed" and execution["EndpointName"] == "ep"
+    assert execution["ScheduledTime"].timestamp() == scheduled
+    job = env.sm.describe_processing_job(ProcessingJobName=execution["ProcessingJobArn"].rsplit("/", 1)[-1])
+    assert job["ProcessingJobStatus"] == "Completed" and job["MonitoringScheduleArn"] == arn
+    assert job["ExitMessage"] == "Completed: Job completed successfully with no violations."
+    hour = datetime.fromtimestamp(scheduled, timezone.utc)
+    assert job["ProcessingOutputConfig"]["Outputs"][0]["S3Output"]["S3Uri"] == \
+        f"s3://{BUCKET}/monitoring/proj/data-quality/ep/dq/{hour:%Y/%m/%d/%H}"
+    assert job["Environment"]["start_time"] == f"{datetime.fromtimestamp(scheduled - 3600, timezone.utc):%Y-%m-%dT%H}:00:00Z"
+    stats = env.report(execution, "statistics.json")
+    assert stats["dataset"]["item_count"] == 300 and [f["name"] for f in stats["features"]] == ["_c0", "_c1", "_c2"]
+    assert env.report(execution, "constraint_violations.json") == {"violations": []}
+    summary = env.sm.describe_monitoring_schedule(MonitoringScheduleName="dq")["LastMonitoringExecutionSummary"]
+    assert summary["MonitoringExecutionStatus"] == "Completed"
+    assert env.next_hour()[0]["status"] == "Failed"  # the next hour captured nothing
+    assert env.executions("dq")[0]["FailureReason"] == "Job inputs had no data"
+    assert "ProcessingJobArn" not in env.executions("dq")[0]  # no processing job is started for no data
+
+
+def test_numeric_drift_publishes_the_drift_metric_that_drives_an_alarm(env):
+    env.endpoint("ep")
+    env.baseline(rows(1000))
+    env.data_quality("dq", "ep")
+    cw = env.box.client("cloudwatch")
+    cw.put_metric_alarm(AlarmName="drift", Namespace=DATA_NS, MetricName="feature_baseline_drift__c0",
+                        Dimensions=[{"Name": "Endpoint", "Value": "ep"}, {"Name": "MonitoringSchedule", "Value": "dq"}],
+                        Statistic="Maximum", Period=3600, EvaluationPeriods=1, Threshold=0.2,
+                        ComparisonOperator="GreaterThanThreshold", TreatMissingData="notBreaching")
+    env.capture("ep", rows(300, shift=1.5))
+    assert env.next_hour()[0]["status"] == "CompletedWithViolations"
+    (execution,) = env.executions("dq")
+    violations = env.report(execution, "constraint_violations.json")["violations"]
+    assert [(v["feature_name"], v["constraint_check_type"]) for v in violations] == [("_c0", "baseline_drift_check")]
+    job = env.sm.describe_processing_job(ProcessingJobName=execution["ProcessingJobArn"].rsplit("/", 1)[-1])
+    assert job["ExitMessage"] == "CompletedWithViolations: Job completed successfully with 1 violations."
+    dims = [("Endpoint", "ep"), ("MonitoringSchedule", "dq")]
+    _, matching = metric_values(env, DATA_NS, "feature_baseline_drift__c0", dims)
+    assert matching, "feature_baseline_drift__c0 with dimensions Endpoint and MonitoringSchedule"
+    for name in ("feature_non_null__c1", "feature_completeness__c2", "feature_baseline_drift__c2", "feature_data__c0"):
+        assert metric_values(env, DATA_NS, name, dims)[1], name
+    assert cw.describe_alarms(AlarmNames=["drift"])["MetricAlarms"][0]["StateValue"] == "ALARM"
+
+
+def test_categorical_shift_and_missing_values_in_the_sandbox(env):
+    env.endpoint("ep")
+    env.baseline(rows(1000))
+    env.data_quality("dq", "ep")
+    env.capture("ep", rows(300, weights=[0.9, 0.05, 0.05], missing=0.4))
+    env.next_hour()
+    found = {(v["feature_name"], v["constraint_check_type"])
+             for v in env.report(env.executions("dq")[0], "constraint_violations.json")["violations"]}
+    assert found == {("_c2", "baseline_drift_check"), ("_c1", "completeness_check")}
+
+
+def test_execution_whose_baseline_is_missing_fails_with_the_input_error_and_emits_the_event(env):
+    env.endpoint("ep")
+    env.data_quality("dq", "ep", baseline="proj/no-baseline-yet")
+    env.capture("ep", rows(50))
+    assert env.next_hour()[0]["status"] == "Failed"
+    (execution,) = env.executions("dq")
+    assert execution["MonitoringExecutionStatus"] == "Failed"
+    assert f'No S3 objects found under S3 URL "s3://{BUCKET}/proj/no-baseline-yet/constraints.json"' in \
+        execution["FailureReason"]
+    job = env.sm.describe_processing_job(ProcessingJobName=execution["ProcessingJobArn"].rsplit("/", 1)[-1])
+    assert job["ProcessingJobStatus"] == "Failed" and "No S3 objects found" in job["FailureReason"]
+
+
+def test_completion_with_violations_is_the_event_a_retraining_rule_matches(env):
+    events, sns = env.box.client("events"), env.box.client("sns")
+    topic = sns.create_topic(Name="retrain")["TopicArn"]
+    env.endpoint("ep")
+    env.baseline(rows(1000))
+    arn = env.data_quality("dq", "ep")
+    events.put_rule(Name="violations", EventPattern=json.dumps({
+        "source": ["aws.sagemaker"], "detail-type": ["SageMaker Processing Job State Change"],
+        "detail": {"MonitoringScheduleArn": [arn], "ProcessingJobStatus": ["Completed"],
+                   "ExitMessage": [{"prefix": "CompletedWithViolations"}]}}))
+    events.put_targets(Rule="violations", Targets=[{"Id": "t", "Arn": topic}])
+    env.capture("ep", rows(200))
+    env.next_hour()
+    assert [d for d in env.gw.events.deliveries if d["rule"] == "violations"] == []  # no drift: no match
+    env.capture("ep", rows(200, shift=2.0))
+    env.next_hour()
+    (delivery,) = [d for d in env.gw.events.deliveries if d["rule"] == "violations"]
+    assert (delivery["status"], delivery["detailType"], delivery["target"]) == \
+        ("delivered", "SageMaker Processing Job State Change", topic)
+
+
+def test_model_quality_merges_ground_truth_and_publishes_its_metrics(env):
+    env.endpoint("ep")
+    labels = ["1", "0", "1", "1", "0", "0", "1", "0"]
+    probs = ["0.9", "0.2", "0.4", "0.8", "0.7", "0.1", "0.6", "0.3"]
+    ids = env.capture("ep", rows(8), outputs=probs)
+    now = datetime.fromtimestamp(env.gw.scheduler.now(), timezone.utc)
+    truth = "\n".join(json.dumps({"groundTruthData": {"data": label, "encoding": "CSV"}, "eventMetadata": {"eventId": i},
+                                  "eventVersion": "0"}) for i, label in zip(ids, labels, strict=True))
+    env.s3.put_object(Bucket=BUCKET, Key=f"proj/ground-truth/{now:%Y/%m/%d/%H}/gt.jsonl", Body=truth.encode())
+    constraints = {"version": 0.0, "binary_classification_constraints": {
+        "accuracy": {"threshold": 0.9, "comparison_operator": "LessThanThreshold"}}}
+    env.s3.put_object(Bucket=BUCKET, Key="proj/mq/constraints.json", Body=json.dumps(constraints).encode())
+    env.sm.create_model_quality_job_definition(
+        JobDefinitionName="mq", RoleArn=env.role,
+        ModelQualityAppSpecification={"ImageUri": ANALYZER, "ProblemType": "BinaryClassification"},
+        ModelQualityBaselineConfig={"ConstraintsResource": {"S3Uri": f"s3://{BUCKET}/proj/mq/constraints.json"}},
+        ModelQualityJobInput={"EndpointInput": {"EndpointName": "ep", "LocalPath": "/opt/ml/processing/input",
+                                                "ProbabilityAttribute": "0", "ProbabilityThresholdAttribute": 0.5},
+                              "GroundTruthS3Input": {"S3Uri": f"s3://{BUCKET}/proj/ground-truth"}},
+        ModelQualityJobOutputConfig={"MonitoringOutputs": [{"S3Output": {
+            "S3Uri": f"s3://{BUCKET}/monitoring/proj/model-quality", "LocalPath": "/opt/ml/processing/output"}}]},
+        JobResources={"ClusterConfig": {"InstanceCount": 1, "InstanceType": "ml.m5.xlarge", "VolumeSizeInGB": 30}})
+    env.sm.create_monitoring_schedule(MonitoringScheduleName="mq", MonitoringScheduleConfig={
+        "ScheduleConfig": {"ScheduleExpression": "cron(0 * ? * * *)"}, "MonitoringJobDefinitionName": "mq",
+        "MonitoringType": "ModelQuality"})
+    assert env.next_hour()[0]["status"] == "CompletedWithViolations"
+    (execution,) = env.executions("mq")
+    metrics = env.report(execution, "statistics.json")["binary_classification_metrics"]
+    # predicted 1 for p >= 0.5: 0.9 0.8 0.7 0.6 -> TP 3 (0.9, 0.8, 0.6), FP 1 (0.7), FN 1 (0.4), TN 3
+    assert metrics["confusion_matrix"] == {"0": {"0": 3, "1": 1}, "1": {"0": 1, "1": 3}}
+    assert metrics["accuracy"]["value"] == 0.75 and metrics["auc"]["value"] == pytest.approx(0.875)
+    violations = env.report(execution, "constraint_violations.json")["violations"]
+    assert [(v["metric_name"], v["constraint_check_type"]) for v in violations] == [("accuracy", "LessThanThreshold")]
+    dims = [("Endpoint", "ep"), ("MonitoringSchedule", "mq")]
+    cw = env.box.client("cloudwatch")
+    for name in ("accuracy", "precision", "recall", "f1", "auc"):
+        assert metric_values(env, MODEL_NS, name, dims)[1], name
+    stats = cw.get_metric_statistics(Namespace=MODEL_NS, MetricName="accuracy", Statistics=["Maximum"], Period=3600,
+                                     Dimensions=[{"Name": k, "Value": v} for k, v in dims],
+                                     StartTime=execution["ScheduledTime"].replace(hour=0),
+                                     EndTime=execution["ScheduledTime"].replace(hour=23))
+    assert [p["Maximum"] for p in stats["Datapoints"]] == [0.75]
+
+
+def test_baselining_job_with_the_analyzer_image_writes_the_baseline_the_monitor_reads(env):
+    from sagemaker.core.model_monitor import model_monitoring as sdk  # the SDK's own environment names
+
+    from modules.sandbox.services.sagemaker.jobs import JobContext, run_processing
+
+    train = rows(400)  # headerless, label excluded, in the capture's column order
+    env.s3.put_object(Bucket=BUCKET, Key="proj/train/train.csv", Body="\n".join(",".join(r) for r in train).encode())
+    request = {"RoleArn": env.role, "AppSpecification": {"ImageUri": ANALYZER},
+               "ProcessingInputs": [{"InputName": "baseline_dataset_input", "S3Input": {
+                   "S3Uri": f"s3://{BUCKET}/proj/train/", "LocalPath": "/opt/ml/processing/input/baseline_dataset_input",
+                   "S3DataType": "S3Prefix", "S3InputMode": "File"}}],
+               "ProcessingOutputConfig": {"Outputs": [{"OutputName": "monitoring_output", "S3Output": {
+                   "S3Uri": f"s3://{BUCKET}/proj/baseline", "LocalPath": "/opt/ml/processing/output",
+                   "S3UploadMode": "EndOfJob"}}]},
+               "Environment": {sdk._DATASET_FORMAT_ENV_NAME: json.dumps({"csv": {"header": False}}),
+                               sdk._DATASET_SOURCE_PATH_ENV_NAME: "/opt/ml/processing/input/baseline_dataset_input",
+                               sdk._OUTPUT_PATH_ENV_NAME: "/opt/ml/processing/output",
+                               sdk._PUBLISH_CLOUDWATCH_METRICS_ENV_NAME: "Disabled"}}
+    ctx = JobContext(s3=env.box.client("s3"), sts=env.box.client("sts"), endpoint=env.box.server.endpoint,
+                     region=REGION, workdir=env.gw.workdir / "sagemaker")
+    run_processing(ctx, "baseline-job", request)
+    stats = json.loads(env.s3.get_object(Bucket=BUCKET, Key="proj/baseline/statistics.json")["Body"].read())
+    constraints = json.loads(env.s3.get_object(Bucket=BUCKET, Key="proj/baseline/constraints.json")["Body"].read())
+    assert stats == dq.suggest_baseline(train)[0] and [f["name"] for f in constraints["features"]] == ["_c0", "_c1", "_c2"]
+    env.endpoint("ep")
+    env.data_quality("dq", "ep")  # reads the baseline the job wrote
+    env.capture("ep", rows(300))
+    assert env.next_hour()[0]["status"] == "Completed"  # capture's columns match the baseline's: nothing missing
+
+
+def test_api_validates_and_answers_like_sagemaker(env):
+    env.endpoint("ep")
+
+    def code(fn, **kw):
+        with pytest.raises(ClientError) as exc:
+            fn(**kw)
+        return exc.value.response["Error"]["Code"]
+
+    inline = {"MonitoringInputs": [{"EndpointInput": {"EndpointName": "ep", "LocalPath": "/opt/ml/processing/input"}}],
+              "MonitoringOutputConfig": {"MonitoringOutputs": [{"S3Output": {
+                  "S3Uri": f"s3://{BUCKET}/out", "LocalPath": "/opt/ml/processing/output"}}]},
+              "MonitoringResources": {"ClusterConfig": {"InstanceCount": 1, "InstanceType": "ml.m5.xlarge",
+                                                        "VolumeSizeInGB": 30}},
+              "MonitoringAppSpecification": {"ImageUri": ANALYZER}, "RoleArn": env.role}
+    create = env.sm.create_monitoring_schedule
+    assert code(create, MonitoringScheduleName="bad", MonitoringScheduleConfig={
+        "ScheduleConfig": {"ScheduleExpression": "rate(1 hour)"}, "MonitoringJobDefinition": inline}) == \
+        "ValidationException"
+    assert code(create, MonitoringScheduleName="nodef", MonitoringScheduleConfig={
+        "ScheduleConfig": {"ScheduleExpression": "cron(0 * ? * * *)"}, "MonitoringJobDefinitionName": "nope",
+        "MonitoringType": "DataQuality"}) == "ResourceNotFound"
+    create(MonitoringScheduleName="inl", MonitoringScheduleConfig={
+        "ScheduleConfig": {"ScheduleExpression": "cron(0 * ? * * *)"}, "MonitoringJobDefinition": inline})
+    assert code(create, MonitoringScheduleName="inl", MonitoringScheduleConfig={
+        "ScheduleConfig": {"ScheduleExpression": "cron(0 * ? * * *)"}, "MonitoringJobDefinition": inline}) == \
+        "ResourceInUse"
+    desc = env.sm.describe_monitoring_schedule(MonitoringScheduleName="inl")
+    assert (desc["MonitoringScheduleStatus"], desc["MonitoringType"], desc["EndpointName"]) == \
+        ("Scheduled", "DataQuality", "ep")
+    listed = env.sm.list_monitoring_schedules(EndpointName="ep")["MonitoringScheduleSummaries"]
+    assert [s["MonitoringScheduleName"] for s in listed] == ["inl"]
+    assert env.sm.list_monitoring_schedules(EndpointName="other")["MonitoringScheduleSummaries"] == []
+    env.sm.stop_monitoring_schedule(MonitoringScheduleName="inl")
+    env.capture("ep", rows(20))
+    assert env.next_hour() == []  # a stopped schedule does not run
+    env.sm.start_monitoring_schedule(MonitoringScheduleName="inl")
+    env.capture("ep", rows(20))
+    assert env.next_hour()[0]["status"] == "Completed"  # no baseline configured: statistics only
+    env.sm.delete_monitoring_schedule(MonitoringScheduleName="inl")
+    assert code(env.sm.describe_monitoring_schedule, MonitoringScheduleName="inl") == "ResourceNotFound"
+
+
+def test_sandbox_engine_sends_monitoring_calls_to_the_gateway():
+    from modules.sandbox.aws import moto_supports
+
+    for op in ("CreateMonitoringSchedule", "DescribeMonitoringSchedule", "ListMonitoringExecutions",
+               "DeleteMonitoringSchedule", "CreateModelQualityJobDefinition", "CreateDataQualityJobDefinition"):
+        assert moto_supports("sagemaker", op), op
