@@ -30,6 +30,7 @@ bench: $(STAMP)  ## performance figures (ratios measured in one run)
 	$(PY) benchmarks/demo_time.py
 	$(PY) benchmarks/pipeline_executor.py
 	$(PY) benchmarks/endpoint_invoke.py
+	$(PY) benchmarks/monitor_emulation.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ladder build
