@@ -425,3 +425,44 @@ def test_sandbox_engine_sends_monitoring_calls_to_the_gateway():
     for op in ("CreateMonitoringSchedule", "DescribeMonitoringSchedule", "ListMonitoringExecutions",
                "DeleteMonitoringSchedule", "CreateModelQualityJobDefinition", "CreateDataQualityJobDefinition"):
         assert moto_supports("sagemaker", op), op
+
+
+@pytest.mark.slow
+def test_loop_segment_served_traffic_to_alarm_with_nothing_set_by_hand(env):
+    """A served endpoint's own capture (written by the sandbox endpoint, in sandbox time) -> the hourly monitor ->
+    feature_baseline_drift metric -> alarm -> "CloudWatch Alarm State Change" delivered to a rule's target."""
+    from tests.test_sandbox_endpoints import BUCKET as SERVE_BUCKET
+    from tests.test_sandbox_endpoints import INSIDE, MODEL_FN_ONLY, deploy
+
+    box = env.box
+    env.s3.create_bucket(Bucket=SERVE_BUCKET)
+    role = box.role("serve", [{"Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject", "s3:ListBucket"],
+                               "Resource": ["arn:aws:s3:::*"]}])
+    env.role = role
+    deploy(box.client, role, "served", code=MODEL_FN_ONLY, env_vars=INSIDE, capture={
+        "EnableCapture": True, "InitialSamplingPercentage": 100, "DestinationS3Uri": f"s3://{BUCKET}/capture/proj",
+        "CaptureOptions": [{"CaptureMode": "Input"}, {"CaptureMode": "Output"}]})
+    env.baseline([[f"{x:.3f}"] for x in RNG.normal(1.5, 0.5, 500)])
+    env.data_quality("dq", "served")
+    cw, events, sns = box.client("cloudwatch"), box.client("events"), box.client("sns")
+    topic = sns.create_topic(Name="drift")["TopicArn"]
+    alarm = cw.put_metric_alarm(
+        AlarmName="served-drift", Namespace=DATA_NS, MetricName="feature_baseline_drift__c0", Statistic="Maximum",
+        Dimensions=[{"Name": "Endpoint", "Value": "served"}, {"Name": "MonitoringSchedule", "Value": "dq"}],
+        Period=3600, EvaluationPeriods=1, Threshold=0.3, ComparisonOperator="GreaterThanThreshold",
+        TreatMissingData="notBreaching")
+    assert alarm["ResponseMetadata"]["HTTPStatusCode"] == 200
+    events.put_rule(Name="on-drift", EventPattern=json.dumps({
+        "source": ["aws.cloudwatch"], "detail-type": ["CloudWatch Alarm State Change"],
+        "detail": {"alarmName": ["served-drift"], "state": {"value": ["ALARM"]}}}))
+    events.put_targets(Rule="on-drift", Targets=[{"Id": "t", "Arn": topic}])
+    runtime = box.client("sagemaker-runtime")
+    for x in RNG.normal(4.0, 0.5, 40):  # shifted traffic, one record per request
+        runtime.invoke_endpoint(EndpointName="served", ContentType="text/csv", Body=f"{x:.3f}".encode())
+    assert env.gw.endpoints.live["served"].captured == 40
+    assert env.next_hour()[0]["status"] == "CompletedWithViolations"
+    stats = env.report(env.executions("dq")[0], "statistics.json")
+    assert stats["dataset"]["item_count"] == 40 and stats["features"][0]["numerical_statistics"]["mean"] > 3
+    assert cw.describe_alarms(AlarmNames=["served-drift"])["MetricAlarms"][0]["StateValue"] == "ALARM"
+    assert [(d["rule"], d["status"]) for d in env.gw.events.deliveries if d["rule"] == "on-drift"] == \
+        [("on-drift", "delivered")]
