@@ -95,3 +95,47 @@ def github_token(sub: str, aud: str = "sts.amazonaws.com") -> str:
 
     claims = {"iss": "https://token.actions.githubusercontent.com", "aud": aud, "sub": sub}
     return f"{part({'alg': 'none'})}.{part(claims)}."
+
+
+# ---- an Approved model package the sandbox endpoint can serve ---------------------------------------------
+SERVE_CODE = """
+import pickle, pathlib
+def model_fn(model_dir):
+    return pickle.loads((pathlib.Path(model_dir) / "model.pkl").read_bytes())
+"""
+
+
+def model_archive(code: str = SERVE_CODE) -> bytes:
+    """model.tar.gz: a fitted one-feature classifier and code/inference.py (handlers inside the artefact)."""
+    import io
+    import pickle
+    import tarfile
+
+    from sklearn.linear_model import LogisticRegression
+
+    files = {"model.pkl": pickle.dumps(LogisticRegression().fit([[0.0], [1.0], [2.0], [3.0]], [0, 0, 1, 1])),
+             "code/inference.py": code.encode()}
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+        for name, data in files.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return buf.getvalue()
+
+
+def approved_package(client, bucket: str, project: str, group: str, code: str = SERVE_CODE,
+                     version_key: str = "v1") -> str:
+    """Register (as the pipeline's register step would) and approve a package whose artefact is under the
+    project's prefix of the stack's bucket; returns its ARN. ``client(service)`` -> boto3 client on the sandbox."""
+    key = f"{project}/models/{version_key}/model.tar.gz"
+    client("s3").put_object(Bucket=bucket, Key=key, Body=model_archive(code))
+    sm = client("sagemaker")
+    arn = sm.create_model_package(
+        ModelPackageGroupName=group, ModelApprovalStatus="Approved",
+        InferenceSpecification={"Containers": [{"Image": FRAMEWORK_IMAGE, "ModelDataUrl": f"s3://{bucket}/{key}",
+                                                "Environment": {"SAGEMAKER_PROGRAM": "inference.py",
+                                                                "SAGEMAKER_SUBMIT_DIRECTORY": "/opt/ml/model/code"}}],
+                                "SupportedContentTypes": ["text/csv"], "SupportedResponseMIMETypes": ["application/json"],
+                                "SupportedRealtimeInferenceInstanceTypes": ["ml.m5.large"]})["ModelPackageArn"]
+    return arn

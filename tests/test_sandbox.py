@@ -21,7 +21,7 @@ from modules.sandbox.cli import register
 from modules.sandbox.engine import SandboxMocks
 from modules.sandbox.handlers import HANDLERS, Ctx, Request
 from modules.sandbox.server import MotoServer
-from tests.helpers import config
+from tests.helpers import approved_package, config
 
 REGION = "us-east-1"
 
@@ -168,11 +168,14 @@ def test_level2_registry_contract_pipeline_are_real_in_moto(tmp_path, aws):
 def test_level4_serving_and_monitoring_from_the_real_program(tmp_path, aws):
     _, cfg = sandbox.load_stack("prod")
     cfg = json.loads(json.dumps(cfg))
-    package = "arn:aws:sagemaker:us-east-1:123456789012:model-package/acme-prod-churn/1"
+    first = apply(cfg, tmp_path, stack="prod")  # level 2 first: the registry exists before a package is approved
+    # CreateModel fails on AWS for a package that does not exist: register and approve a real one first
+    package = approved_package(aws, first.outputs["artifactBucket"], "churn", "acme-prod-churn")
     cfg["mlops:projects"][0]["serving"]["modelPackageArn"] = package  # an approved model: the endpoint exists
     result = apply(cfg, tmp_path, stack="prod")
     types = {c.type for c in result.changes}
-    assert {"aws:sagemaker/endpoint:Endpoint", "aws:sagemaker/monitoringSchedule:MonitoringSchedule"} <= types
+    assert {"aws-native:sagemaker:Endpoint", "aws:sagemaker/monitoringSchedule:MonitoringSchedule"} <= types
+    assert aws("sagemaker").describe_endpoint(EndpointName="acme-prod-churn")["EndpointStatus"] == "InService"
     sm = aws("sagemaker")
     endpoint = sm.describe_endpoint(EndpointName="acme-prod-churn")
     config_ = sm.describe_endpoint_config(EndpointConfigName=endpoint["EndpointConfigName"])
@@ -183,14 +186,15 @@ def test_level4_serving_and_monitoring_from_the_real_program(tmp_path, aws):
     # moto accepts DeploymentConfig (botocore validated it on the way) but does not keep it: read what the
     # sandbox sent from its state, and check every rollback alarm exists in moto
     state = sandbox.State.load(sandbox.state_path("prod", tmp_path))
-    (sent,) = [e for e in state.resources.values() if e.type == "aws:sagemaker/endpoint:Endpoint"]
+    (sent,) = [e for e in state.resources.values() if e.type == "aws-native:sagemaker:Endpoint"]
     rollback = sent.inputs["deploymentConfig"]["autoRollbackConfiguration"]["alarms"]
     alarms = {a["AlarmName"] for a in aws("cloudwatch").describe_alarms()["MetricAlarms"]}
     assert rollback and {a["alarmName"] for a in rollback} <= alarms
     targets = aws("application-autoscaling").describe_scalable_targets(ServiceNamespace="sagemaker")["ScalableTargets"]
     assert [t["ResourceId"] for t in targets] == ["endpoint/acme-prod-churn/variant/AllTraffic"]
     assert sm.list_data_quality_job_definitions()["JobDefinitionSummaries"]
-    assert any(op == "sagemaker:CreateMonitoringSchedule" for _, _, op in result.validated)
+    # the sandbox's gateway emulates monitoring schedules (services/sagemaker/monitor.py): sent, not only validated
+    assert not any(op == "sagemaker:CreateMonitoringSchedule" for _, _, op in result.validated)
     assert apply(cfg, tmp_path, stack="prod").counts["created"] == 0
     sandbox.destroy("prod", state_dir=tmp_path)
     assert sm.list_endpoints()["Endpoints"] == [] and sm.list_models()["Models"] == []
@@ -229,17 +233,20 @@ def test_raising_the_level_only_adds(tmp_path, aws):
 
 def test_level_3_to_4_retags_every_service_in_place(tmp_path, aws):
     """The maturity tag changes on every level-3 resource: each service's tag API updates it, nothing is replaced."""
-    package = "arn:aws:sagemaker:us-east-1:123456789012:model-package/acme-dev-churn/1"
-    projects = [{"name": "churn", "training": {"schedule": "rate(7 days)"}, "serving": {"modelPackageArn": package}}]
+    projects = [{"name": "churn", "training": {"schedule": "rate(7 days)"}}]
+    level2 = apply(config(maturity=2, projects=projects), tmp_path)
+    package = approved_package(aws, level2.outputs["artifactBucket"], "churn", "acme-dev-churn")
+    projects[0]["serving"] = {"modelPackageArn": package}
     level3 = apply(config(maturity=3, projects=projects), tmp_path)
     level4 = apply(config(maturity=4, projects=projects), tmp_path)
     assert not level4.of("replaced") and not level4.of("deleted")
     updated = {c.type for c in level4.of("updated")}
     assert {"aws:sns/topic:Topic", "aws:cloudwatch/eventRule:EventRule", "aws:cloudwatch/metricAlarm:MetricAlarm",
-            "aws:sagemaker/endpoint:Endpoint", "aws:ssm/parameter:Parameter", "aws:kms/key:Key",
+            "aws-native:sagemaker:Endpoint", "aws:ssm/parameter:Parameter", "aws:kms/key:Key",
             "aws:ecr/repository:Repository", "aws:iam/role:Role"} <= updated
     state = {e.name: e for e in sandbox.State.load(sandbox.state_path("test", tmp_path)).resources.values()}
-    arn = {name: e.outputs["arn"] for name, e in state.items() if "arn" in e.outputs}
+    arn = {name: e.outputs.get("arn") or e.outputs["endpointArn"] for name, e in state.items()
+           if "arn" in e.outputs or "endpointArn" in e.outputs}
 
     def maturity(tags, key="Key", value="Value"):
         return {t[key]: t[value] for t in tags}["mlops:maturity"]

@@ -23,7 +23,7 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Optional
 
 from ..plan import REDACTED, SECRET_SIG  # Pulumi's secret marker and how secrets are shown: defined once
@@ -31,6 +31,7 @@ from .aws import Aws, SandboxError, integral
 from .handlers import Ctx, Request, handler_for
 
 EMULATED = "emulated"
+SUPERSEDED = "~superseded~"  # state key of a resource replaced create-before-delete, until it is deleted
 VALIDATED = "validated"
 
 # on_event(action, key, type, name) - action: created/updated/replaced/unchanged/deleted
@@ -211,7 +212,26 @@ class SandboxMocks:
             return entry.id, entry.outputs
 
         action = "created"
-        if old is not None:
+        if old is not None and handler.update is not None and not dep_replaced:
+            # in place, as the provider updates it (e.g. UpdateEndpoint); None: the change needs a replacement
+            realised = handler.update(self.ctx, old.id, old.outputs, old.inputs, Request(args.typ, args.name, inputs))
+            if realised is not None:
+                entry = self._entry(key, args, digest, stored, realised.id,
+                                    _stored_outputs(realised.outputs, stored, inputs),
+                                    old.ops + self._ops_since(mark, key))
+                entry.deps, entry.untagged_hash = old.deps, untagged
+                self._done(key, "updated", entry)
+                return entry.id, realised.outputs
+        if old is not None and handler.create_before_delete:
+            # Pulumi's default replacement: create the new one now, delete the old one once the program is done
+            # (after everything that used it moved on - e.g. the endpoint to a new config)
+            superseded = replace(old, key=f"{key}{SUPERSEDED}{old.id}")
+            with self._lock:
+                self.live.pop(key, None)
+                self.live[superseded.key] = superseded
+            self._record(superseded.key, superseded)
+            action = "replaced"
+        elif old is not None:
             handler.delete(self.ctx, old.id, old.outputs)
             with self._lock:
                 self.replaced.add(key)

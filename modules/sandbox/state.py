@@ -30,7 +30,7 @@ from typing import Any, Optional
 from .. import spec as spec_mod
 from ..spec import REPO_ROOT, StackSpec
 from .aws import Aws, EmulatorUnavailable, SandboxError
-from .engine import EMULATED, VALIDATED, Entry, EventFn, SandboxMocks, deletion_order, delete_entry
+from .engine import EMULATED, SUPERSEDED, VALIDATED, Entry, EventFn, SandboxMocks, deletion_order, delete_entry
 from .handlers import Ctx
 from .server import sandbox_endpoint
 
@@ -393,6 +393,8 @@ def _apply(spec: StackSpec, config: dict[str, Any], path: Path, endpoint: Option
                 result.changes.append(Change(action, entry.type, entry.name, entry.realised,
                                              entry.ops if action != "unchanged" else []))
         for entry in deleted:
+            if SUPERSEDED in entry.key:
+                continue  # the original of a create-before-delete replacement: part of its "replaced" change
             result.changes.append(Change("deleted", entry.type, entry.name, entry.realised, _ops_of(aws, entry.key)))
         result.messages.extend(f"warning: {w}" for w in aws.warnings)
         result.outputs = graph.outputs if graph is not None else {}
