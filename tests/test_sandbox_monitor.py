@@ -213,14 +213,15 @@ def test_hourly_run_over_the_previous_hour_without_drift_writes_the_reports_wher
     scheduled = (env.gw.scheduler.now() // 3600 + 1) * 3600
     assert env.executions("dq") == []
     fired = env.next_hour()
-    assert fired == [{"monitoringSchedule": "dq", "status": "Completed", "processingJob": fired[0]["processingJob"]}]
+    hour = datetime.fromtimestamp(scheduled, timezone.utc)
+    assert fired == [{"schedule": "dq", "monitoringSchedule": "dq", "time": hour.isoformat(), "status": "Completed",
+                      "processingJob": fired[0]["processingJob"], "execution": fired[0]["processingJob"]}]
     (execution,) = env.executions("dq")
     assert execution["MonitoringExecutionStatus"] == "Completed" and execution["EndpointName"] == "ep"
     assert execution["ScheduledTime"].timestamp() == scheduled
     job = env.sm.describe_processing_job(ProcessingJobName=execution["ProcessingJobArn"].rsplit("/", 1)[-1])
     assert job["ProcessingJobStatus"] == "Completed" and job["MonitoringScheduleArn"] == arn
     assert job["ExitMessage"] == "Completed: Job completed successfully with no violations."
-    hour = datetime.fromtimestamp(scheduled, timezone.utc)
     assert job["ProcessingOutputConfig"]["Outputs"][0]["S3Output"]["S3Uri"] == \
         f"s3://{BUCKET}/monitoring/proj/data-quality/ep/dq/{hour:%Y/%m/%d/%H}"
     assert job["Environment"]["start_time"] == f"{datetime.fromtimestamp(scheduled - 3600, timezone.utc):%Y-%m-%dT%H}:00:00Z"

@@ -164,12 +164,7 @@ class Gateway:
 
         fired = self.scheduler.tick(seconds)
         # monitoring schedules run their executions (.sagemaker.monitor): capture -> analyzer -> metrics -> event
-        fired.extend({"monitoringSchedule": e.get("MonitoringScheduleName", e.get("schedule")),
-                      "status": e.get("MonitoringExecutionStatus", "not emulated"),
-                      **({"processingJob": e["ProcessingJobArn"]} if e.get("ProcessingJobArn") else {}),
-                      **({"reason": e.get("FailureReason") or e.get("reason")}
-                         if e.get("FailureReason") or e.get("reason") else {})}
-                     for e in self.monitor.tick())
+        fired.extend(self.monitor.fired(e) for e in self.monitor.tick())
         for account, regions in list(cloudwatch_backends.items()):
             for region in list(regions.keys()):
                 evaluate(self, account, region)

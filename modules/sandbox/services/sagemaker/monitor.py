@@ -426,6 +426,21 @@ class MonitorRuntime:
                              if k in summary}
         return summary
 
+    @staticmethod
+    def fired(execution: dict[str, Any]) -> dict[str, Any]:
+        """An execution as an entry of ``Gateway.tick``'s fired list (the scheduler's record shape)."""
+        name = execution.get("MonitoringScheduleName", execution.get("schedule"))
+        when = execution.get("ScheduledTime")
+        out = {"schedule": name, "monitoringSchedule": name,
+               "time": datetime.fromtimestamp(when, timezone.utc).isoformat() if isinstance(when, (int, float))
+               else execution.get("scheduledTime", ""),
+               "status": execution.get("MonitoringExecutionStatus", "not emulated")}
+        if execution.get("ProcessingJobArn"):
+            out["processingJob"] = out["execution"] = execution["ProcessingJobArn"]
+        if execution.get("FailureReason") or execution.get("reason"):
+            out["reason"] = execution.get("FailureReason") or execution.get("reason")
+        return out
+
     def report(self) -> dict[str, Any]:
         return {"executions": [{**e, **self.outputs.get(str(e.get("ProcessingJobArn", "")).rsplit("/", 1)[-1], {})}
                                for e in list(self.executions)],
