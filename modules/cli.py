@@ -323,12 +323,12 @@ def new(project: str = typer.Argument(..., help="Project name as declared in the
 
 def _register_extensions() -> None:
     """Commands that live next to their engines: `check` (policies), `up`/`down`/`sandbox` (sandbox),
-    `deploy`/`promote` (deployment)."""
-    from . import deploy
+    `deploy`/`promote` (deployment), `verify-request` (deploy requests)."""
+    from . import deploy, deploy_request
     from .policies import cli as policies_cli
     from .sandbox import cli as sandbox_cli
 
-    for module in (policies_cli, sandbox_cli, deploy):
+    for module in (policies_cli, sandbox_cli, deploy, deploy_request):
         module.register(app)
 
 
