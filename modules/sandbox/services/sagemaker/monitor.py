@@ -34,7 +34,11 @@ What it does
     ``feature_null_<f>``, ``feature_completeness_<f>``, ``feature_data_<f>``) into
     ``aws/sagemaker/Endpoints/data-metrics``, the model-quality metrics (accuracy, precision, recall, f1, auc...)
     into ``aws/sagemaker/Endpoints/model-metrics``, dimensions ``Endpoint`` and ``MonitoringSchedule``
-    (model-monitor-byoc-cloudwatch.html; the SageMaker SDK's dashboards search these namespaces), timestamped at
+    (model-monitor-byoc-cloudwatch.html and the SageMaker SDK's AutomaticModelQualityDashboard, which searches
+    ``{aws/sagemaker/Endpoints/model-metrics,Endpoint,MonitoringSchedule}``; the older
+    model-monitor-interpreting-cloudwatch page still says ``/aws/sagemaker/Endpoints/data-metric`` with
+    ``EndpointName``/``ScheduleName``, and the SDK's data-quality dashboard also searches a ``Feature`` dimension
+    set - neither is emitted here), timestamped at
     the window's end in sandbox time, through :func:`..cloudwatch.publish` so alarms are evaluated at once -
     unless the job environment says ``publish_cloudwatch_metrics=Disabled`` or the constraints ``emit_metrics``.
   * **Event**: when an execution's processing job ends, "SageMaker Processing Job State Change" (source
@@ -44,6 +48,11 @@ What it does
     what public rules match on; the full detail shape is not in the stored AWS docs, so it mirrors
     DescribeProcessingJob (an assumption). A rule can match completions with violations by
     ``{"detail": {"MonitoringScheduleArn": [...], "ExitMessage": [{"prefix": "CompletedWithViolations"}]}}``.
+
+Driving it: ``Gateway.tick(seconds)`` / ``POST /_ladder/tick {"seconds": N}`` / ``ladder sandbox tick 1h`` - the
+fired list has one entry per execution (``schedule``, ``time``, ``status`` = MonitoringExecutionStatus,
+``execution`` = processing job ARN, ``reason``); ``Gateway.report()["monitoring"]`` lists every execution with the
+S3 URIs of its statistics.json / constraint_violations.json.
 
 What it does not do
   * ModelBias and ModelExplainability schedules (Clarify) are stored and described but never executed (each due
