@@ -25,6 +25,7 @@ from . import spec as spec_mod
 from .spec import REPO_ROOT, SpecError, StackSpec
 
 ARN_KEY = "modelPackageArn"
+PREVIOUS_KEY = "previousModelPackageArn"
 CODE_KEY = "codeVersion"
 
 
@@ -112,6 +113,14 @@ def rewrite_arn(text: str, project: str, arn: str, path: Path = Path("<stack>"),
         keys = list(node.keys())
         pos = keys.index("training") + 1 if "training" in keys else len(keys)
         node.insert(pos, "serving", serving)
+    current = serving.get(ARN_KEY)
+    if current and str(current) != str(arn):
+        # the package served until now stays declared (its model and config), the rollback target of this update
+        prev = DoubleQuotedScalarString(str(current))
+        if PREVIOUS_KEY in serving:
+            serving[PREVIOUS_KEY] = prev
+        else:
+            serving.insert(list(serving.keys()).index(ARN_KEY) + 1, PREVIOUS_KEY, prev)
     if ARN_KEY in serving:
         serving[ARN_KEY] = arn
     else:
@@ -176,20 +185,20 @@ def project_root() -> Path:
     return REPO_ROOT
 
 
-def pulumi_up(stack: str, path: Path, echo=typer.echo) -> bool:
+def pulumi_up(stack: str, path: Path, echo=typer.echo) -> Optional[dict[str, Any]]:
     """Run ``pulumi up`` for ``stack`` via the Automation API when the CLI is installed; else print the command.
 
-    Returns True when an update ran.
+    Returns the stack's outputs when an update ran, else None.
     """
     command = f"pulumi up --stack {stack}"
     root = project_root()
     in_repo = path.resolve() == spec_mod.stack_file(stack, root).resolve()
     if not in_repo:
         echo(f"next: copy {path} to stacks/Pulumi.{stack}.yaml of the platform repository, then `{command}`")
-        return False
+        return None
     if shutil.which("pulumi") is None:
         echo(f"next: `{command}` (the Pulumi CLI is not installed here, so nothing was deployed yet)")
-        return False
+        return None
     from pulumi import automation as auto
 
     echo(f"running `{command}` (Pulumi Automation API, work dir {root})")
@@ -197,7 +206,7 @@ def pulumi_up(stack: str, path: Path, echo=typer.echo) -> bool:
     stack_obj = auto.select_stack(stack_name=stack, work_dir=str(root))
     result = stack_obj.up(on_output=echo)
     echo(f"pulumi up: {result.summary.result}")
-    return True
+    return {k: v.value for k, v in (result.outputs or {}).items()}
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -260,6 +269,7 @@ def deploy(stack: Optional[str], stack_file: Optional[Path], project: str, model
     except Exception as exc:  # noqa: BLE001 - no credentials or no access: the ARN is still deployed
         code_version = None
         echo(f"note: could not read the package's code version ({type(exc).__name__}); training.codeVersion unchanged")
+    original = path.read_text(encoding="utf-8") if path.is_file() else ""
     try:
         updated = write_arn(path, project, model_package_arn, code_version)
     except SpecError as exc:
@@ -275,10 +285,71 @@ def deploy(stack: Optional[str], stack_file: Optional[Path], project: str, model
         echo(f"warning: stack {name} is at level {updated.maturity} without the 'endpoint' capability; the ARN is "
              f"recorded but no endpoint is provisioned")
     if run_up:
-        pulumi_up(name, path, echo)
+        _preflight(updated, project, path, original, echo)
+        outputs = pulumi_up(name, path, echo)
+        if outputs is not None:
+            check_served(updated, project, outputs, path, original, echo)
     else:
         echo(f"next: `pulumi up --stack {name}`")
     return model_package_arn
+
+
+def _clients(region: str):
+    import boto3
+
+    url = os.environ.get("AWS_ENDPOINT_URL") or None
+    return (boto3.client("sagemaker", region_name=region, endpoint_url=url),
+            boto3.client("application-autoscaling", region_name=region, endpoint_url=url),
+            boto3.client("cloudwatch", region_name=region, endpoint_url=url))
+
+
+def _restore(path: Path, original: str) -> None:
+    path.write_text(original, encoding="utf-8")
+
+
+def _preflight(s: StackSpec, project: str, path: Path, original: str, echo=typer.echo) -> None:
+    """Refuse (exit 2, stack file restored) an update AWS would refuse: see modules/deploy_verify.py."""
+    from .components.deployment import endpoint_name
+    from .components.endpoint import instance_type_procedure
+    from .deploy_verify import preflight
+
+    p = _project(s, project, path)
+    if not s.has("endpoint") or not p.serving.autoscaling:
+        return
+    sm, aas, _ = _clients(s.region)
+    try:
+        change = preflight(sm, aas, endpoint_name(s.naming, project), p.serving.instance_type)
+    except Exception as exc:  # noqa: BLE001 - no credentials here: pulumi up will meet AWS's own answer
+        echo(f"note: preflight skipped ({type(exc).__name__}: {exc})")
+        return
+    if change is not None:
+        _restore(path, original)
+        raise DeployError(instance_type_procedure(project, s.stack, *change) + f"\n{path} was left as it was.", code=2)
+
+
+def check_served(s: StackSpec, project: str, outputs: dict[str, Any], path: Path, original: Optional[str] = None,
+                 echo=typer.echo, clients=None):
+    """After the update: the endpoint must serve what was deployed; on a rollback the stack file goes back to what
+    serves (``original``) and DeployError (exit 1) says so. Returns the Verdict."""
+    from .components.deployment import endpoint_name, rollback_alarm_names
+    from .deploy_verify import verify
+
+    p = _project(s, project, path)
+    expected = ((outputs.get("projects") or {}).get(project) or {})
+    config = expected.get("endpointConfigName")
+    if not config:
+        echo(f"note: the stack has no endpoint output for {project}; nothing to verify")
+        return None
+    sm, _, cw = clients or _clients(s.region)
+    verdict = verify(sm, endpoint_name(s.naming, project), config, p.serving.model_package_arn or "",
+                     rollback_alarm_names(s.naming, p), cw)
+    if verdict.ok:
+        echo(f"verified: {verdict.message}")
+        return verdict
+    if original is not None:
+        _restore(path, original)
+        verdict.message += f"; {path} restored to the package that serves"
+    raise DeployError(f"deploy failed: {verdict.message}", code=1)
 
 
 def promote(project: str, source: str, target: str, stacks_dir: Optional[Path] = None, run_up: bool = False,
