@@ -385,22 +385,19 @@ def test_an_input_the_handler_cannot_map_is_refused_not_dropped(endpoint):
 
 
 def test_validated_not_emulated(endpoint):
-    assert not moto_supports("sagemaker", "CreateMonitoringSchedule")
+    assert moto_supports("sagemaker", "CreateMonitoringSchedule")  # the gateway answers it (services/sagemaker/monitor)
+    assert not moto_supports("sagemaker", "CreateHub")
     aws = Aws(endpoint, REGION)
-    aws.current = "ms"
-    with pytest.raises(RequestInvalid, match=r"(?s)sagemaker:CreateMonitoringSchedule: botocore rejects.*"
-                                             r"Missing required parameter.*MonitoringScheduleConfig"):
-        aws.call("sagemaker", "CreateMonitoringSchedule", {"MonitoringScheduleName": "m"})
-    with pytest.raises(RequestInvalid, match="ScheduleExpression"):
-        aws.call("sagemaker", "CreateMonitoringSchedule", {
-            "MonitoringScheduleName": "m", "MonitoringScheduleConfig": {"ScheduleConfig": {"ScheduleExpression": 5}}})
+    aws.current = "hub"
+    with pytest.raises(RequestInvalid, match=r"(?s)sagemaker:CreateHub: botocore rejects.*"
+                                             r"Missing required parameter.*HubDescription"):
+        aws.call("sagemaker", "CreateHub", {"HubName": "h"})
+    with pytest.raises(RequestInvalid, match="HubDescription"):
+        aws.call("sagemaker", "CreateHub", {"HubName": "h", "HubDescription": 5})
     assert aws.ops == []
-    ok = aws.call("sagemaker", "CreateMonitoringSchedule", {
-        "MonitoringScheduleName": "m",
-        "MonitoringScheduleConfig": {"MonitoringJobDefinitionName": "d", "MonitoringType": "DataQuality",
-                                     "ScheduleConfig": {"ScheduleExpression": "cron(0 * ? * * *)"}}})
+    ok = aws.call("sagemaker", "CreateHub", {"HubName": "h", "HubDescription": "models"})
     assert ok is None
-    assert [(k, str(op)) for k, op in aws.ops] == [("ms", "sagemaker:CreateMonitoringSchedule (validated)")]
+    assert [(k, str(op)) for k, op in aws.ops] == [("hub", "sagemaker:CreateHub (validated)")]
 
 
 def test_an_undeclared_ordering_is_retried_then_recorded(endpoint, aws):
@@ -549,8 +546,9 @@ def test_level2_to_4_handlers_round_trip(endpoint, aws):
         "VolumeSizeInGB"] == 20
     assert aws("codebuild").batch_get_projects(names=["acme-dev-churn-deploy"])["projects"][0]["timeoutInMinutes"] == 60
     validated = {str(op) for _, op in sandbox_aws.ops if op.mode == "validated"}
-    assert validated == {"sagemaker:PutModelPackageGroupPolicy (validated)",
-                         "sagemaker:CreateMonitoringSchedule (validated)"}
+    assert validated == {"sagemaker:PutModelPackageGroupPolicy (validated)"}  # the schedule is emulated now
+    assert sm.describe_monitoring_schedule(MonitoringScheduleName="acme-dev-churn-data-quality")[
+        "MonitoringScheduleStatus"] == "Scheduled"
 
     for type_, realised in reversed(made):
         HANDLERS[type_].delete(ctx, realised.id, realised.outputs)
