@@ -467,3 +467,25 @@ def test_loop_segment_served_traffic_to_alarm_with_nothing_set_by_hand(env):
     assert cw.describe_alarms(AlarmNames=["served-drift"])["MetricAlarms"][0]["StateValue"] == "ALARM"
     assert [(d["rule"], d["status"]) for d in env.gw.events.deliveries if d["rule"] == "on-drift"] == \
         [("on-drift", "delivered")]
+
+
+def test_bias_schedule_is_described_but_never_run_and_says_so(env):
+    env.endpoint("ep")
+    env.sm.create_model_bias_job_definition(
+        JobDefinitionName="bias", RoleArn=env.role,
+        ModelBiasAppSpecification={"ImageUri": "205585389593.dkr.ecr.us-east-1.amazonaws.com/sagemaker-clarify-processing",
+                                   "ConfigUri": f"s3://{BUCKET}/clarify/analysis_config.json"},
+        ModelBiasJobInput={"EndpointInput": {"EndpointName": "ep", "LocalPath": "/opt/ml/processing/input"},
+                           "GroundTruthS3Input": {"S3Uri": f"s3://{BUCKET}/proj/ground-truth"}},
+        ModelBiasJobOutputConfig={"MonitoringOutputs": [{"S3Output": {
+            "S3Uri": f"s3://{BUCKET}/monitoring/proj/bias", "LocalPath": "/opt/ml/processing/output"}}]},
+        JobResources={"ClusterConfig": {"InstanceCount": 1, "InstanceType": "ml.m5.xlarge", "VolumeSizeInGB": 30}})
+    env.sm.create_monitoring_schedule(MonitoringScheduleName="bias", MonitoringScheduleConfig={
+        "ScheduleConfig": {"ScheduleExpression": "cron(0 * ? * * *)"}, "MonitoringJobDefinitionName": "bias",
+        "MonitoringType": "ModelBias"})
+    assert env.sm.describe_monitoring_schedule(MonitoringScheduleName="bias")["MonitoringType"] == "ModelBias"
+    env.capture("ep", rows(10))
+    (fired,) = env.next_hour()
+    assert fired["status"] == "not emulated" and "Clarify" in fired["reason"]
+    assert env.executions("bias") == []  # no execution is invented
+    assert env.gw.report()["monitoring"]["notRun"][0]["monitoringType"] == "ModelBias"

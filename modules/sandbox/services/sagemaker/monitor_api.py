@@ -165,8 +165,9 @@ def _page(items: list[dict[str, Any]], params: dict[str, Any], key: str) -> dict
     return out
 
 
-def _sorted(items: list[dict[str, Any]], params: dict[str, Any], fields: dict[str, str]) -> list[dict[str, Any]]:
-    key = fields.get(params.get("SortBy", ""), "CreationTime")
+def _sorted(items: list[dict[str, Any]], params: dict[str, Any], fields: dict[str, str],
+            default: str = "CreationTime") -> list[dict[str, Any]]:
+    key = fields.get(params.get("SortBy", ""), default)
     return sorted(items, key=lambda i: (i.get(key) is None, i.get(key) or 0),
                   reverse=params.get("SortOrder", "Descending") == "Descending")
 
@@ -233,7 +234,7 @@ def list_monitoring_executions(gw, call, rt: MonitorRuntime) -> dict[str, Any]:
             continue
         items.append(dict(e))
     items = _sorted(items, p, {"CreationTime": "CreationTime", "ScheduledTime": "ScheduledTime",
-                               "Status": "MonitoringExecutionStatus"})
+                               "Status": "MonitoringExecutionStatus"}, default="ScheduledTime")  # API default
     return _page(items, p, "MonitoringExecutionSummaries")
 
 
