@@ -5,8 +5,21 @@ project's training settings into the pipeline definition JSON that ``aws.sagemak
 
     preprocess (ProcessingStep) -> train (TrainingStep) -> evaluate (ProcessingStep + PropertyFile)
       -> gate (ConditionStep: metrics.<metric>.value >= threshold)
-           true  -> register (ModelStep: model package, PendingManualApproval, evaluation.json as ModelMetrics)
+           true  -> register (ModelStep: model package, PendingManualApproval, evaluation.json as ModelMetrics,
+                              the baseline as DriftCheckBaselines.ModelDataQuality)
            false -> fail (FailStep)
+    preprocess -> baseline (ProcessingStep: Model Monitor's analyzer image on the training split)
+
+**Baseline** (issue 13): preprocess also writes ``baseline/baseline.csv``, the training split as the endpoint
+captures it: no header, no label, the features in the order a request sends them (``text/csv`` capture has no
+header, so the analyzer names columns ``_c0``, ``_c1``... in both). The ``baseline`` step is the processing job
+``DefaultModelMonitor.suggest_baseline`` / ``QualityCheckStep`` run (same image, the same environment:
+``dataset_format={"csv": {"header": false, ...}}``, ``dataset_source``, ``output_path``, metrics off; plain
+``ProcessingStep`` so the pipeline needs no check-step machinery) and writes ``statistics.json`` and
+``constraints.json`` under the execution's own prefix. The register step records them on the package
+(``DriftCheckBaselines.ModelDataQuality``): a baseline belongs to the model trained on that data, so the monitor
+switches baselines when ``ladder deploy`` serves the package (it pins them as ``monitoring.baseline``), not when a
+retraining run that is still waiting for approval finishes.
 
 Step code is referenced only by ``s3://<artifact-bucket>/<project>/code/<code-version>/...`` URIs, so building a
 definition uploads nothing. Building makes no AWS call at all: the SDK runs on a ``PipelineSession`` whose boto3
@@ -64,9 +77,20 @@ STEP_EVALUATE = "evaluate"
 STEP_GATE = "gate"
 STEP_REGISTER = "register"
 STEP_FAIL = "fail"
+STEP_BASELINE = "baseline"
 
 SPLITS = ("train", "validation", "test")
 OUTPUT_MANIFEST = "manifest"
+OUTPUT_BASELINE_DATA = "baseline"           # preprocess: headerless, label-free training features
+OUTPUT_BASELINE = "monitoring_output"       # baseline step: statistics.json + constraints.json (SDK's output name)
+BASELINE_DATASET_INPUT = "baseline_dataset_input"
+BASELINE_DATASET_PATH = f"/opt/ml/processing/input/{BASELINE_DATASET_INPUT}"
+BASELINE_OUTPUT_PATH = "/opt/ml/processing/output"
+BASELINE_FILES = ("statistics.json", "constraints.json")
+# What DefaultModelMonitor.suggest_baseline passes the analyzer (sagemaker.core.model_monitor._generate_env_map)
+BASELINE_ENVIRONMENT = {"dataset_format": json.dumps({"csv": {"header": False, "output_columns_position": "START"}}),
+                        "dataset_source": BASELINE_DATASET_PATH, "output_path": BASELINE_OUTPUT_PATH,
+                        "publish_cloudwatch_metrics": "Disabled"}
 OUTPUT_EVALUATION = "evaluation"
 PROPERTY_MANIFEST = "DataManifest"
 MANIFEST_FILE = "manifest.json"
@@ -230,7 +254,9 @@ def _sdk() -> Any:
         from sagemaker.core import image_uris
         from sagemaker.core.config.config import validate_sagemaker_config
         from sagemaker.core.config.config_manager import SageMakerConfig
+        from sagemaker.core.drift_check_baselines import DriftCheckBaselines
         from sagemaker.core.model_metrics import MetricsSource, ModelMetrics
+        from sagemaker.core.network import NetworkConfig
         from sagemaker.core.processing import Processor
         from sagemaker.core.shapes import (
             ProcessingInput,
@@ -274,6 +300,7 @@ def _sdk() -> Any:
     return types.SimpleNamespace(
         image_uris=image_uris, validate_sagemaker_config=validate_sagemaker_config,
         SageMakerConfig=SageMakerConfig, MetricsSource=MetricsSource, ModelMetrics=ModelMetrics,
+        DriftCheckBaselines=DriftCheckBaselines, NetworkConfig=NetworkConfig,
         Processor=Processor, ProcessingInput=ProcessingInput, ProcessingOutput=ProcessingOutput,
         ProcessingS3Input=ProcessingS3Input, ProcessingS3Output=ProcessingS3Output,
         ConditionGreaterThanOrEqualTo=ConditionGreaterThanOrEqualTo, ExecutionVariables=ExecutionVariables,
@@ -385,12 +412,33 @@ def _build_with_sdk(inputs: PipelineInputs) -> str:
         step_args=processor("preprocess", "preprocess.py").run(
             inputs=[s3_in("raw", p_input, "/opt/ml/processing/input"), code_input("preprocess.py")],
             outputs=[s3_out(s, f"/opt/ml/processing/{s}", out(STEP_PREPROCESS, s)) for s in SPLITS]
-            + [s3_out(OUTPUT_MANIFEST, "/opt/ml/processing/manifest", out(STEP_PREPROCESS, OUTPUT_MANIFEST))],
+            + [s3_out(OUTPUT_MANIFEST, "/opt/ml/processing/manifest", out(STEP_PREPROCESS, OUTPUT_MANIFEST)),
+               s3_out(OUTPUT_BASELINE_DATA, f"/opt/ml/processing/{OUTPUT_BASELINE_DATA}",
+                      out(STEP_PREPROCESS, OUTPUT_BASELINE_DATA))],
             arguments=["--input-dir", "/opt/ml/processing/input", "--output-dir", "/opt/ml/processing",
                        "--input-uri", p_input]),
         property_files=[manifest],
         cache_config=cache, retry_policies=_job_retry_policies(sdk))
     prep_out = preprocess.properties.ProcessingOutputConfig.Outputs
+
+    # baseline: Model Monitor's analyzer on the headerless, label-free training split (what suggest_baseline runs)
+    from .components.monitor_signals import analyzer_image_uri
+
+    analyzer = sdk.Processor(role=inputs.role_arn, image_uri=analyzer_image_uri(inputs.region), instance_count=1,
+                             instance_type=p_proc_type, volume_kms_key=kms, output_kms_key=kms,
+                             max_runtime_in_seconds=3600, base_job_name=f"{inputs.project}-baseline",
+                             env=dict(BASELINE_ENVIRONMENT), sagemaker_session=session,
+                             network_config=sdk.NetworkConfig(enable_network_isolation=True,
+                                                              encrypt_inter_container_traffic=True))
+    baseline = sdk.ProcessingStep(
+        name=STEP_BASELINE,
+        description="Data-quality baseline of the training split (Model Monitor analyzer, as suggest_baseline)",
+        step_args=analyzer.run(
+            inputs=[s3_in(BASELINE_DATASET_INPUT, prep_out[OUTPUT_BASELINE_DATA].S3Output.S3Uri,
+                          BASELINE_DATASET_PATH)],
+            outputs=[s3_out(OUTPUT_BASELINE, BASELINE_OUTPUT_PATH, out(STEP_BASELINE))]),
+        cache_config=cache, retry_policies=_job_retry_policies(sdk))
+    baseline_uri = baseline.properties.ProcessingOutputConfig.Outputs[OUTPUT_BASELINE].S3Output.S3Uri
 
     # train: script mode with the framework container (SM_CHANNEL_TRAIN / SM_CHANNEL_VALIDATION / SM_MODEL_DIR);
     # train.py writes model.joblib and code/inference.py into SM_MODEL_DIR, so model.tar.gz carries its own code.
@@ -451,6 +499,11 @@ def _build_with_sdk(inputs: PipelineInputs) -> str:
     metrics = sdk.ModelMetrics(model_statistics=sdk.MetricsSource(
         content_type="application/json",
         s3_uri=sdk.Join(on="/", values=[evaluation_uri, EVALUATION_FILE])))
+    drift = sdk.DriftCheckBaselines(
+        model_data_statistics=sdk.MetricsSource(content_type="application/json",
+                                                s3_uri=sdk.Join(on="/", values=[baseline_uri, BASELINE_FILES[0]])),
+        model_data_constraints=sdk.MetricsSource(content_type="application/json",
+                                                 s3_uri=sdk.Join(on="/", values=[baseline_uri, BASELINE_FILES[1]])))
     register = sdk.ModelStep(
         name=STEP_REGISTER,
         description=f"Register into {inputs.model_package_group} (pending manual approval)",
@@ -458,7 +511,7 @@ def _build_with_sdk(inputs: PipelineInputs) -> str:
             model_package_group_name=inputs.model_package_group,
             content_types=["text/csv", "application/json"], response_types=["application/json", "text/csv"],
             inference_instances=[inputs.serving_instance_type],
-            approval_status=APPROVAL_STATUS, model_metrics=metrics,
+            approval_status=APPROVAL_STATUS, model_metrics=metrics, drift_check_baselines=drift,
             customer_metadata_properties={
                 "CodeVersion": p_code,
                 "DataVersion": sdk.JsonGet(step_name=STEP_PREPROCESS, property_file=manifest,
@@ -484,7 +537,7 @@ def _build_with_sdk(inputs: PipelineInputs) -> str:
     pipeline = sdk.Pipeline(
         name=inputs.pipeline_name,
         parameters=[p_code, p_input, p_train_type, p_proc_type],
-        steps=[preprocess, train, evaluate, gate],
+        steps=[preprocess, baseline, train, evaluate, gate],
         sagemaker_session=session,
         pipeline_experiment_config=None,  # no Experiments permissions on the role: no experiment/trial per run
     )

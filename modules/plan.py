@@ -76,6 +76,18 @@ class Graph:
                 return r
         raise KeyError(f"{type_} {name}")
 
+    def monitors(self) -> list[dict[str, Any]]:
+        """Every Model Monitor schedule of the stack: {schedule, type, jobDefinition, scheduleExpression, project}."""
+        out = []
+        for r in self.by_type("aws:sagemaker/monitoringSchedule:MonitoringSchedule"):
+            config = r.inputs.get("monitoringScheduleConfig") or {}
+            tags = r.inputs.get("tags") or {}
+            out.append({"schedule": r.inputs.get("name"), "type": config.get("monitoringType"),
+                        "jobDefinition": config.get("monitoringJobDefinitionName"),
+                        "scheduleExpression": (config.get("scheduleConfig") or {}).get("scheduleExpression"),
+                        "project": tags.get("mlops:project") if isinstance(tags, dict) else None})
+        return sorted(out, key=lambda m: (str(m["project"]), str(m["schedule"])))
+
     def to_json(self, *, full: bool = False) -> dict[str, Any]:
         resources = []
         for r in self.resources:
@@ -84,7 +96,7 @@ class Graph:
                 item.update({k: v for k, v in asdict(r).items() if k not in item})
             resources.append(item)
         return {"stack": self.stack, "environment": self.environment, "maturity": self.maturity,
-                "resources": resources}
+                "resources": resources, "monitors": self.monitors()}
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -101,7 +113,7 @@ def _import_pulumi():
 
 def physical_name(type_: str, name: str, inputs: dict[str, Any]) -> str:
     """The name AWS would know the resource by; auto-named resources get Pulumi's random-looking suffix."""
-    for key in ("name", "bucket", "pipelineName", "modelPackageGroupName", "functionName", "topicName"):
+    for key in ("name", "bucket", "pipelineName", "modelPackageGroupName", "functionName", "topicName", "jobDefinitionName"):
         if isinstance(inputs.get(key), str) and inputs[key]:
             return inputs[key]
     if isinstance(inputs.get("bucketPrefix"), str):
@@ -133,6 +145,10 @@ ARN_FORMATS = {
     "aws:sagemaker/monitoringSchedule:MonitoringSchedule": "arn:aws:sagemaker:{r}:{a}:monitoring-schedule/{n}",
     "aws:sagemaker/dataQualityJobDefinition:DataQualityJobDefinition":
         "arn:aws:sagemaker:{r}:{a}:data-quality-job-definition/{n}",
+    "aws-native:sagemaker:ModelQualityJobDefinition": "arn:aws:sagemaker:{r}:{a}:model-quality-job-definition/{n}",
+    "aws-native:sagemaker:ModelBiasJobDefinition": "arn:aws:sagemaker:{r}:{a}:model-bias-job-definition/{n}",
+    "aws-native:sagemaker:ModelExplainabilityJobDefinition":
+        "arn:aws:sagemaker:{r}:{a}:model-explainability-job-definition/{n}",
 }
 
 
@@ -171,6 +187,8 @@ class PlanMocks:
         elif args.typ == "aws:ecr/repository:Repository":
             outputs["repositoryUrl"] = f"{self.account}.dkr.ecr.{self.region}.amazonaws.com/{physical}"
             outputs["registryId"] = self.account
+        elif args.typ.startswith("aws-native:sagemaker:") and args.typ.endswith("JobDefinition"):
+            outputs["jobDefinitionArn"] = outputs["arn"]  # aws-native's output name for job definitions
         elif args.typ == "aws:iam/openIdConnectProvider:OpenIdConnectProvider":
             host = str(args.inputs.get("url", "")).removeprefix("https://")
             outputs["arn"] = f"arn:aws:iam::{self.account}:oidc-provider/{host}"

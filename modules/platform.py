@@ -174,8 +174,12 @@ def build(spec: StackSpec) -> Platform:
             platform.notes.extend(monitor.notes)
             if monitor.schedule is not None:
                 out["monitoringSchedule"] = monitor.schedule.name
-            if monitor.drift_alarm is not None:
-                out["driftAlarmArn"] = monitor.drift_alarm.arn
+            if monitor.schedules:
+                out["monitoringSchedules"] = {t: sch.name for t, sch in monitor.schedules.items()}
+            if monitor.quality_alarm is not None:
+                out["qualityAlarmArn"] = monitor.quality_alarm.arn
+            if monitor.retrain_rule is not None:
+                out["retrainRuleName"] = monitor.retrain_rule.name
             if monitor.dashboard is not None:
                 out["dashboardName"] = monitor.dashboard.dashboard_name
         elif level4:

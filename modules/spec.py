@@ -158,21 +158,42 @@ class Baseline(_Model):
         classmethod(lambda cls, v: None if v is None else validate_s3_uri(v, obj=True)))
 
 
+class ClarifyMonitor(_Model):
+    """A bias or explainability monitor (SageMaker Clarify). Its analysis configuration names the label, the
+    facets and the SHAP baseline, which only the project's data contract knows (issue 15): the project writes it
+    to ``analysisConfigUri`` (default ``s3://<bucket>/<project>/monitoring/config/<kind>/analysis_config.json``)."""
+
+    analysis_config_uri: Optional[str] = None
+    constraints_uri: Optional[str] = None  # a baseline's constraints (the Clarify check's output), optional
+
+    _v_uri = field_validator("analysis_config_uri", "constraints_uri")(
+        classmethod(lambda cls, v: None if v is None else validate_s3_uri(v, obj=True)))
+
+
 class Monitoring(_Model):
     schedule: Literal["hourly", "daily"] = "daily"
     drift_threshold: float = Field(0.1, gt=0.0, le=1.0)
     instance_type: str = "ml.m5.large"
     baseline: Baseline = Baseline()
-    ground_truth_prefix: Optional[str] = None  # model quality: labels for captured requests
-    problem_type: Optional[Literal["BinaryClassification", "MulticlassClassification", "Regression"]] = None
+    # Model quality: predictions compared with the labels the project writes to s3://<bucket>/ground-truth/<p>/;
+    # problem type and alarm metric follow training.qualityGate (components.monitoring.problem_type).
+    model_quality: bool = False
+    bias: Optional[ClarifyMonitor] = None            # given (even {}): a model-bias monitor
+    explainability: Optional[ClarifyMonitor] = None  # given (even {}): a model-explainability monitor
 
     _v_it = field_validator("instance_type")(classmethod(lambda cls, v: validate_instance_type(v, "processing")))
-    _v_gt = field_validator("ground_truth_prefix")(
-        classmethod(lambda cls, v: None if v is None else validate_s3_uri(v, obj=False)))
 
     @property
-    def model_quality(self) -> bool:
-        return self.ground_truth_prefix is not None and self.problem_type is not None
+    def enabled_types(self) -> tuple[str, ...]:
+        """Model Monitor types this spec asks for (DataQuality always), in the API's MonitoringType spelling."""
+        kinds = ["DataQuality"]
+        if self.model_quality:
+            kinds.append("ModelQuality")
+        if self.bias is not None:
+            kinds.append("ModelBias")
+        if self.explainability is not None:
+            kinds.append("ModelExplainability")
+        return tuple(kinds)
 
 
 class Registry(_Model):
@@ -552,7 +573,7 @@ def _semantic_problems(spec: StackSpec) -> list[Problem]:
             problems.append(Problem(f"{path}.serving.minInstances",
                                     f"{project.serving.min_instances} is greater than maxInstances "
                                     f"({project.serving.max_instances}); need minInstances <= maxInstances"))
-        problems.extend(_monitoring_problems(project.monitoring, f"{path}.monitoring"))
+        problems.extend(_monitoring_problems(project, f"{path}.monitoring"))
         problems.extend(_training_problems(caps, project.training, f"{path}.training"))
         if project.serving.model_package_arn:
             problems.extend(_check(f"{path}.serving.modelPackageArn", validate_model_package_arn,
@@ -596,14 +617,19 @@ def _training_problems(caps: frozenset[str], training: Training, path: str) -> l
                     f"the schedule/retraining off")]
 
 
-def _monitoring_problems(monitoring: Monitoring, path: str) -> list[Problem]:
-    problems: list[Problem] = []
-    for given, missing, key in ((monitoring.ground_truth_prefix, monitoring.problem_type, "problemType"),
-                                (monitoring.problem_type, monitoring.ground_truth_prefix, "groundTruthPrefix")):
-        if given is not None and missing is None:
-            problems.append(Problem(f"{path}.{key}", "required for model-quality monitoring: give groundTruthPrefix "
-                                                     "(s3://...) and problemType (BinaryClassification, "
-                                                     "MulticlassClassification or Regression) together, or neither"))
+# Quality-gate metric -> Model Monitor problem type (ModelQualityAppSpecification.ProblemType); metrics of other
+# problem types (issue 15) join here when the spec accepts them.
+PROBLEM_TYPES = {"auc": "BinaryClassification", "accuracy": "BinaryClassification", "f1": "BinaryClassification",
+                 "precision": "BinaryClassification", "recall": "BinaryClassification"}
+
+
+def _monitoring_problems(project: Project, path: str) -> list[Problem]:
+    monitoring, problems = project.monitoring, []
+    metric = project.training.quality_gate.metric
+    if (monitoring.model_quality or monitoring.bias is not None) and metric not in PROBLEM_TYPES:
+        key = "modelQuality" if monitoring.model_quality else "bias"
+        problems.append(Problem(f"{path}.{key}", f"needs a problem type, taken from training.qualityGate.metric; "
+                                                 f"{metric!r} has none; allowed metrics: {', '.join(PROBLEM_TYPES)}"))
     return problems
 
 

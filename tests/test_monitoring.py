@@ -1,5 +1,6 @@
-"""Level 4: Model Monitor job definition + schedule (as real API requests), drift alarm -> topic, alarm -> rule ->
-training pipeline, dashboard, no monitoring without an endpoint, and 3 -> 4 only adds."""
+"""Level 4: Model Monitor job definition + schedule (as real API requests), the retraining rule -> training
+pipeline, dashboard, no monitoring without an endpoint, and 3 -> 4 only adds (model quality, bias, explainability,
+the model-quality alarm and the violations pattern: tests/test_monitoring_loop.py)."""
 
 from __future__ import annotations
 
@@ -59,7 +60,7 @@ def variant() -> plan.Graph:
     cfg = prod(4, schedule="hourly", driftThreshold=0.25, instanceType="ml.m5.xlarge",
                baseline={"statisticsUri": "s3://acme-baselines/churn/v7/statistics.json",
                          "constraintsUri": "s3://acme-baselines/churn/v7/constraints.json"},
-               groundTruthPrefix="s3://acme-labels/churn/", problemType="BinaryClassification")
+               modelQuality=True)
     cfg["mlops:network"] = NETWORK
     return run(cfg)
 
@@ -154,7 +155,8 @@ def one(graph: plan.Graph, type_: str, name: str) -> plan.Resource:
 
 
 def endpoint_name(graph: plan.Graph) -> str:
-    name = one(graph, "aws:sagemaker/endpoint:Endpoint", "churn-endpoint-endpoint").inputs["name"]
+    (ep,) = [r for r in graph.resources if r.name == "churn-endpoint-endpoint"]
+    name = ep.inputs.get("name") or ep.inputs.get("endpointName")
     assert name == "acme-prod-churn"
     return name
 
@@ -260,7 +262,7 @@ def test_vpc_custom_baseline_and_instance_type_from_the_spec(variant):
         "ConstraintsResource": {"S3Uri": "s3://acme-baselines/churn/v7/constraints.json"}}
     assert params["JobResources"]["ClusterConfig"]["InstanceType"] == "ml.m5.xlarge"
     doc = policy(one(variant, ROLE_POLICY, "churn-monitoring-execution-policy"))
-    read = next(s for s in statements(doc) if s["Sid"] == "ReadBaselineFiles")
+    read = next(s for s in statements(doc) if s["Sid"] == "ReadMonitorFiles")
     assert read["Action"] == "s3:GetObject"
     assert sorted(as_list(read["Resource"])) == ["arn:aws:s3:::acme-baselines/churn/v7/constraints.json",
                                                  "arn:aws:s3:::acme-baselines/churn/v7/statistics.json"]
@@ -280,7 +282,7 @@ def test_analyzer_image_matches_the_sagemaker_sdk(region):
 
 
 def test_region_without_an_analyzer_is_a_clear_error():
-    with pytest.raises(ValueError, match="no analyzer image in xx-nowhere-1"):
+    with pytest.raises(ValueError, match="Model Monitor has no image in xx-nowhere-1"):
         mon.analyzer_image_uri("xx-nowhere-1")
 
 
@@ -289,11 +291,9 @@ def test_execution_role_gets_a_separate_monitoring_policy(g4):
     assert policy_res.inputs["role"] == "acme-prod-churn-sagemaker"  # the project role
     assert policy_res.inputs["name"] == "monitoring-churn"
     by_sid = {s["Sid"]: s for s in statements(policy(policy_res))}
-    assert by_sid["PullModelMonitorAnalyzer"]["Resource"] == \
-        "arn:aws:ecr:us-east-1:156813124566:repository/sagemaker-model-monitor-analyzer"
-    put = by_sid["PublishDriftScore"]
-    assert put["Action"] == "cloudwatch:PutMetricData"
-    assert put["Condition"] == {"StringEquals": {"cloudwatch:namespace": "mlops/drift"}}
+    assert by_sid["PullMonitorImages"]["Resource"] == \
+        ["arn:aws:ecr:us-east-1:156813124566:repository/sagemaker-model-monitor-analyzer"]
+    assert "PublishDriftScore" not in by_sid  # the monitor publishes its own metrics; nobody publishes DriftScore
     for st in by_sid.values():
         assert not any(a.endswith("*") for a in as_list(st["Action"])), st
     job = one(g4, JOB, "churn-monitoring-data-quality-job")
@@ -304,21 +304,13 @@ def test_execution_role_gets_a_separate_monitoring_policy(g4):
 # Drift alarm, the closed loop, the dashboard
 # ---------------------------------------------------------------------------------------------------
 
-def test_drift_alarm_watches_the_endpoint_and_notifies_the_project_topic(g4, variant):
-    topic = one(g4, "aws:sns/topic:Topic", "churn-approval-topic")
-    topic_arn = topic.outputs["arn"]
-    assert topic_arn.endswith("acme-prod-churn-notifications")
-    alarm = one(g4, ALARM, "churn-monitoring-drift-alarm")
-    i = alarm.inputs
-    assert (i["namespace"], i["metricName"], i["dimensions"]) == ("mlops/drift", "DriftScore",
-                                                                  {"Endpoint": endpoint_name(g4)})
-    assert (i["statistic"], i["comparisonOperator"], i["threshold"]) == ("Maximum", "GreaterThanThreshold", 0.1)
-    assert i["period"] == 86400 and i["evaluationPeriods"] == 1
-    assert i["actionsEnabled"] is True
-    assert i["alarmActions"] == [topic_arn]
-    assert i["treatMissingData"] == "notBreaching"
-    hourly = one(variant, ALARM, "churn-monitoring-drift-alarm").inputs
-    assert (hourly["period"], hourly["threshold"]) == (3600, 0.25)
+def test_quality_alarm_notifies_the_project_topic_and_only_with_model_quality(g4, variant):
+    assert not [r for r in g4.by_type(ALARM) if r.name.startswith("churn-monitoring")]  # no DriftScore alarm
+    topic_arn = one(g4, "aws:sns/topic:Topic", "churn-approval-topic").outputs["arn"]
+    i = one(variant, ALARM, "churn-monitoring-quality-alarm").inputs
+    assert (i["namespace"], i["metricName"]) == ("aws/sagemaker/Endpoints/model-metrics", "auc")
+    assert (i["period"], i["threshold"], i["actionsEnabled"]) == (3600, 0.8, True)
+    assert i["alarmActions"] == [topic_arn] and i["treatMissingData"] == "missing"
     # the topic's policy lets exactly the project's alarms publish: this alarm must be one of them
     topic_policy = policy(one(g4, "aws:sns/topicPolicy:TopicPolicy", "churn-approval-topic-policy"))
     allowed = next(s for s in statements(topic_policy)
@@ -328,15 +320,14 @@ def test_drift_alarm_watches_the_endpoint_and_notifies_the_project_topic(g4, var
 
 
 def test_alarm_rule_starts_exactly_the_training_pipeline(g4):
-    alarm = one(g4, ALARM, "churn-monitoring-drift-alarm")
+    schedule = one(g4, SCHEDULE, "churn-monitoring-data-quality-schedule")
     rule = one(g4, RULE, "churn-monitoring-retrain-rule")
     target = one(g4, TARGET, "churn-monitoring-retrain-target")
     role = one(g4, ROLE, "churn-monitoring-retrain-role")
-    alarm_arn = alarm.outputs["arn"]
-    assert alarm_arn and "acme-prod-churn-drift" in alarm_arn
     assert json.loads(rule.inputs["eventPattern"]) == {
-        "source": ["aws.cloudwatch"], "detail-type": ["CloudWatch Alarm State Change"],
-        "resources": [alarm_arn], "detail": {"state": {"value": ["ALARM"]}}}
+        "source": ["aws.sagemaker"], "detail-type": ["SageMaker Processing Job State Change"],
+        "detail": {"MonitoringScheduleArn": [schedule.outputs["arn"]], "ProcessingJobStatus": ["Completed"],
+                   "ExitMessage": [{"prefix": "CompletedWithViolations"}]}}
     pipeline_arn = f"arn:aws:sagemaker:us-east-1:123456789012:pipeline/{pipeline_name(g4)}"
     assert target.inputs["rule"] == rule.inputs["name"] == "acme-prod-churn-retrain"
     assert target.inputs["arn"] == pipeline_arn
@@ -377,14 +368,12 @@ def test_dashboard_graphs_the_real_endpoint_and_pipeline(g4):
                 assert dims == {"EndpointName": endpoint, "VariantName": "AllTraffic"}
             elif namespace == "AWS/Sagemaker/ModelBuildingPipeline":
                 assert dims == {"PipelineName": pipeline}
-            elif namespace == "mlops/drift":
-                assert dims == {"Endpoint": endpoint}
             else:
                 pytest.fail(f"unexpected namespace {namespace}")
     assert seen["AWS/SageMaker"] == {"Invocations", "ModelLatency", "Invocation4XXErrors", "Invocation5XXErrors"}
     assert seen["AWS/Sagemaker/ModelBuildingPipeline"] == {"ExecutionStarted", "ExecutionSucceeded",
                                                             "ExecutionFailed"}
-    assert seen["mlops/drift"] == {"DriftScore"}
+    assert "mlops/drift" not in seen
     schedule = one(g4, SCHEDULE, "churn-monitoring-data-quality-schedule").inputs["name"]
     assert expressions == [
         "SEARCH('{\"aws/sagemaker/Endpoints/data-metrics\",Endpoint,MonitoringSchedule} "
@@ -396,7 +385,8 @@ def test_outputs_name_the_level4_resources(g4):
     churn = g4.outputs["projects"]["churn"]
     assert churn["monitoringSchedule"] == "acme-prod-churn-data-quality"
     assert churn["dashboardName"] == "acme-prod-churn"
-    assert churn["driftAlarmArn"] == one(g4, ALARM, "churn-monitoring-drift-alarm").outputs["arn"]
+    assert churn["monitoringSchedules"] == {"DataQuality": "acme-prod-churn-data-quality"}
+    assert churn["retrainRuleName"] == "acme-prod-churn-retrain" and "driftAlarmArn" not in churn
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -414,22 +404,22 @@ def test_no_monitoring_without_an_endpoint(g4):
         assert f"{project}: monitoring waits for the endpoint (no approved model yet)" in g.notes
 
 
-def test_model_quality_is_noted_not_faked(variant):
+def test_model_quality_is_provisioned_through_aws_native(variant):
     import pulumi_aws
 
-    assert not hasattr(pulumi_aws.sagemaker, "ModelQualityJobDefinition"), \
-        "pulumi-aws now has ModelQualityJobDefinition: provision model quality instead of noting it"
-    types = {r.type for r in variant.resources}
-    assert not [t for t in types if "modelQuality" in t or "ModelQuality" in t]
-    assert [r.inputs["monitoringScheduleConfig"]["monitoringType"] for r in variant.by_type(SCHEDULE)] == \
-        ["DataQuality"]
-    note = next(n for n in variant.notes if "model-quality" in n)
-    assert note.startswith("churn: ") and "ModelQualityJobDefinition" in note and "BinaryClassification" in note
+    assert not hasattr(pulumi_aws.sagemaker, "ModelQualityJobDefinition")  # hence pulumi-aws-native
+    (job,) = variant.by_type("aws-native:sagemaker:ModelQualityJobDefinition")
+    assert job.inputs["modelQualityAppSpecification"]["problemType"] == "BinaryClassification"
+    providers = [r for r in variant.resources if r.type == "pulumi:providers:aws-native"]
+    assert len(providers) <= 1  # one explicit provider per program (ctx.native_provider)
+    assert sorted(r.inputs["monitoringScheduleConfig"]["monitoringType"] for r in variant.by_type(SCHEDULE)) == \
+        ["DataQuality", "ModelQuality"]
+    assert not [n for n in variant.notes if "not provisioned" in n and "model-quality" in n]
 
 
 def test_capabilities_switch_parts_off():
-    g = run(prod(4) | {"mlops:features": {"retraining_loop": False}})
-    assert g.find(ALARM, "churn-monitoring-drift-alarm")
+    g = run(prod(4, modelQuality=True) | {"mlops:features": {"retraining_loop": False}})
+    assert g.find(ALARM, "churn-monitoring-quality-alarm")
     assert not [r for r in g.resources if r.type in (RULE, TARGET) and r.name.startswith("churn-monitoring")]
     assert not [r for r in g.resources if r.name == "churn-monitoring-retrain-role"]
     g = run(prod(4) | {"mlops:features": {"monitoring": False, "drift_alarms": False, "retraining_loop": False}})
@@ -446,8 +436,7 @@ def test_raising_3_to_4_only_adds_monitoring(g3, g4):
     component = one(g4, COMPONENT, "churn-monitoring")
     for r in diff.added:
         assert r.urn == component.urn or r.parent == component.urn, r.urn
-    assert {r.type for r in diff.added} == {COMPONENT, JOB, SCHEDULE, ALARM, RULE, TARGET, DASHBOARD, ROLE,
-                                            ROLE_POLICY}
+    assert {r.type for r in diff.added} == {COMPONENT, JOB, SCHEDULE, RULE, TARGET, DASHBOARD, ROLE, ROLE_POLICY}
 
 
 def test_monotonicity_check_sees_a_changed_level3_resource(g3, g4):
@@ -462,12 +451,9 @@ def test_monotonicity_check_sees_a_changed_level3_resource(g3, g4):
 # ---------------------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("monitoring, where, message", [
-    ({"groundTruthPrefix": "s3://labels/churn/"}, "monitoring.problemType", "together, or neither"),
-    ({"problemType": "Regression"}, "monitoring.groundTruthPrefix", "together, or neither"),
-    ({"problemType": "Ranking", "groundTruthPrefix": "s3://labels/churn/"}, "monitoring.problemType",
-     "'Ranking' is not allowed"),
-    ({"groundTruthPrefix": "labels/churn", "problemType": "Regression"}, "monitoring.groundTruthPrefix",
-     "is not an S3 URI"),
+    ({"groundTruthPrefix": "s3://labels/churn/"}, "monitoring.groundTruthPrefix", "unknown key"),
+    ({"problemType": "Regression"}, "monitoring.problemType", "unknown key"),
+    ({"bias": {"analysisConfigUri": "labels/churn"}}, "monitoring.bias.analysisConfigUri", "is not an S3"),
     ({"baseline": {"statisticsUri": "s3://bucket/churn/baseline/"}}, "monitoring.baseline.statisticsUri",
      "is not an S3 object URI"),
     ({"baseline": {"constraintsUri": "https://x/constraints.json"}}, "monitoring.baseline.constraintsUri",

@@ -59,6 +59,8 @@ _TYPES = {
     "topicpolicy": "aws:sns/topicPolicy:TopicPolicy", "alarm": "aws:cloudwatch/metricAlarm:MetricAlarm",
     "ssm": "aws:ssm/parameter:Parameter", "schedule": "aws:scheduler/schedule:Schedule",
     "eventrule": "aws:cloudwatch/eventRule:EventRule",
+    "mqjob": "aws-native:sagemaker:ModelQualityJobDefinition", "biasjob": "aws-native:sagemaker:ModelBiasJobDefinition",
+    "explainjob": "aws-native:sagemaker:ModelExplainabilityJobDefinition",
 }
 _counter = iter(range(10**6))
 
@@ -371,6 +373,45 @@ CASES.extend([  # rules_security (more fixtures: tests/test_security_rules.py)
     C("LADDER-SEC-002", [R("rolepolicy", role="one", name="g", policy=doc(_GRANT))],
       [_role("one"), R("rolepolicy", role="one", name="g", policy=doc(
           {**_GRANT, "Condition": {"Bool": {"kms:GrantIsForAWSResource": "true"}}}))]),
+])
+
+
+NATIVE_TAGS = [{"key": k, "value": v} for k, v in TAGS.items()]
+
+
+def native_job(kind: str = "mqjob", **changes: Any) -> Resource:
+    """An aws-native monitor job definition (Cloud Control property names, tags a {key, value} list)."""
+    prefix = {"mqjob": "modelQuality", "biasjob": "modelBias", "explainjob": "modelExplainability"}[kind]
+    props: dict[str, Any] = {
+        "jobDefinitionName": "jd", "tags": copy.deepcopy(NATIVE_TAGS), "roleArn": "arn:aws:iam::123456789012:role/x",
+        f"{prefix}JobOutputConfig": {"kmsKeyId": KEY, "monitoringOutputs": [{"s3Output": {"s3Uri": "s3://b1/m"}}]},
+        "jobResources": {"clusterConfig": {"instanceCount": 1, "instanceType": "ml.m5.large",
+                                           "volumeSizeInGb": 20, "volumeKmsKeyId": KEY}},
+        "networkConfig": {"enableInterContainerTrafficEncryption": True, "enableNetworkIsolation": True}}
+    for path, value in changes.items():
+        cur = props
+        keys = path.replace("PREFIX", prefix).split("__")
+        for k in keys[:-1]:
+            cur = cur[k]
+        cur[keys[-1]] = value
+    return R(kind, **props)
+
+
+_MODEL_METRICS = dict(name="q", tags=TAGS, namespace="aws/sagemaker/Endpoints/model-metrics", metricName="auc",
+                      alarmActions=["arn:aws:sns:us-east-1:123456789012:t"], actionsEnabled=True)
+CASES.extend([  # rules_monitoring (the graph's own job definitions: tests/test_monitoring_loop.py)
+    C("LADDER-MON-001", [native_job(PREFIXJobOutputConfig__kmsKeyId=None), native_job("biasjob",
+                         PREFIXJobOutputConfig__kmsKeyId="")], [native_job(), native_job("biasjob")]),
+    C("LADDER-MON-002", native_job("explainjob", jobResources__clusterConfig__volumeKmsKeyId=None),
+      native_job("explainjob")),
+    C("LADDER-MON-003", native_job(networkConfig__enableInterContainerTrafficEncryption=False), native_job()),
+    C("LADDER-MON-004", native_job("biasjob", networkConfig__enableNetworkIsolation=None), native_job("biasjob")),
+    C("LADDER-MON-005", native_job(tags=NATIVE_TAGS[:2]), native_job()),
+    C("LADDER-MON-006", R("alarm", **_MODEL_METRICS, treatMissingData="notBreaching",
+                          insufficientDataActions=["arn:aws:sns:us-east-1:123456789012:t"]),
+      [R("alarm", **_MODEL_METRICS, treatMissingData="missing",
+         insufficientDataActions=["arn:aws:sns:us-east-1:123456789012:t"]),
+       R("alarm", **{**_MODEL_METRICS, "namespace": "AWS/SageMaker"}, treatMissingData="notBreaching")]),
 ])
 
 

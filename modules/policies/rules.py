@@ -611,7 +611,9 @@ def check_event_rule_pattern(props: Mapping[str, Any]) -> Iterator[str]:
         return
     if not pattern.get("source"):
         yield "eventPattern does not restrict 'source': the rule matches unrelated events"
-    if not pattern.get("detail-type") and not pattern.get("detail"):
+    branches = [b for b in as_list(pattern.get("$or")) if isinstance(b, Mapping)] or [pattern]
+    if not all(b.get("detail-type") or b.get("detail") or pattern.get("detail-type") or pattern.get("detail")
+               for b in branches):  # a "$or" restricts when each of its branches does
         yield "eventPattern does not restrict 'detail-type' or 'detail'"
 
 

@@ -1060,6 +1060,15 @@ HANDLERS: dict[str, Handler] = {
 }
 
 
+def _monitoring_handlers() -> None:
+    from .handlers_monitoring import HANDLERS as monitoring  # aws-native Model Monitor job definitions
+
+    HANDLERS.update(monitoring)
+
+
+_monitoring_handlers()
+
+
 def handler_for(type_: str, name: str = "") -> Handler:
     try:
         return HANDLERS[type_]
