@@ -21,8 +21,9 @@ test: $(STAMP)  ## the whole suite (slow tests included), on all cores
 test-fast: $(STAMP)  ## skip the tests marked slow
 	$(PY) -m pytest -n auto -q -m "not slow"
 
-demo: $(STAMP)  ## the main job, offline
-	$(VENV)/bin/ladder demo
+SCENARIO ?= default
+demo: $(STAMP)  ## the main job, offline (SCENARIO=bad-canary: the rollback drill)
+	$(VENV)/bin/ladder demo --scenario $(SCENARIO)
 
 bench: $(STAMP)  ## performance figures (ratios measured in one run)
 	$(PY) benchmarks/plan_scaling.py

@@ -217,9 +217,17 @@ def demo(stack: str = typer.Option("prod", "--stack", "-s", help="Stack to run (
          project: Optional[str] = typer.Option(None, "--project", "-p", help="Project (default: the first)."),
          keep: Optional[Path] = typer.Option(None, "--keep", help="Keep the work directory (stack copy, sandbox "
                                                                    "state, scaffolded project) in this new dir."),
+         scenario: str = typer.Option("default", "--scenario",
+                                      help="default: the whole loop. bad-canary: the rollback drill - a regressed "
+                                           "serving change trips the 5XX rollback alarm while the endpoint update "
+                                           "bakes; SageMaker (emulated) rolls back and the deploy reports failure."),
          json_out: bool = JsonOpt) -> None:
     """The whole MLOps lifecycle offline on an embedded moto server: provision, scaffold, train, register,
     approve, deploy, smoke-test, detect drift, retrain. Never touches the repository's stack files."""
+    from .demo import SCENARIOS
+
+    if scenario not in SCENARIOS:
+        _fail(f"--scenario {scenario!r} is not a scenario; allowed: {', '.join(SCENARIOS)}", 2)
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     from .demo import Demo, DemoError
@@ -241,7 +249,8 @@ def demo(stack: str = typer.Option("prod", "--stack", "-s", help="Stack to run (
             progress.console.print(f"[green]ok[/] {step.title} [dim]({step.seconds:.1f}s)[/]\n   {step.detail}",
                                    highlight=False, soft_wrap=True)
 
-        runner = Demo(stack, stack_file=stack_file, project=project, keep=keep, on_step=on_step, on_done=on_done)
+        runner = Demo(stack, stack_file=stack_file, project=project, keep=keep, on_step=on_step, on_done=on_done,
+                      scenario=scenario)
         try:
             result = runner.run()
         except (DemoError, spec_mod.SpecError) as exc:

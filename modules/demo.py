@@ -57,12 +57,20 @@ NEEDS = {"monitor": "monitoring", "alarm": "drift_alarms", "retrain": "retrainin
 WAIT = 900  # seconds an emulated execution may take
 
 
-def steps_for(capabilities: frozenset[str]) -> list[tuple[str, str]]:
+SCENARIOS = ("default", "bad-canary")
+
+
+def steps_for(capabilities: frozenset[str], scenario: str = "default") -> list[tuple[str, str]]:
+    """The default loop's steps for a level; ``bad-canary``: up to the smoke test, then the rollback drill."""
+    from .demo_canary import TITLE
+
     out = []
     for key, title in STEPS:
         need = NEEDS.get(key, "training_schedule" if key == "schedule" else "endpoint")
         if need in capabilities:
             out.append((key, title))
+    if scenario == "bad-canary":
+        out = out[:[k for k, _ in out].index("serve") + 1] + [("canary", TITLE)]
     return out
 
 
@@ -92,13 +100,19 @@ class DemoResult:
     metrics: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     emulation: dict[str, Any] = field(default_factory=dict)
+    scenario: str = "default"
+    rollback: dict[str, Any] = field(default_factory=dict)
+    deploys: list[dict[str, Any]] = field(default_factory=list)  # ladder deploy's verifications
 
     @property
     def seconds(self) -> float:
         return sum(s.seconds for s in self.steps)
 
     def to_json(self) -> dict[str, Any]:
+        from .demo_canary import summary
+
         return {"stack": self.stack, "project": self.project, "workdir": self.workdir, "kept": self.kept,
+                "scenario": self.scenario,
                 "seconds": round(self.seconds, 2),
                 "steps": [{"step": s.key, "title": s.title, "seconds": round(s.seconds, 2), "detail": s.detail}
                           for s in self.steps],
@@ -108,7 +122,9 @@ class DemoResult:
                 "deliveries": self.emulation.get("deliveries", []),
                 "dispatches": self.emulation.get("received", []),
                 "scheduled": self.emulation.get("scheduled", []),
-                "invocations": len(self.emulation.get("invocations", [])),
+                "invocations": summary(self.emulation.get("invocations", [])),
+                "endpointUpdates": self.emulation.get("endpointUpdates", []),
+                "deploys": self.deploys, "rollback": self.rollback or None,
                 "alarmActions": self.emulation.get("alarmActions", [])}
 
 
@@ -123,7 +139,10 @@ def _jwt(claims: dict[str, Any]) -> str:
 class Demo:
     def __init__(self, stack: str = "prod", *, stack_file: Optional[Path] = None, project: Optional[str] = None,
                  keep: Optional[Path] = None, on_step: Optional[Callable[[str, str], None]] = None,
-                 on_done: Optional[Callable[[StepResult], None]] = None):
+                 on_done: Optional[Callable[[StepResult], None]] = None, scenario: str = "default"):
+        if scenario not in SCENARIOS:
+            raise DemoError(f"unknown scenario {scenario!r}; allowed: {', '.join(SCENARIOS)}")
+        self.scenario = scenario
         self.source = Path(stack_file) if stack_file else spec_mod.stack_file(stack)
         self.stack = spec_mod.stack_name_of(self.source)
         self.project_name = project
@@ -287,17 +306,23 @@ class Demo:
         return f"Approved; {what}"
 
     def deploy(self, r: DemoResult) -> str:
-        from .deploy import package_code_version, write_arn
+        from .deploy import check_served, package_code_version, write_arn
 
         code_version = package_code_version(self.package_arn, self.spec.region, client=self._client("sagemaker"))
-        write_arn(self.stack_path, self.project.name, self.package_arn, code_version)  # what `ladder deploy` writes
+        original = self.stack_path.read_text(encoding="utf-8")
+        # what `ladder deploy` does: write the ARN, apply (`pulumi up`), verify what serves
+        updated = write_arn(self.stack_path, self.project.name, self.package_arn, code_version)
         self.spec, result = self._apply()
         self.project = self.spec.project(self.project.name)
         self.outputs = result.outputs
-        endpoints = self._entries("aws:sagemaker/endpoint:Endpoint", self.project.name)
+        endpoints = self._entries("aws-native:sagemaker:Endpoint", self.project.name)
         if not endpoints:
             raise DemoError("re-applying with the package ARN created no endpoint")
-        self.endpoint_name = endpoints[0].inputs["name"]
+        self.endpoint_name = endpoints[0].inputs["endpointName"]
+        clients = (self._client("sagemaker"), self._client("application-autoscaling"), self._client("cloudwatch"))
+        verdict = check_served(updated, self.project.name, result.outputs, self.stack_path, original,
+                               echo=lambda *_: None, clients=clients)
+        r.deploys.append(verdict.to_json())
         desc = self._client("sagemaker").describe_endpoint(EndpointName=self.endpoint_name)
         if desc["EndpointStatus"] != "InService":
             raise DemoError(f"endpoint {self.endpoint_name} is {desc['EndpointStatus']}: {desc.get('FailureReason')}")
@@ -325,6 +350,11 @@ class Demo:
         if accuracy < 0.8:
             raise DemoError(f"accuracy {accuracy:.3f} on held-out data is too low for a model that passed its gate")
         return f"{out.stdout.strip().splitlines()[-1][:120]}; {len(labels)} held-out rows, accuracy {accuracy:.3f}"
+
+    def canary(self, r: DemoResult) -> str:
+        from .demo_canary import canary
+
+        return canary(self, r)
 
     def _test_rows(self) -> list[list[str]]:
         """Held-out rows of the data the pipeline trained on (label first), from its own test split."""
@@ -499,7 +529,8 @@ class Demo:
             with temporary_env({"AWS_ENDPOINT_URL": self.endpoint, "AWS_ACCESS_KEY_ID": "testing",
                                 "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing",
                                 "AWS_DEFAULT_REGION": declared.region}):
-                for key, title in steps_for(declared.capabilities):
+                result.scenario = self.scenario
+                for key, title in steps_for(declared.capabilities, self.scenario):
                     self.on_step(key, title)
                     step = StepResult(key, title)
                     started = time.perf_counter()
@@ -519,7 +550,7 @@ class Demo:
             self.server.stop()
             if self.keep is None:
                 shutil.rmtree(workdir, ignore_errors=True)
-        skipped = [title for key, title in STEPS if (key, title) not in steps_for(declared.capabilities)]
+        skipped = [title for key, title in STEPS if (key, title) not in steps_for(declared.capabilities, self.scenario)]
         if skipped:
             result.notes.append(f"level {declared.maturity} stops before: {'; '.join(skipped)} (level 4)")
         return result

@@ -77,7 +77,7 @@ def test_demo_events_are_delivered_not_set_by_hand(demo_run):
     assert dispatch["headers"]["Authorization"] == "[secret]"
     assert dispatch["body"]["client_payload"]["environment"] == "prod"
     assert any(a["alarm"] == "acme-prod-churn-drift" and a["state"] == "ALARM" for a in data["alarmActions"])
-    assert data["invocations"] > 10
+    assert data["invocations"]["total"] > 10
     assert not any("set the alarm state" in n for n in data["notes"])
 
 
@@ -89,6 +89,27 @@ def test_demo_never_touches_the_repository(demo_run):
     assert "modelPackageArn" in kept_stack  # the deploy step wrote the ARN into the copy
     assert (keep / "projects" / "churn" / ".git").is_dir()  # CI built from a commit
     assert (keep / ".ladder" / "sandbox" / "prod.json").exists()
+
+
+@pytest.mark.slow
+def test_bad_canary_is_rolled_back_by_its_alarm_and_the_deploy_fails(tmp_path):
+    """The rollback drill: nothing is set by hand - the 5XX alarm is evaluated from the green fleet's errors."""
+    result = CliRunner().invoke(app, ["demo", "--scenario", "bad-canary", "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert [s["step"] for s in data["steps"]][-2:] == ["serve", "canary"]
+    rollback = data["rollback"]
+    assert rollback["deploy"].startswith("deploy failed: endpoint acme-prod-churn was rolled back")
+    assert "acme-prod-churn-5xx-errors" in rollback["deploy"]
+    update = rollback["update"]
+    assert update["outcome"] == "rolled back" and update["serving"] == update["from"] != update["to"]
+    assert any(k.startswith("green:5") for k in data["invocations"]["byFleetAndStatus"])
+    assert data["deploys"][0]["ok"] is True  # the first (good) deploy verified
+
+
+def test_unknown_scenario_is_refused_with_the_allowed_ones():
+    result = CliRunner().invoke(app, ["demo", "--scenario", "chaos"])
+    assert result.exit_code == 2 and "allowed: default, bad-canary" in " ".join(result.output.split())
 
 
 @pytest.mark.slow

@@ -62,7 +62,10 @@ class Entry:
 
     @property
     def tags(self) -> dict[str, str]:
-        return dict(self.inputs.get("tags") or {})
+        raw = self.inputs.get("tags") or {}
+        if isinstance(raw, list):  # aws-native: [{key, value}, ...]
+            return {str(t.get("key")): str(t.get("value")) for t in raw if isinstance(t, dict)}
+        return dict(raw)
 
 
 def plain(value: Any) -> Any:
