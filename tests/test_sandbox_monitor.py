@@ -489,3 +489,14 @@ def test_bias_schedule_is_described_but_never_run_and_says_so(env):
     assert fired["status"] == "not emulated" and "Clarify" in fired["reason"]
     assert env.executions("bias") == []  # no execution is invented
     assert env.gw.report()["monitoring"]["notRun"][0]["monitoringType"] == "ModelBias"
+
+
+def test_analyzer_error_is_the_failure_reason(env):
+    env.endpoint("ep")
+    env.baseline(rows(100))
+    env.data_quality("dq", "ep")
+    now = datetime.fromtimestamp(env.gw.scheduler.now(), timezone.utc)
+    env.s3.put_object(Bucket=BUCKET, Key=f"capture/proj/ep/AllTraffic/{now:%Y/%m/%d/%H}/bad.jsonl", Body=b"{not json\n")
+    assert env.next_hour()[0]["status"] == "Failed"
+    (execution,) = env.executions("dq")
+    assert execution["FailureReason"].startswith("AlgorithmError: bad.jsonl line 1: not JSON")

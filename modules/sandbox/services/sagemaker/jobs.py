@@ -124,6 +124,9 @@ def _run(ctx: JobContext, container: Container, argv: list[str], env: dict[str, 
         for line in output.splitlines():
             ctx.on_log(line)
     if proc.returncode != 0:
+        failure = container.root / "opt" / "ml" / "output" / "failure"  # the container's own reason, if it wrote one
+        if failure.is_file() and failure.read_text().strip():
+            raise JobFailed(f"AlgorithmError: {failure.read_text().strip()[:900]}")
         tail = "\n".join(output.strip().splitlines()[-LOG_TAIL:])
         raise JobFailed(f"AlgorithmError: the container exited with code {proc.returncode}:\n{tail}")
 
@@ -161,7 +164,9 @@ def run_processing(ctx: JobContext, name: str, request: dict[str, Any]) -> dict[
     work = container.host(CONTAINER_ROOT)
     work.mkdir(parents=True, exist_ok=True)
     _run(ctx, container, argv, env, work, timeout)
-    message = container.host("/opt/ml/output/message")  # the emulated analyzer's exit message
+    # a processing container's exit message: /opt/ml/output/message becomes ExitMessage (as AWS's Model Monitor
+    # custom-metrics container writes "CompletedWithViolations: Job completed successfully with N violations.")
+    message = container.host("/opt/ml/output/message")
     kms = (request.get("ProcessingOutputConfig") or {}).get("KmsKeyId")
     for out in outputs:
         s3io.upload_dir(ctx.s3, container.host(out["S3Output"]["LocalPath"]), out["S3Output"]["S3Uri"],
