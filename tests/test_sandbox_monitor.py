@@ -500,3 +500,15 @@ def test_analyzer_error_is_the_failure_reason(env):
     assert env.next_hour()[0]["status"] == "Failed"
     (execution,) = env.executions("dq")
     assert execution["FailureReason"].startswith("AlgorithmError: bad.jsonl line 1: not JSON")
+
+
+def test_a_compacted_kll_sketch_weighs_its_higher_levels():
+    # level 0 holds 2 items of weight 1, level 1 holds 2 items of weight 2: the CDF is 1/6, 2/6, 4/6, 1
+    feature = {"name": "_c0", "inferred_type": "Fractional", "numerical_statistics": {
+        "common": {"num_present": 6, "num_missing": 0},
+        "distribution": {"kll": {"sketch": {"parameters": {"c": 0.64, "k": 2048.0}, "data": [[1.0, 2.0], [3.0, 4.0]]}}}}}
+    values, weights = dq.sketch_values(feature)
+    assert values.tolist() == [1.0, 2.0, 3.0, 4.0] and weights.tolist() == [1.0, 1.0, 2.0, 2.0]
+    # the current data is the same distribution written out: no distance; unweighted it would be 1/6
+    assert dq.linf_numeric(values, np.array([1.0, 2.0, 3.0, 3.0, 4.0, 4.0]), weights) == pytest.approx(0.0)
+    assert dq.linf_numeric(values, np.array([1.0, 2.0, 3.0, 3.0, 4.0, 4.0])) == pytest.approx(1 / 6)

@@ -206,16 +206,25 @@ def suggest_baseline(dataset: Union[str, Path, pd.DataFrame, list], header: bool
 
 
 # ---- checks ---------------------------------------------------------------------------------------------
-def sketch_values(feature: dict[str, Any]) -> np.ndarray:
+def sketch_values(feature: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+    """(sorted values, weights) of a KLL sketch: an item of level h stands for 2**h values (KLL compaction)."""
     sketch = ((feature.get("numerical_statistics") or {}).get("distribution") or {}).get("kll", {}).get("sketch", {})
-    levels = sketch.get("data") or []
-    return np.sort(np.concatenate([np.asarray(level, float) for level in levels])) if levels else np.array([])
+    levels = [np.asarray(level, float) for level in sketch.get("data") or []]
+    if not levels or not sum(len(level) for level in levels):
+        return np.array([]), np.array([])
+    values = np.concatenate(levels)
+    weights = np.concatenate([np.full(len(level), 2.0 ** h) for h, level in enumerate(levels)])
+    order = np.argsort(values, kind="mergesort")
+    return values[order], weights[order]
 
 
-def linf_numeric(baseline: np.ndarray, values: np.ndarray) -> float:
+def linf_numeric(baseline: np.ndarray, values: np.ndarray, weights: Optional[np.ndarray] = None) -> float:
+    """sup |F_baseline(x) - F_current(x)| (the two-sample KS statistic; the baseline's CDF from its weighted sketch)."""
     values = np.sort(values)
+    weights = np.ones(len(baseline)) if weights is None else weights
+    cdf = np.concatenate([[0.0], np.cumsum(weights) / weights.sum()])
     points = np.concatenate([baseline, values])
-    f_base = np.searchsorted(baseline, points, side="right") / len(baseline)
+    f_base = cdf[np.searchsorted(baseline, points, side="right")]
     f_new = np.searchsorted(values, points, side="right") / len(values)
     return float(np.max(np.abs(f_base - f_new)))
 
@@ -292,15 +301,16 @@ def check(frame: pd.DataFrame, baseline_stats: dict[str, Any], constraints: dict
         if dist_cfg.get("perform_comparison", "Enabled") != "Enabled" or not len(present):
             continue
         if expected in ("Integral", "Fractional") and base.get("numerical_statistics"):
-            baseline_values = sketch_values(base)
+            baseline_values, weights = sketch_values(base)
             numbers = pd.to_numeric(present.astype(str).str.replace(" ", ""), errors="coerce").dropna().to_numpy(float)
             if not len(baseline_values) or not len(numbers):
                 continue
-            distance = linf_numeric(baseline_values, numbers)
+            distance = linf_numeric(baseline_values, numbers, weights)
             threshold = float(overrides.get("comparison_threshold", dist_cfg["comparison_threshold"]))
             limit = threshold
             if dist_cfg.get("comparison_method", "Robust") == "Robust":
-                n, m = len(baseline_values), len(numbers)
+                n = int(((base["numerical_statistics"].get("common") or {}).get("num_present")) or weights.sum())
+                m = len(numbers)
                 limit = max(threshold, KS_C_ALPHA * math.sqrt((n + m) / (n * m)))
             distances[name] = distance
             if distance > limit:
