@@ -18,7 +18,10 @@ The signal (issue 13, DESIGN 6): the monitor itself, no person or project script
   ``aws/sagemaker/Endpoints/data-metrics``) need feature names the platform does not know (they come with the
   data contract, issue 15), an alarm cannot take a ``SEARCH()`` over metric names, and the analyzer publishes no
   aggregate metric - while the execution's outcome already aggregates every feature and every check type, with
-  the baseline's own thresholds (``monitoring.driftThreshold`` is the baseline's comparison threshold).
+  the baseline's own thresholds. Those are what the analyzer suggests when it baselines (distribution
+  ``comparison_threshold`` 0.1, method Robust); ``monitoring.driftThreshold`` reaches the generated repository's
+  local tools only - the analyzer takes no threshold input, so another value for the monitor would need the
+  suggested constraints.json edited after the baseline step (not done).
 * **Model quality** - the model-quality monitor merges captured predictions with the ground truth the project
   writes and publishes the metrics in ``aws/sagemaker/Endpoints/model-metrics`` (dimensions ``Endpoint`` and
   ``MonitoringSchedule``; https://docs.aws.amazon.com/sagemaker/latest/dg/model-monitor-model-quality-cw.html).
