@@ -217,6 +217,10 @@ class MonitorRuntime:
             return self._record(schedule, summary, "Failed", "the sandbox emulates EndpointInput monitoring only "
                                                              "(BatchTransformInput is not emulated)")
         summary["EndpointName"] = endpoint
+        scripts = [k for k in ("RecordPreprocessorSourceUri", "PostAnalyticsProcessorSourceUri") if job["app"].get(k)]
+        if scripts:  # they would change what the analyzer sees: refuse rather than ignore them
+            return self._record(schedule, summary, "Failed", f"{' and '.join(scripts)}: the sandbox's analyzer does "
+                                                             f"not run record preprocessor / post-analytics scripts")
         cfg = schedule.config.get("ScheduleConfig") or {}
         start_off = job["input"].get("StartTimeOffset") or cfg.get("DataAnalysisStartTime")
         end_off = job["input"].get("EndTimeOffset") or cfg.get("DataAnalysisEndTime")
