@@ -52,6 +52,7 @@ _TYPES = {
     "ecrlifecycle": "aws:ecr/lifecyclePolicy:LifecyclePolicy",
     "epconfig": "aws:sagemaker/endpointConfiguration:EndpointConfiguration",
     "endpoint": "aws:sagemaker/endpoint:Endpoint", "model": "aws:sagemaker/model:Model",
+    "native_endpoint": "aws-native:sagemaker:Endpoint",  # what the program declares (components/endpoint.py)
     "pipeline": "aws:sagemaker/pipeline:Pipeline", "mpg": "aws:sagemaker/modelPackageGroup:ModelPackageGroup",
     "mpgpolicy": "aws:sagemaker/modelPackageGroupPolicy:ModelPackageGroupPolicy",
     "dqjob": "aws:sagemaker/dataQualityJobDefinition:DataQualityJobDefinition",
@@ -810,7 +811,7 @@ def _deployed(stack: str) -> tuple[Graph, spec.StackSpec]:
 def test_deployed_endpoints_pass_the_pack(stack: str):
     graph, s = _deployed(stack)
     types = {r.type for r in graph.resources}
-    assert {_TYPES["endpoint"], _TYPES["epconfig"], _TYPES["model"], _TYPES["alarm"]} <= types
+    assert {_TYPES["native_endpoint"], _TYPES["epconfig"], _TYPES["model"], _TYPES["alarm"]} <= types
     report = runner.run_checks(graph, s)
     assert report.mandatory == [], "\n".join(f"{v.rule} {v.name}: {v.message}" for v in report.mandatory)
 
@@ -820,4 +821,13 @@ def test_prod_endpoint_without_its_monitoring_schedule_is_caught():
     assert graph.by_type(_TYPES["schedule_mon"]), "level 4 provisions a Model Monitor schedule"
     kept = [r for r in graph.resources if r.type != _TYPES["schedule_mon"]]
     found = [v for v in runner.evaluate(kept) if v.rule == "LADDER-SM-014"]
-    assert [v.type for v in found] == [_TYPES["endpoint"]]
+    assert [v.type for v in found] == [_TYPES["native_endpoint"]]
+
+
+def test_aws_native_endpoint_is_held_to_the_rollback_rule_with_its_list_tags():
+    """aws-native tags are [{key, value}]: a level-3 native endpoint without rollback alarms is caught."""
+    native_tags = [{"key": k, "value": v} for k, v in tags(maturity="3").items()]
+    bare = R("native_endpoint", endpointName="ep", endpointConfigName="epc", tags=native_tags)
+    assert fired([bare], "LADDER-SM-005")
+    assert not fired([R("native_endpoint", endpointName="ep", endpointConfigName="epc", tags=native_tags,
+                        deploymentConfig=ROLLBACK)], "LADDER-SM-005")

@@ -70,7 +70,7 @@ T_OIDC = ("aws:iam/openIdConnectProvider:OpenIdConnectProvider",)
 T_ECR = ("aws:ecr/repository:Repository",)
 T_ECR_LIFECYCLE = ("aws:ecr/lifecyclePolicy:LifecyclePolicy",)
 T_ENDPOINT_CONFIG = ("aws:sagemaker/endpointConfiguration:EndpointConfiguration",)
-T_ENDPOINT = ("aws:sagemaker/endpoint:Endpoint",)
+T_ENDPOINT = ("aws:sagemaker/endpoint:Endpoint", "aws-native:sagemaker:Endpoint")  # the program uses aws-native
 T_MODEL = ("aws:sagemaker/model:Model",)
 T_PIPELINE = ("aws:sagemaker/pipeline:Pipeline",)
 T_MPG = ("aws:sagemaker/modelPackageGroup:ModelPackageGroup",)
@@ -164,6 +164,8 @@ def truthy(value: Any) -> bool:
 
 def tags_of(props: Mapping[str, Any]) -> Mapping[str, Any]:
     tags = get(props, "tags")
+    if _is_seq(tags):  # aws-native: [{key, value}, ...]
+        return {get(t, "key"): get(t, "value") for t in tags if isinstance(t, Mapping)}
     return tags if isinstance(tags, Mapping) else {}
 
 
@@ -769,7 +771,7 @@ def stack_prod_endpoint_monitoring(resources: Sequence[Any]) -> Iterator[tuple[A
     for ep in of_type(resources, T_ENDPOINT):
         if env_of(ep.props) not in (None, "prod") or not at_least(ep.props, 4):
             continue
-        ep_name = get(ep.props, "name")
+        ep_name = get(ep.props, "name") or get(ep.props, "endpointName")
         ep_jobs = [j for j in jobs if (ep_name is not None and _endpoint_name_of_job(j) == ep_name)
                    or ep.urn in _dep_urns(j, "dataQualityJobInput")]
         job_names = {get(j.props, "name") for j in ep_jobs} - {None}
