@@ -443,12 +443,13 @@ def test_loop_segment_served_traffic_to_alarm_with_nothing_set_by_hand(env):
     deploy(box.client, role, "served", code=MODEL_FN_ONLY, env_vars=INSIDE, capture={
         "EnableCapture": True, "InitialSamplingPercentage": 100, "DestinationS3Uri": f"s3://{BUCKET}/capture/proj",
         "CaptureOptions": [{"CaptureMode": "Input"}, {"CaptureMode": "Output"}]})
-    env.baseline([[f"{x:.3f}"] for x in RNG.normal(1.5, 0.5, 500)])
+    # the baseline as the monitor sees served traffic: the model's output column first, then the features
+    env.baseline([[str(int(x > 1.5)), f"{x:.3f}"] for x in RNG.normal(1.5, 0.5, 500)])
     env.data_quality("dq", "served")
     cw, events, sns = box.client("cloudwatch"), box.client("events"), box.client("sns")
     topic = sns.create_topic(Name="drift")["TopicArn"]
     alarm = cw.put_metric_alarm(
-        AlarmName="served-drift", Namespace=DATA_NS, MetricName="feature_baseline_drift__c0", Statistic="Maximum",
+        AlarmName="served-drift", Namespace=DATA_NS, MetricName="feature_baseline_drift__c1", Statistic="Maximum",
         Dimensions=[{"Name": "Endpoint", "Value": "served"}, {"Name": "MonitoringSchedule", "Value": "dq"}],
         Period=3600, EvaluationPeriods=1, Threshold=0.3, ComparisonOperator="GreaterThanThreshold",
         TreatMissingData="notBreaching")
@@ -463,7 +464,10 @@ def test_loop_segment_served_traffic_to_alarm_with_nothing_set_by_hand(env):
     assert env.gw.endpoints.live["served"].captured == 40
     assert env.next_hour()[0]["status"] == "CompletedWithViolations"
     stats = env.report(env.executions("dq")[0], "statistics.json")
-    assert stats["dataset"]["item_count"] == 40 and stats["features"][0]["numerical_statistics"]["mean"] > 3
+    assert stats["dataset"]["item_count"] == 40 and stats["features"][1]["numerical_statistics"]["mean"] > 3
+    assert stats["features"][0]["numerical_statistics"]["mean"] == 1.0  # the captured prediction, all class 1
+    violations = env.report(env.executions("dq")[0], "constraint_violations.json")["violations"]
+    assert {v["constraint_check_type"] for v in violations} == {"baseline_drift_check"}  # columns line up
     assert cw.describe_alarms(AlarmNames=["served-drift"])["MetricAlarms"][0]["StateValue"] == "ALARM"
     assert [(d["rule"], d["status"]) for d in env.gw.events.deliveries if d["rule"] == "on-drift"] == \
         [("on-drift", "delivered")]
@@ -512,3 +516,26 @@ def test_a_compacted_kll_sketch_weighs_its_higher_levels():
     # the current data is the same distribution written out: no distance; unweighted it would be 1/6
     assert dq.linf_numeric(values, np.array([1.0, 2.0, 3.0, 3.0, 4.0, 4.0]), weights) == pytest.approx(0.0)
     assert dq.linf_numeric(values, np.array([1.0, 2.0, 3.0, 3.0, 4.0, 4.0])) == pytest.approx(1 / 6)
+
+
+def test_captured_output_comes_first_so_a_label_free_baseline_does_not_line_up(tmp_path):
+    """model-monitor-create-baseline.html: the prediction/output column(s) are the 1st column(s) of the baseline and
+    the schemas must match exactly - with Input+Output capture, a baseline of the features alone is off by one."""
+    from modules.sandbox.services.sagemaker.modelmonitor import capture
+
+    lines = [{"captureData": {"endpointInput": {"observedContentType": "text/csv", "data": "0.5,x\n1.5,y",
+                                                "encoding": "CSV"},
+                              "endpointOutput": {"observedContentType": "application/json", "data": "[0, 1]",
+                                                 "encoding": "JSON"}},
+              "eventMetadata": {"eventId": "e1"}, "eventVersion": "0"},
+             {"captureData": {"endpointInput": {"observedContentType": "text/csv", "data": "2.5,z", "encoding": "CSV"}},
+              "eventMetadata": {"eventId": "e2"}, "eventVersion": "0"}]
+    (tmp_path / "f.jsonl").write_text("\n".join(json.dumps(x) for x in lines))
+    assert capture.monitored_rows(tmp_path) == [["0", "0.5", "x"], ["1", "1.5", "y"], ["2.5", "z"]]
+    assert capture.monitored_rows(tmp_path, ("endpointInput",)) == [["0.5", "x"], ["1.5", "y"], ["2.5", "z"]]
+    served = [[str(int(RNG.random() > 0.5)), f"{RNG.normal():.3f}", str(RNG.choice(["x", "y"]))] for _ in range(300)]
+    label_free = dq.suggest_baseline([r[1:] for r in served])
+    _, found, _ = dq.check(dq.frame_of(served), *label_free)
+    assert ("_c2", "extra_column_check") in {(v["feature_name"], v["constraint_check_type"]) for v in found}
+    output_first = dq.suggest_baseline(served)
+    assert dq.check(dq.frame_of(served), *output_first)[1] == []

@@ -25,7 +25,10 @@ What it does
     (model quality) under ``/opt/ml/processing/groundtruth``, the analyzer's environment, and the output uploaded to
     ``<S3Uri>/<endpoint>/<schedule>/yyyy/mm/dd/hh/`` (statistics.json, constraint_violations.json) with the output
     KMS key. The analyzer image runs the sandbox's analyzer (:mod:`.modelmonitor`); another image runs its
-    ContainerEntrypoint as any processing job.
+    ContainerEntrypoint as any processing job. A data-quality run analyses, per captured record, the output
+    column(s) first and then the input's (model-monitor-create-baseline.html: "the prediction/output column(s) are
+    assumed to be the 1st column(s) in the training dataset" and the schemas must match exactly), so with
+    Input+Output capture the baseline needs the output/label column first; Input-only capture analyses inputs.
   * **Statuses** (ListMonitoringExecutions, the schedule's LastMonitoringExecutionSummary): Completed,
     CompletedWithViolations (ExitMessage "CompletedWithViolations: Job completed successfully with N violations."),
     Failed with FailureReason: "Job inputs had no data" (no capture in the window; no processing job is started, as

@@ -73,8 +73,12 @@ def run(env: dict[str, str], workdir: Path) -> str:
     timestamp = env.get("end_time") or datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     monitoring = bool(env.get("baseline_constraints") or schedule)  # a schedule's run without baseline: stats only
     if "sagemakerCaptureJson" in fmt:
-        index = "endpointOutput" if model_quality else "endpointInput"
-        rows, ids = capture.capture_rows(source, index)
+        indexes = tuple((fmt["sagemakerCaptureJson"] or {}).get("captureIndexNames") or
+                        ("endpointInput", "endpointOutput"))
+        if model_quality:
+            rows, ids = capture.capture_rows(source, "endpointOutput")
+        else:
+            rows, ids = capture.monitored_rows(source, indexes), []
         if not rows:
             raise AnalyzerError("Job inputs had no data")
     elif "csv" in fmt:

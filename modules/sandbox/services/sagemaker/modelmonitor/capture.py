@@ -102,6 +102,25 @@ def capture_rows(root: Path, index: str = "endpointInput") -> tuple[list[list[st
     return rows, ids
 
 
+def monitored_rows(root: Path, indexes: tuple[str, ...] = ("endpointInput", "endpointOutput")) -> list[list[str]]:
+    """The records a data-quality run analyses: per captured row, the output column(s) first, then the input's
+    (model-monitor-create-baseline.html: "the prediction/output column(s) are assumed to be the 1st column(s)" of
+    the baseline dataset, whose schema "should exactly match" the inference data). Without captured output (Input-only
+    capture, or ``captureIndexNames`` without endpointOutput) the rows are the inputs alone."""
+    out: list[list[str]] = []
+    for record in records(root):
+        data = record.get("captureData") or {}
+        inputs = rows_of(data["endpointInput"]) if "endpointInput" in indexes and data.get("endpointInput") else []
+        outputs = rows_of(data["endpointOutput"]) if "endpointOutput" in indexes and data.get("endpointOutput") else []
+        if len(outputs) == 1 and len(inputs) > 1 and len(outputs[0]) == len(inputs):
+            outputs = [[v] for v in outputs[0]]  # one flat answer for a batch: a value per row
+        if not inputs:
+            out.extend(outputs)
+            continue
+        out.extend((outputs[i] if i < len(outputs) else []) + row for i, row in enumerate(inputs))
+    return out
+
+
 def ground_truth(root: Path) -> dict[str, list[str]]:
     """{event id: the labels (one per captured row of the event)} of the ground-truth records under root (the
     latest record of an id wins)."""
