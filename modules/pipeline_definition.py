@@ -58,9 +58,14 @@ __all__ = [
     "output_prefix",
 ]
 
-# framework -> SageMaker image family (image_uris key) and a known-good version for it
+# framework -> SageMaker image family (image_uris key) and its version: THE one place the scikit-learn version is
+# pinned. The training job and the package's inference container use image `version`; the generated project's
+# dependency (`ladder new` passes `library` as the template's sklearn_version; pyproject scikit-learn==<library>.*)
+# and its hash-locked requirements-serving.txt pin the same minor (tests/test_framework_versions.py).
+# 1.9-0: the newest scikit-learn framework image in the SDK's image_uris config (sklearn.json), training and
+# inference alike (1.4-2 has no inference image, only 1.4-2-py312).
 SUPPORTED_FRAMEWORKS: dict[str, dict[str, str]] = {
-    "sklearn": {"image": "sklearn", "version": "1.2-1"},
+    "sklearn": {"image": "sklearn", "version": "1.9-0", "library": "1.9"},
     "xgboost": {"image": "xgboost", "version": "1.7-1"},
 }
 
@@ -127,7 +132,7 @@ class PipelineInputs:
     model_package_group: str   # group NAME
     code_version: str = "initial"  # default of the CodeVersion parameter (CI passes the git SHA)
     framework: str = "sklearn"  # sklearn | xgboost
-    framework_version: str = "1.2-1"
+    framework_version: str = "1.9-0"  # SUPPORTED_FRAMEWORKS["sklearn"]["version"]
     training_instance_type: str = "ml.m5.xlarge"
     processing_instance_type: str = "ml.m5.large"
     metric: str = "auc"

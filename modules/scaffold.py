@@ -52,6 +52,17 @@ def _normalise(context: dict) -> dict:
             for k, v in context.items()}
 
 
+def framework_context(framework: str = "sklearn") -> dict[str, str]:
+    """The framework versions the platform pins (pipeline_definition.SUPPORTED_FRAMEWORKS, the one place): the
+    training/serving image version and the library minor version the project's dependencies pin."""
+    from .pipeline_definition import SUPPORTED_FRAMEWORKS
+
+    pinned = SUPPORTED_FRAMEWORKS.get(framework) or {}
+    if "library" not in pinned:
+        return {}  # not a template framework: the template's hook names the allowed ones
+    return {"framework_image_version": pinned["version"], "sklearn_version": pinned["library"]}
+
+
 def bake(context: dict, output_dir: Path, force: bool = False) -> Path:
     """Generate the project into output_dir/<project_slug>/ and return that path.
 
@@ -63,6 +74,10 @@ def bake(context: dict, output_dir: Path, force: bool = False) -> Path:
     from cookiecutter.main import cookiecutter
 
     extra = _normalise(dict(context))
+    for key, value in framework_context(str(extra.get("framework", "sklearn"))).items():
+        if extra.setdefault(key, value) != value:
+            raise ScaffoldError(f"{key} {extra[key]!r} differs from the version the platform pins ({value!r}, "
+                                f"SUPPORTED_FRAMEWORKS in modules/pipeline_definition.py); leave it unset")
     slug = _slug_for(extra)
     if not SLUG_RE.match(slug) or "--" in slug:
         raise ScaffoldError(

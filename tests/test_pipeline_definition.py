@@ -182,7 +182,7 @@ def test_script_mode_training_with_sm_channels():
     assert {c["ChannelName"] for c in train["InputDataConfig"]} == {"train", "validation"}
     assert resolve(train["OutputDataConfig"]["S3OutputPath"], execution_id="e7") == f"{OUT_ROOT}/e7/train"
     assert train["ResourceConfig"]["InstanceType"] == {"Get": "Parameters.TrainingInstanceType"}
-    assert "sagemaker-scikit-learn:1.2-1-cpu-py3" in train["AlgorithmSpecification"]["TrainingImage"]
+    assert "sagemaker-scikit-learn:1.9-0-cpu-py3" in train["AlgorithmSpecification"]["TrainingImage"]  # SUPPORTED_FRAMEWORKS
     assert train["RoleArn"] == BASE.role_arn
 
 

@@ -172,7 +172,7 @@ def package(sm, group: str, status: str = "Approved") -> str:
     return sm.create_model_package(
         ModelPackageGroupName=group, ModelApprovalStatus=status,
         InferenceSpecification={"Containers": [{"Image": "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-"
-                                                         "scikit-learn:1.2-1-cpu-py3",
+                                                         "scikit-learn:1.9-0-cpu-py3",
                                                 "ModelDataUrl": f"s3://b/{group}/model.tar.gz"}],
                                 "SupportedContentTypes": ["text/csv"],
                                 "SupportedResponseMIMETypes": ["application/json"]})["ModelPackageArn"]

@@ -8,6 +8,7 @@ from datetime import datetime, timezone
 
 import pytest
 
+from modules.components.deployment import approval_event_pattern, dispatch_template, dispatch_url
 from tests.helpers import Sandbox
 from modules.sandbox.services.scheduler import Unsupported, cron_matches, occurrences
 from tests.test_pipeline_execution import BUCKET, PIPELINE, REGION, definition, upload_code
@@ -154,6 +155,60 @@ def test_approval_event_reaches_the_api_destination_with_its_secret_redacted(env
     assert "ghp_" not in json.dumps(srv.gateway.report())
     body = request["body"] if isinstance(request["body"], dict) else json.loads(request["body"])
     assert body == {"event_type": "deploy", "arn": package}
+
+
+def _dispatch_rule(aws, name: str, group: str, url: str, template: str) -> None:
+    events = aws["client"]("events")
+    conn = events.create_connection(Name=f"{name}-github", AuthorizationType="API_KEY", AuthParameters={
+        "ApiKeyAuthParameters": {"ApiKeyName": "Authorization", "ApiKeyValue": "Bearer ghp_supersecret"}})
+    dest = events.create_api_destination(Name=f"{name}-github", ConnectionArn=conn["ConnectionArn"],
+                                         HttpMethod="POST", InvocationEndpoint=url)
+    events.put_rule(Name=name, EventPattern=json.dumps(approval_event_pattern(group)))
+    role = aws["trigger_role"](f"{name}-approval-dispatch", "events.amazonaws.com", allow=False)
+    events.put_targets(Rule=name, Targets=[{"Id": "github-dispatch", "Arn": dest["ApiDestinationArn"], "RoleArn": role,
+                                             "InputTransformer": {"InputPathsMap": {"arn": "$.detail.ModelPackageArn"},
+                                                                  "InputTemplate": template}}])
+    aws["sm"].create_model_package_group(ModelPackageGroupName=group)
+
+
+def _approve(aws, group: str) -> str:
+    sm = aws["sm"]
+    arn = sm.create_model_package(ModelPackageGroupName=group, ModelApprovalStatus="PendingManualApproval",
+                                  InferenceSpecification={"Containers": [{"Image": "img"}],
+                                                          "SupportedContentTypes": ["text/csv"],
+                                                          "SupportedResponseMIMETypes": ["text/csv"]})["ModelPackageArn"]
+    sm.update_model_package(ModelPackageArn=arn, ModelApprovalStatus="Approved")
+    return arn
+
+
+def test_staging_approval_dispatches_staging_to_the_platform_repository(env):
+    """The approval rule the platform declares (components/deployment.py) reaches GitHub's repository_dispatch of
+    the PLATFORM repository with the stack's environment; the receiver answers as GitHub does (204)."""
+    srv, aws = env
+    platform = "acme-ml/mlops-platform"
+    _dispatch_rule(aws, "acme-staging-churn-model-approved", "acme-staging-churn", dispatch_url(platform),
+                   dispatch_template("staging", "churn"))
+    before = len(srv.gateway.events.received)
+    arn = _approve(aws, "acme-staging-churn")
+    (request,) = srv.gateway.events.received[before:]
+    assert request["url"] == f"https://api.github.com/repos/{platform}/dispatches"
+    assert request["github"] == {"repository": platform, "status": 204, "message": "No Content",
+                                 "event_type": "model-approved",
+                                 "client_payload": {"environment": "staging", "project": "churn",
+                                                    "model_package_arn": arn}}
+    delivery = srv.gateway.events.deliveries[-1]
+    assert delivery["rule"] == "acme-staging-churn-model-approved" and delivery["status"] == "delivered"
+
+
+def test_a_dispatch_github_would_reject_fails_the_delivery(env):
+    srv, aws = env
+    payload = {f"k{i}": i for i in range(11)}  # GitHub: at most 10 top-level client_payload properties
+    _dispatch_rule(aws, "too-big", "too-big", "https://api.github.com/repos/acme-ml/mlops-platform/dispatches",
+                   json.dumps({"event_type": "model-approved", "client_payload": {**payload, "arn": "<arn>"}}))
+    _approve(aws, "too-big")
+    delivery = srv.gateway.events.deliveries[-1]
+    assert delivery["rule"] == "too-big" and delivery["status"] == "failed"
+    assert "GitHub answered 422" in delivery["reason"] and "at most 10" in delivery["reason"]
 
 
 def test_control_endpoint_ticks_and_reports(env):

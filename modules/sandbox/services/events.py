@@ -14,8 +14,9 @@ delivers to every target:
   gateway enforces the latter), so a retraining rule really starts the pipeline and the execution runs;
 * an SNS topic: ``Publish`` of the (input-transformed) event;
 * an API destination: the HTTP request EventBridge would send (method, endpoint, the connection's auth header,
-  the input-transformed body) is recorded by a local receiver standing in for the endpoint (GitHub's
-  ``repository_dispatch`` here) - nothing leaves the machine; the auth value is kept redacted;
+  the input-transformed body) is recorded by a local receiver standing in for the endpoint - nothing leaves the
+  machine; the auth value is kept redacted. For GitHub's ``repository_dispatch`` endpoint the receiver answers as
+  GitHub does (:func:`github_dispatch`: 204, or 422 for a body GitHub rejects, which fails the delivery);
 * anything else: recorded as "not emulated".
 
 Every delivery is kept in :attr:`EventBus.deliveries` (what ``ladder demo --json`` reports).
@@ -24,6 +25,7 @@ Every delivery is kept in :attr:`EventBus.deliveries` (what ``ladder demo --json
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 import uuid
@@ -61,8 +63,6 @@ def transform(event: dict[str, Any], paths: dict[str, str], template: str) -> An
     """EventBridge input transformation (https://docs.aws.amazon.com/eventbridge/latest/userguide/
     eb-transform-target-input.html): ``<name>`` inside quotes takes the value as text, outside quotes as JSON; the
     result is parsed as JSON when it is JSON, else delivered as a string."""
-    import re
-
     values = {name: _path(event, path) for name, path in paths.items()}
 
     def quoted(match: "re.Match[str]") -> str:
@@ -162,9 +162,56 @@ class EventBus:
                 headers[h["Key"]] = REDACTED if h.get("IsValueSecret") else h.get("Value", "")
         request = {"method": destination.http_method, "url": destination.invocation_endpoint, "headers": headers,
                    "body": self._input(target, event), "receiver": "local (stands in for the endpoint; nothing sent)"}
+        github = github_dispatch(request)
+        if github is not None:
+            request["github"] = github
         with self._lock:
             self.received.append(request)
+        if github is not None and github["status"] != 204:
+            # EventBridge counts a non-2xx answer as a failed invocation (4xx other than 401/407/409/429: no retry)
+            raise RuntimeError(f"GitHub answered {github['status']} for the repository_dispatch to "
+                               f"{github['repository']}: {github['message']}")
         return request
+
+
+DISPATCH_URL = re.compile(r"^https://api\.github\.com/repos/([A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+)/dispatches$")
+
+
+def github_dispatch(request: dict[str, Any]) -> dict[str, Any] | None:
+    """What GitHub answers a "create a repository dispatch event" request (None: not such a request).
+
+    https://docs.github.com/en/rest/repos/repos#create-a-repository-dispatch-event: POST, ``event_type`` a string
+    of 1-100 characters, ``client_payload`` an object with at most 10 top-level properties, the whole payload under
+    64 KB; 204 No Content when accepted, 422 Validation Failed otherwise. The receiver records the repository and
+    the workflow inputs a ``repository_dispatch`` run would see (``github.event.action``,
+    ``github.event.client_payload``).
+    """
+    match = DISPATCH_URL.match(str(request.get("url", "")))
+    if match is None:
+        return None
+    out: dict[str, Any] = {"repository": match.group(1), "status": 204, "message": "No Content"}
+    body = request.get("body")
+    problems = []
+    if request.get("method") != "POST":
+        problems.append(f"method {request.get('method')} (repository_dispatch is POST)")
+    if not isinstance(body, dict):
+        problems.append("the body is not a JSON object")
+        body = {}
+    event_type = body.get("event_type")
+    if not isinstance(event_type, str) or not 1 <= len(event_type) <= 100:
+        problems.append("event_type must be a string of 1-100 characters")
+    payload = body.get("client_payload", {})
+    if not isinstance(payload, dict):
+        problems.append("client_payload must be an object")
+    elif len(payload) > 10:
+        problems.append(f"client_payload has {len(payload)} top-level properties; at most 10")
+    if len(json.dumps(body)) >= 64 * 1024:
+        problems.append("the payload is 64 KB or more")
+    if problems:
+        out.update(status=422, message="Validation Failed: " + "; ".join(problems))
+    else:
+        out.update(event_type=event_type, client_payload=payload)
+    return out
 
 
 # ---- gateway hooks ----------------------------------------------------------------------------------

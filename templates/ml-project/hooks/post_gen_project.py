@@ -26,7 +26,6 @@ MIN_LEVEL = {
     "pipelines": 2,
     "tests/test_run_pipeline.py": 2,
     # 3: automated deployment - approved packages are deployed and smoke-tested
-    ".github/workflows/deploy.yml": 3,
     "deploy": 3,
     "tests/test_deploy.py": 3,
     # 4: full automated operations - drift baseline and local drift check
