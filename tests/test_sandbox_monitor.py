@@ -539,3 +539,21 @@ def test_captured_output_comes_first_so_a_label_free_baseline_does_not_line_up(t
     assert ("_c2", "extra_column_check") in {(v["feature_name"], v["constraint_check_type"]) for v in found}
     output_first = dq.suggest_baseline(served)
     assert dq.check(dq.frame_of(served), *output_first)[1] == []
+
+
+def test_model_quality_reads_the_projects_json_predictions_by_jsonpath(tmp_path):
+    """The generated project's container answers {"predictions": [{"label", "score"}...]} (one per input row)."""
+    from modules.sandbox.services.sagemaker.modelmonitor import capture
+
+    body = json.dumps({"predictions": [{"label": 1, "score": 0.9}, {"label": 0, "score": 0.2}]})
+    record = {"captureData": {"endpointInput": {"observedContentType": "text/csv", "data": "1,2\n3,4", "encoding": "CSV"},
+                              "endpointOutput": {"observedContentType": "application/json", "data": body,
+                                                 "encoding": "JSON"}},
+              "eventMetadata": {"eventId": "e1"}, "eventVersion": "0"}
+    (tmp_path / "c.jsonl").write_text(json.dumps(record))
+    outs = list(capture.outputs(tmp_path))
+    assert outs == [("e1", 2, "application/json", body)]
+    predicted, probs, actual = mq.merge_records(outs, {"e1": ["1", "1"]}, inference_attribute="$.predictions[*].label",
+                                                probability_attribute="$.predictions[*].score")
+    assert (predicted, probs, actual) == (["1", "0"], ["0.9", "0.2"], ["1", "1"])
+    assert capture.monitored_rows(tmp_path) == [["1", "0.9", "1", "2"], ["0", "0.2", "3", "4"]]  # outputs first

@@ -76,9 +76,10 @@ def run(env: dict[str, str], workdir: Path) -> str:
         indexes = tuple((fmt["sagemakerCaptureJson"] or {}).get("captureIndexNames") or
                         ("endpointInput", "endpointOutput"))
         if model_quality:
-            rows, ids = capture.capture_rows(source, "endpointOutput")
+            outputs = list(capture.outputs(source))
+            rows = [[]] * len(outputs)
         else:
-            rows, ids = capture.monitored_rows(source, indexes), []
+            rows = capture.monitored_rows(source, indexes)
         if not rows:
             raise AnalyzerError("Job inputs had no data")
     elif "csv" in fmt:
@@ -91,8 +92,8 @@ def run(env: dict[str, str], workdir: Path) -> str:
         threshold = float(env.get("probability_threshold_attribute") or 0.5)
         if "sagemakerCaptureJson" in fmt:
             labels = capture.ground_truth(Path(env.get("ground_truth_source") or source / "groundtruth"))
-            predicted, probabilities, actual = modelquality.merge(
-                rows, ids, labels, inference_attribute=env.get("inference_attribute"),
+            predicted, probabilities, actual = modelquality.merge_records(
+                outputs, labels, inference_attribute=env.get("inference_attribute"),
                 probability_attribute=env.get("probability_attribute"))
         else:
             actual = list(_column(frame, env.get("ground_truth_attribute", "")).astype(str))

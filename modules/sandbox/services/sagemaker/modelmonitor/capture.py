@@ -46,7 +46,7 @@ def _text(entry: dict[str, Any]) -> tuple[str, str]:
 
 def _json_rows(value: Any) -> list[list[str]]:
     if isinstance(value, dict):
-        for key in ("instances", "inputs", "features", "data"):
+        for key in ("instances", "inputs", "features", "data", "predictions", "outputs"):  # the usual envelopes
             if key in value:
                 return _json_rows(value[key])
         return [[_scalar(v) for v in value.values()]]
@@ -78,30 +78,6 @@ def rows_of(entry: dict[str, Any]) -> list[list[str]]:
     return parse_csv(text)
 
 
-def capture_rows(root: Path, index: str = "endpointInput") -> tuple[list[list[str]], list[str]]:
-    """(rows, the event id of each row) of the captured ``index`` (endpointInput/endpointOutput) under root.
-
-    An output that is one flat list with a value per input row (a framework container's answer to a batch) is
-    split into one prediction per row."""
-    rows: list[list[str]] = []
-    ids: list[str] = []
-    for record in records(root):
-        data = record.get("captureData") or {}
-        entry = data.get(index)
-        if not entry:
-            continue
-        meta = record.get("eventMetadata") or {}
-        event = str(meta.get("inferenceId") or meta.get("eventId") or "")
-        got = rows_of(entry)
-        if index == "endpointOutput" and len(got) == 1 and data.get("endpointInput"):
-            inputs = len(rows_of(data["endpointInput"]))
-            if inputs > 1 and len(got[0]) == inputs:
-                got = [[v] for v in got[0]]
-        rows.extend(got)
-        ids.extend([event] * len(got))
-    return rows, ids
-
-
 def monitored_rows(root: Path, indexes: tuple[str, ...] = ("endpointInput", "endpointOutput")) -> list[list[str]]:
     """The records a data-quality run analyses: per captured row, the output column(s) first, then the input's
     (model-monitor-create-baseline.html: "the prediction/output column(s) are assumed to be the 1st column(s)" of
@@ -119,6 +95,18 @@ def monitored_rows(root: Path, indexes: tuple[str, ...] = ("endpointInput", "end
             continue
         out.extend((outputs[i] if i < len(outputs) else []) + row for i, row in enumerate(inputs))
     return out
+
+
+def outputs(root: Path) -> Iterator[tuple[str, int, str, str]]:
+    """(event id, number of input rows, output content type, output text) of each record with a captured output."""
+    for record in records(root):
+        data = record.get("captureData") or {}
+        if not data.get("endpointOutput"):
+            continue
+        meta = record.get("eventMetadata") or {}
+        ctype, text = _text(data["endpointOutput"])
+        n = len(rows_of(data["endpointInput"])) if data.get("endpointInput") else 1
+        yield str(meta.get("inferenceId") or meta.get("eventId") or ""), max(n, 1), ctype, text
 
 
 def ground_truth(root: Path) -> dict[str, list[str]]:

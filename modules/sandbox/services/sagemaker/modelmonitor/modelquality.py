@@ -54,23 +54,66 @@ def _attribute(row: list[str], attribute: Optional[str]) -> str:
     raise AnalyzerError(f"attribute {attribute!r} is not in the prediction")
 
 
-def merge(predictions: list[list[str]], ids: list[str], labels: dict[str, list[str]], *,
-          inference_attribute: Optional[str], probability_attribute: Optional[str]
-          ) -> tuple[list[str], list[Optional[str]], list[str]]:
-    """(predicted labels or values, probabilities or None, ground-truth labels) of the records with ground truth."""
-    predicted, probabilities, actual = [], [], []
-    seen: dict[str, int] = {}
-    for row, event in zip(predictions, ids, strict=True):
-        k = seen[event] = seen.get(event, -1) + 1
-        if event not in labels or not row or k >= len(labels[event]):
+def jsonpath(doc: Any, path: str) -> Any:
+    """A small JSONPath: ``$.a.b[0].c``, ``[*]`` over a list (a list of results), a bare key (``score``)."""
+    import re
+
+    current: list[Any] = [doc]
+    spread = False
+    for name, index in re.findall(r"\.?([^.\[\]]+)|\[(\*|\d+)\]", path.strip().lstrip("$")):
+        nxt: list[Any] = []
+        for item in current:
+            if name:
+                if isinstance(item, dict) and name in item:
+                    nxt.append(item[name])
+            elif index == "*":
+                spread = True
+                nxt.extend(item if isinstance(item, list) else [])
+            elif isinstance(item, list) and int(index) < len(item):
+                nxt.append(item[int(index)])
+        current = nxt
+    if not current:
+        raise AnalyzerError(f"attribute {path!r} is not in the prediction")
+    return current if spread or len(current) > 1 else current[0]
+
+
+def record_values(ctype: str, text: str, n: int, attribute: Optional[str]) -> list[str]:
+    """One prediction value per input row of a captured output, located by ``attribute`` (CSV index or JSONPath)."""
+    from .capture import rows_of
+
+    if "json" in ctype and attribute not in (None, "") and not str(attribute).isdigit():
+        try:
+            found = jsonpath(json.loads(text), str(attribute))
+        except ValueError:
+            raise AnalyzerError("a captured JSON output is not JSON") from None
+        values = found if isinstance(found, list) else [found]
+    else:
+        rows = rows_of({"observedContentType": ctype, "data": text, "encoding": "CSV"})
+        if len(rows) == 1 and n > 1 and len(rows[0]) == n:
+            rows = [[v] for v in rows[0]]
+        values = [_attribute(r, attribute) for r in rows]
+    return [str(v) for v in values]
+
+
+def merge_records(records, labels: dict[str, list[str]], *, inference_attribute: Optional[str],
+                  probability_attribute: Optional[str]) -> tuple[list[str], list[Optional[str]], list[str]]:
+    """(predicted, probabilities or None, ground truth) of the captured rows that have ground truth, from
+    :func:`.capture.outputs` records."""
+    predicted: list[str] = []
+    probabilities: list[Optional[str]] = []
+    actual: list[str] = []
+    for event, n, ctype, text in records:
+        truth = labels.get(event)
+        if not truth:
             continue
-        if probability_attribute not in (None, ""):
-            probabilities.append(_attribute(row, probability_attribute))
-            predicted.append(_attribute(row, inference_attribute) if inference_attribute not in (None, "") else "")
-        else:
-            probabilities.append(None)
-            predicted.append(_attribute(row, inference_attribute))
-        actual.append(labels[event][k])
+        probs = record_values(ctype, text, n, probability_attribute) if probability_attribute not in (None, "") \
+            else None
+        preds = record_values(ctype, text, n, inference_attribute) if inference_attribute not in (None, "") or \
+            probs is None else [""] * len(probs)
+        for k in range(min(len(truth), len(preds))):
+            predicted.append(preds[k])
+            probabilities.append(probs[k] if probs is not None and k < len(probs) else None)
+            actual.append(truth[k])
     return predicted, probabilities, actual
 
 
