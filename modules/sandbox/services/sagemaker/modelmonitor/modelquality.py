@@ -10,7 +10,11 @@ variants are not computed); ``regression_metrics`` - mae, mse, rmse, r2. Each me
 records (as documented), else "NaN".
 
 Merge: a captured record and a ground-truth record belong together when the ground truth's ``eventId`` is the
-capture's ``inferenceId`` (if the caller set one) or ``eventId``. Records without ground truth are not evaluated.
+capture's ``inferenceId`` (if the caller set one) or ``eventId``; a request of n rows needs n ground-truth values
+(one per CSV line). Records without ground truth are not evaluated. Predictions are located in the captured output by
+``inference_attribute`` / ``probability_attribute``: a CSV column index, or for JSON a JSONPath (``$.a[0].b``,
+``$.predictions[*].score`` for one value per input row); with a probability, the label is ``probability >=
+probability_threshold_attribute`` (default 0.5).
 
 Constraints (what a model-quality baselining job suggests): ``<problem>_constraints`` maps each metric to
 ``{"threshold": <baseline value>, "comparison_operator": "LessThanThreshold"}`` for metrics where larger is better
