@@ -557,3 +557,17 @@ def test_model_quality_reads_the_projects_json_predictions_by_jsonpath(tmp_path)
                                                 probability_attribute="$.predictions[*].score")
     assert (predicted, probs, actual) == (["1", "0"], ["0.9", "0.2"], ["1", "1"])
     assert capture.monitored_rows(tmp_path) == [["1", "0.9", "1", "2"], ["0", "0.2", "3", "4"]]  # outputs first
+
+
+def test_now_runs_once_at_creation_over_the_offset_window(env):
+    env.endpoint("ep")
+    env.baseline(rows(500))
+    env.data_quality("dq", "ep")  # defines the job; the hourly schedule "dq" is not the one under test
+    env.capture("ep", rows(100, shift=2.0))  # this hour: inside [now - 1h, now]
+    env.sm.create_monitoring_schedule(MonitoringScheduleName="once", MonitoringScheduleConfig={
+        "ScheduleConfig": {"ScheduleExpression": "NOW", "DataAnalysisStartTime": "-PT1H", "DataAnalysisEndTime": "-PT0H"},
+        "MonitoringJobDefinitionName": "dq", "MonitoringType": "DataQuality"})
+    (execution,) = env.executions("once")  # ran at creation, before any tick
+    assert execution["MonitoringExecutionStatus"] == "CompletedWithViolations"
+    env.next_hour()
+    assert len(env.executions("once")) == 1  # NOW is one time only
