@@ -113,7 +113,8 @@ def _import_pulumi():
 
 def physical_name(type_: str, name: str, inputs: dict[str, Any]) -> str:
     """The name AWS would know the resource by; auto-named resources get Pulumi's random-looking suffix."""
-    for key in ("name", "bucket", "pipelineName", "modelPackageGroupName", "functionName", "topicName", "jobDefinitionName"):
+    for key in ("name", "bucket", "pipelineName", "modelPackageGroupName", "functionName", "topicName", "jobDefinitionName",
+                "endpointName"):
         if isinstance(inputs.get(key), str) and inputs[key]:
             return inputs[key]
     if isinstance(inputs.get("bucketPrefix"), str):
@@ -142,6 +143,7 @@ ARN_FORMATS = {
     "aws:sagemaker/model:Model": "arn:aws:sagemaker:{r}:{a}:model/{n}",
     "aws:sagemaker/endpointConfiguration:EndpointConfiguration": "arn:aws:sagemaker:{r}:{a}:endpoint-config/{n}",
     "aws:sagemaker/endpoint:Endpoint": "arn:aws:sagemaker:{r}:{a}:endpoint/{n}",
+    "aws-native:sagemaker:Endpoint": "arn:aws:sagemaker:{r}:{a}:endpoint/{n}",
     "aws:sagemaker/monitoringSchedule:MonitoringSchedule": "arn:aws:sagemaker:{r}:{a}:monitoring-schedule/{n}",
     "aws:sagemaker/dataQualityJobDefinition:DataQualityJobDefinition":
         "arn:aws:sagemaker:{r}:{a}:data-quality-job-definition/{n}",
@@ -192,6 +194,8 @@ class PlanMocks:
         elif args.typ == "aws:iam/openIdConnectProvider:OpenIdConnectProvider":
             host = str(args.inputs.get("url", "")).removeprefix("https://")
             outputs["arn"] = f"arn:aws:iam::{self.account}:oidc-provider/{host}"
+        if args.typ.startswith("aws-native:"):  # aws-native names its ARN output after the type: endpointArn, ...
+            outputs.setdefault(kind[0].lower() + kind[1:] + "Arn", outputs["arn"])
         outputs.setdefault("name", physical)
         outputs["tagsAll"] = dict(args.inputs.get("tags") or {})
         resource_id = physical if kind not in ("Key",) else outputs.get("keyId", physical)
@@ -453,4 +457,6 @@ def normalized_inputs(r: Resource, ignore_tag_keys: tuple[str, ...] = ("mlops:ma
         if isinstance(inputs.get(key), dict):
             for t in ignore_tag_keys:
                 inputs[key].pop(t, None)
+        elif isinstance(inputs.get(key), list):  # aws-native: [{key, value}, ...]
+            inputs[key] = [t for t in inputs[key] if not (isinstance(t, dict) and t.get("key") in ignore_tag_keys)]
     return json.dumps(inputs, sort_keys=True)

@@ -122,8 +122,10 @@ def test_deploy_explicit_arn_creates_serving_when_missing(app, stacks):
     # re-deploying replaces the value in place
     arn2 = arn[:-1] + "5"
     assert invoke(app, "deploy", "-f", str(path), "-p", "fraud", "--model-package-arn", arn2, "--no-up").exit_code == 0
+    # ... and keeps the package served until now declared: its model and config are the rollback target
     assert changed_lines(after, path.read_text()) == [f'-         modelPackageArn: "{arn}"',
-                                                      f'+         modelPackageArn: "{arn2}"']
+                                                      f'+         modelPackageArn: "{arn2}"',
+                                                      f'+         previousModelPackageArn: "{arn}"']
 
 
 def test_unknown_project_lists_the_known_ones(app, stacks):
@@ -153,7 +155,7 @@ def test_repository_stack_without_the_cli_prints_the_exact_command(monkeypatch):
     monkeypatch.setattr(deploy.shutil, "which", lambda name: None)
     lines: list[str] = []
     ran = deploy.pulumi_up("staging", spec.stack_file("staging"), lines.append)
-    assert ran is False
+    assert ran is None  # no update ran: no outputs to verify
     assert lines == ["next: `pulumi up --stack staging` (the Pulumi CLI is not installed here, so nothing was "
                      "deployed yet)"]
 

@@ -84,9 +84,13 @@ def _taggable(type_: str) -> bool:
     import inspect
 
     import pulumi_aws
+    import pulumi_aws_native
 
+    if type_.startswith("pulumi:"):
+        return False  # providers
+    package = pulumi_aws_native if type_.startswith("aws-native:") else pulumi_aws
     module, cls = type_.split(":")[1].split("/")[0], type_.split(":")[2]
-    klass = getattr(getattr(pulumi_aws, module), cls)
+    klass = getattr(getattr(package, module), cls)
     return "tags" in inspect.signature(klass._internal_init).parameters
 
 
@@ -100,6 +104,8 @@ def test_every_taggable_resource_is_tagged():
         if not r.custom or not _taggable(r.type):
             continue
         tags = r.inputs.get("tags")
+        if isinstance(tags, list):  # aws-native: [{key, value}, ...]
+            tags = {t["key"]: t["value"] for t in tags}
         assert tags, f"{r.name} ({r.type}) has no tags"
         assert tags["mlops:environment"] == "prod"
         assert tags["mlops:maturity"] == str(levels.MAX_LEVEL)
