@@ -93,7 +93,7 @@ def defaults(d: dict) -> dict:
 
 
 def output_uris(steps: dict) -> list:
-    outs = [o["S3Output"]["S3Uri"] for n in ("preprocess", "evaluate")
+    outs = [o["S3Output"]["S3Uri"] for n in ("preprocess", "baseline", "evaluate")
             for o in steps[n]["Arguments"]["ProcessingOutputConfig"]["Outputs"]]
     return outs + [steps["train"]["Arguments"]["OutputDataConfig"]["S3OutputPath"]]
 
@@ -123,14 +123,14 @@ def test_parses_with_the_declared_parameters():
     assert d.get("PipelineExperimentConfig") is None
 
 
-def test_exactly_the_six_steps_with_their_types():
+def test_exactly_the_seven_steps_with_their_types():
     d = definition()
     steps = steps_by_name(d)
     assert {n: s["Type"] for n, s in steps.items()} == {
-        "preprocess": "Processing", "train": "Training", "evaluate": "Processing",
+        "preprocess": "Processing", "baseline": "Processing", "train": "Training", "evaluate": "Processing",
         "gate": "Condition", "register": "RegisterModel", "fail": "Fail",
     }
-    assert [s["Name"] for s in d["Steps"]] == ["preprocess", "train", "evaluate", "gate"]
+    assert [s["Name"] for s in d["Steps"]] == ["preprocess", "baseline", "train", "evaluate", "gate"]
     gate = steps["gate"]["Arguments"]
     assert [s["Name"] for s in gate["IfSteps"]] == ["register"]
     assert [s["Name"] for s in gate["ElseSteps"]] == ["fail"]
@@ -141,7 +141,10 @@ def test_data_dependencies_chain_the_steps():
     pre = steps["preprocess"]["Arguments"]
     assert "Parameters.InputDataUrl" in gets(pre["ProcessingInputs"])
     assert [o["OutputName"] for o in pre["ProcessingOutputConfig"]["Outputs"]] == ["train", "validation", "test",
-                                                                                "manifest"]
+                                                                                "manifest", "baseline"]
+    baseline = steps["baseline"]["Arguments"]  # Model Monitor's analyzer on preprocess's baseline dataset
+    assert gets(baseline["ProcessingInputs"]) == [
+        "Steps.preprocess.ProcessingOutputConfig.Outputs['baseline'].S3Output.S3Uri"]
     assert steps["preprocess"]["PropertyFiles"] == [
         {"PropertyFileName": "DataManifest", "OutputName": "manifest", "FilePath": "manifest.json"}]
     assert pre["AppSpecification"]["ContainerArguments"][-2:] == ["--input-uri", {"Get": "Parameters.InputDataUrl"}]
@@ -309,12 +312,12 @@ def test_a_code_change_between_two_runs_gives_different_code_uris():
 def test_two_executions_never_share_an_output():
     steps = steps_by_name(definition())
     outs = output_uris(steps)
-    assert len(outs) == 6
+    assert len(outs) == 8  # preprocess x5 (with the baseline dataset), baseline, train, evaluate
     for o in outs:
         assert o["Std:Join"]["Values"][:2] == [OUT_ROOT, {"Get": "Execution.PipelineExecutionId"}], o
     first = {resolve(o, execution_id="a1b2") for o in outs}
     second = {resolve(o, execution_id="c3d4") for o in outs}
-    assert len(first) == 6 and not first & second
+    assert len(first) == 8 and not first & second
     assert f"{OUT_ROOT}/a1b2/preprocess/train" in first and f"{OUT_ROOT}/a1b2/train" in first
     assert all(not u.endswith("/") and "//" not in u.removeprefix("s3://") for u in first)
 
@@ -479,7 +482,7 @@ def test_moto_create_pipeline_accepts_and_returns_the_definition():
         described = sm.describe_pipeline(PipelineName=inputs.pipeline_name)
         assert described["PipelineDefinition"] == body
         assert described["RoleArn"] == role_arn
-        assert json.loads(described["PipelineDefinition"])["Steps"][3]["Name"] == "gate"
+        assert json.loads(described["PipelineDefinition"])["Steps"][4]["Name"] == "gate"
 
 
 def _concrete(expr, parameters: dict):
