@@ -13,6 +13,7 @@ import pulumi
 
 from .components.base import Context, context_for
 from .components.delivery import GitHubOidc, ProjectDelivery, ProjectDeliveryArgs
+from .components.endpoint import ModelEndpoint, ModelEndpointArgs
 from .components import deployment
 from .components.contract import ProjectContract, ProjectContractArgs
 from .components.foundation import Foundation, FoundationArgs, ProjectExecution, ProjectExecutionArgs
@@ -143,8 +144,8 @@ def build(spec: StackSpec) -> Platform:
             out["notificationTopicArn"] = approval.topic.arn
             platform.notes.extend(approval.notes)
         if "endpoint" in caps and registry is not None and project.serving.model_package_arn:
-            endpoint = comps["endpoint"] = deployment.ModelEndpoint(
-                f"{project.name}-endpoint", deployment.ModelEndpointArgs(
+            endpoint = comps["endpoint"] = ModelEndpoint(
+                f"{project.name}-endpoint", ModelEndpointArgs(
                     ctx=ctx, project=project, model_package_arn=project.serving.model_package_arn,
                     model_package_group=registry.group_name, execution_role_arn=execution.role.arn,
                     execution_role_name=execution.role.name, kms_key_arn=foundation.key.arn,
@@ -152,7 +153,9 @@ def build(spec: StackSpec) -> Platform:
                     alarm_topic_arn=approval.topic.arn if approval is not None else None,
                     ecr_repository_arn=delivery.repository.arn if delivery is not None and
                     delivery.repository is not None else None))
-            out["endpointName"] = endpoint.endpoint.name
+            out["endpointName"] = endpoint.served_name
+            out["endpointConfigName"] = endpoint.endpoint_config.name  # what `ladder deploy` checks is serving
+            out["modelPackageArn"] = project.serving.model_package_arn
         elif "endpoint" in caps:
             platform.notes.append(f"{project.name}: endpoint waits for the first approved model (set "
                                   f"serving.modelPackageArn or run `ladder deploy`)")
@@ -161,7 +164,7 @@ def build(spec: StackSpec) -> Platform:
         served = comps.get("endpoint")
         if level4 and served is not None:
             monitor = comps["monitoring"] = ProjectMonitoring(f"{project.name}-monitoring", ProjectMonitoringArgs(
-                ctx=ctx, project=project, endpoint_name=served.endpoint.name,
+                ctx=ctx, project=project, endpoint_name=served.served_name,
                 artifact_bucket=foundation.artifact_bucket.bucket, artifact_bucket_arn=foundation.artifact_bucket.arn,
                 kms_key_arn=foundation.key.arn, execution_role_arn=execution.role.arn,
                 execution_role_name=execution.role.name,

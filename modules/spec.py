@@ -103,6 +103,10 @@ class Serving(_Model):
     min_instances: int = Field(1, ge=1, le=100)
     max_instances: int = Field(2, ge=1, le=100)
     model_package_arn: Optional[str] = None  # structure: validation.validate_model_package_arn; region: below
+    # The package served before (written by `ladder deploy`): its model and endpoint config stay declared, so an
+    # auto-rollback to them never finds them deleted by the `pulumi up` that replaced them.
+    previous_model_package_arn: Optional[str] = None
+    autoscaling: bool = True  # False deregisters the scalable target (step 1 of an instance-type change)
     network_isolation: bool = True
     data_capture_percent: int = Field(100, ge=1, le=100)
     latency_limit_ms: float = Field(1000, gt=0, description="ModelLatency alarm threshold (milliseconds)")
@@ -115,7 +119,7 @@ class Serving(_Model):
     maximum_execution_timeout_in_seconds: int = Field(3600, ge=600, le=28800)
 
     _v_it = field_validator("instance_type")(classmethod(lambda cls, v: validate_instance_type(v, "endpoint")))
-    _v_arn = field_validator("model_package_arn")(
+    _v_arn = field_validator("model_package_arn", "previous_model_package_arn")(
         classmethod(lambda cls, v: None if v is None else validate_model_package_arn(v, None)))
 
     @field_validator("rollback_alarms")
@@ -578,6 +582,13 @@ def _semantic_problems(spec: StackSpec) -> list[Problem]:
         if project.serving.model_package_arn:
             problems.extend(_check(f"{path}.serving.modelPackageArn", validate_model_package_arn,
                                    project.serving.model_package_arn, spec.region))
+        if project.serving.previous_model_package_arn:
+            problems.extend(_check(f"{path}.serving.previousModelPackageArn", validate_model_package_arn,
+                                   project.serving.previous_model_package_arn, spec.region))
+            if not project.serving.model_package_arn:
+                problems.append(Problem(f"{path}.serving.previousModelPackageArn",
+                                        "set without serving.modelPackageArn; the previous package is only kept as the "
+                                        "rollback target of a served one (`ladder deploy` writes both)"))
         problems.extend(_serving_problems(spec, caps, project.serving, f"{path}.serving"))
     return problems
 

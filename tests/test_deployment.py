@@ -11,12 +11,13 @@ from modules.components import deployment
 from tests.helpers import as_list, config, policy, run, statements
 
 ARN = "arn:aws:sagemaker:us-east-1:123456789012:model-package/acme-dev-churn/3"
+SLOT = __import__("modules.components.endpoint", fromlist=["slot"]).slot(ARN)  # model/config logical-name suffix
 NETWORK = {"vpcId": "vpc-0123abcd", "subnetIds": ["subnet-0123abcd", "subnet-4567ef01"],
            "securityGroupIds": ["sg-0123abcd"]}
 
 T_MODEL = "aws:sagemaker/model:Model"
 T_CONFIG = "aws:sagemaker/endpointConfiguration:EndpointConfiguration"
-T_ENDPOINT = "aws:sagemaker/endpoint:Endpoint"
+T_ENDPOINT = "aws-native:sagemaker:Endpoint"  # RetainAllVariantProperties (components/endpoint.py)
 T_ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 T_TARGET = "aws:appautoscaling/target:Target"
 T_SCALING = "aws:appautoscaling/policy:Policy"
@@ -67,7 +68,7 @@ def test_endpoint_resources_only_with_an_arn(with_model, without_model):
 
 
 def test_model_from_the_package_isolated_in_the_vpc(with_model):
-    model = with_model.find(T_MODEL, "churn-endpoint-model")
+    model = with_model.find(T_MODEL, f"churn-endpoint-model-{SLOT}")
     assert model.inputs["primaryContainer"] == {"modelPackageName": ARN}
     assert model.inputs["enableNetworkIsolation"] is True
     assert model.inputs["vpcConfig"] == {"subnets": NETWORK["subnetIds"],
@@ -78,7 +79,7 @@ def test_model_from_the_package_isolated_in_the_vpc(with_model):
 
 def test_network_isolation_can_be_switched_off_and_vpc_is_optional():
     g = run(config(maturity=3, projects=churn({"networkIsolation": False})))
-    model = g.find(T_MODEL, "churn-endpoint-model")
+    model = g.find(T_MODEL, f"churn-endpoint-model-{SLOT}")
     assert model.inputs["enableNetworkIsolation"] is False
     assert "vpcConfig" not in model.inputs
 
@@ -86,7 +87,7 @@ def test_network_isolation_can_be_switched_off_and_vpc_is_optional():
 def test_endpoint_config_is_encrypted_and_captures_data(with_model):
     key_arn = with_model.outputs["kmsKeyArn"]
     bucket = with_model.outputs["artifactBucket"]
-    cfg = with_model.find(T_CONFIG, "churn-endpoint-config")
+    cfg = with_model.find(T_CONFIG, f"churn-endpoint-config-{SLOT}")
     assert key_arn.startswith("arn:aws:kms:")
     assert cfg.inputs["kmsKeyArn"] == key_arn
     capture = cfg.inputs["dataCaptureConfig"]
@@ -96,18 +97,27 @@ def test_endpoint_config_is_encrypted_and_captures_data(with_model):
     assert capture["initialSamplingPercentage"] == 20
     assert sorted(o["captureMode"] for o in capture["captureOptions"]) == ["Input", "Output"]
     variant, = cfg.inputs["productionVariants"]
-    assert variant["modelName"] == with_model.find(T_MODEL, "churn-endpoint-model").outputs["name"]
+    assert variant["modelName"] == with_model.find(T_MODEL, f"churn-endpoint-model-{SLOT}").outputs["name"]
     assert variant["instanceType"] == "ml.m5.large" and variant["initialInstanceCount"] == 2
 
 
 def test_endpoint_config_is_auto_named_create_before_delete_and_ignores_autoscaled_counts(with_model):
-    cfg = with_model.find(T_CONFIG, "churn-endpoint-config")
+    cfg = with_model.find(T_CONFIG, f"churn-endpoint-config-{SLOT}")
     assert "name" not in cfg.inputs and "namePrefix" not in cfg.inputs
     assert cfg.delete_before_replace is False
     assert cfg.ignore_changes == ["productionVariants[*].initialInstanceCount"]
     endpoint = with_model.find(T_ENDPOINT, "churn-endpoint-endpoint")
-    assert endpoint.inputs["name"] == "acme-dev-churn"
+    assert endpoint.inputs["endpointName"] == "acme-dev-churn"
     assert endpoint.inputs["endpointConfigName"] == cfg.outputs["name"]
+
+
+def test_endpoint_update_keeps_the_instance_count_auto_scaling_reached(with_model):
+    """pulumi-aws's UpdateEndpoint sends no RetainAllVariantProperties (terraform-provider-aws endpoint.go
+    resourceEndpointUpdate): every deploy reset capacity to minInstances. The aws-native endpoint retains it."""
+    endpoint = with_model.find(T_ENDPOINT, "churn-endpoint-endpoint")
+    assert endpoint.inputs["retainAllVariantProperties"] is True
+    assert endpoint.inputs["excludeRetainedVariantProperties"] == [{"variantPropertyType": "DataCaptureConfig"}]
+    assert not with_model.by_type("aws:sagemaker/endpoint:Endpoint")
 
 
 def test_every_alarm_is_wired_into_auto_rollback(with_model):

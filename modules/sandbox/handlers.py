@@ -65,6 +65,12 @@ class Handler:
     delete: Callable[[Ctx, str, dict[str, Any]], None]  # (ctx, id, outputs)
     retag: Optional[Callable[[Ctx, str, dict[str, Any], dict[str, str], dict[str, str]], None]] = None
     notes: str = ""
+    # (ctx, id, old outputs, old inputs, request) -> Realised: an in-place update as the provider makes it, or None
+    # when the change needs a replacement (e.g. a renamed endpoint)
+    update: Optional[Callable[[Ctx, str, dict[str, Any], dict[str, Any], Request], Optional[Realised]]] = None
+    # auto-named resources Pulumi replaces create-before-delete (its default): the new one is created first and
+    # the old one deleted at the end of the run; fixed names are deleted first (deleteBeforeReplace)
+    create_before_delete: bool = False
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -1025,9 +1031,9 @@ HANDLERS: dict[str, Handler] = {
     "aws:sagemaker/modelPackageGroupPolicy:ModelPackageGroupPolicy": Handler(
         "sagemaker", model_package_group_policy_create, model_package_group_policy_delete),
     "aws:sagemaker/pipeline:Pipeline": Handler("sagemaker", pipeline_create, pipeline_delete, sagemaker_retag),
-    "aws:sagemaker/model:Model": _h("sagemaker", model, sagemaker_retag),
-    "aws:sagemaker/endpointConfiguration:EndpointConfiguration": _h("sagemaker", endpoint_configuration,
-                                                                    sagemaker_retag),
+    "aws:sagemaker/model:Model": Handler("sagemaker", *model, sagemaker_retag, create_before_delete=True),
+    "aws:sagemaker/endpointConfiguration:EndpointConfiguration": Handler(
+        "sagemaker", *endpoint_configuration, sagemaker_retag, create_before_delete=True),
     "aws:sagemaker/endpoint:Endpoint": _h("sagemaker", endpoint, sagemaker_retag),
     "aws:sagemaker/dataQualityJobDefinition:DataQualityJobDefinition": _h("sagemaker", data_quality_job_definition,
                                                                           sagemaker_retag),
@@ -1058,6 +1064,15 @@ HANDLERS: dict[str, Handler] = {
     # CodeBuild
     "aws:codebuild/project:Project": Handler("codebuild", codebuild_project_create, codebuild_project_delete),
 }
+
+
+def _native() -> None:
+    from .handlers_native import HANDLERS as native  # aws-native resource types (pulumi-aws-native)
+
+    HANDLERS.update(native)
+
+
+_native()
 
 
 def _monitoring_handlers() -> None:
