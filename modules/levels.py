@@ -69,7 +69,8 @@ CAPABILITIES: tuple[Capability, ...] = (
                ("foundation",)),
     # level 3
     Capability("approval_events", 3, "project",
-               "Approval event rule -> SNS topic + deploy trigger (GitHub dispatch or CodeBuild)",
+               "Approval event rule -> SNS topic + repository_dispatch to the platform repository, whose deploy "
+               "workflow assumes the stack's platform-deploy role (GitHub OIDC, its environment)",
                ("model_registry",)),
     Capability("endpoint", 3, "project",
                "Real-time endpoint from the approved package: KMS, data capture, blue/green with auto-rollback "

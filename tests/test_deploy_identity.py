@@ -5,6 +5,7 @@ GitHub-environment trust on its own environment."""
 from __future__ import annotations
 
 import json
+import os
 import re
 
 import pytest
@@ -269,3 +270,40 @@ def test_evaluator_denies_by_default_and_lets_deny_win():
                          {"Effect": "Deny", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/*"}]}
     assert allowed(doc, "s3:GetBucketPolicy", "arn:aws:s3:::b")
     assert not allowed(doc, "s3:GetObject", "arn:aws:s3:::b/k") and not allowed(doc, "s3:PutObject", "x")
+
+
+# ---- the role as the sandbox realises it (moto IAM accepts the documents) ----------------------------------
+
+@pytest.mark.slow
+def test_sandbox_creates_the_deploy_role_with_its_trust_and_policy(tmp_path):
+    import boto3
+
+    from modules.sandbox import state as sandbox
+    from modules.sandbox.server import MotoServer
+
+    cfg = config(environment="staging", maturity=3, projects=[{"name": "churn"}])
+    s = spec.from_config(cfg, source="<test>", stack="staging")
+    with MotoServer() as server:
+        saved = {k: os.environ.get(k) for k in ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")}
+        os.environ.update({"AWS_ENDPOINT_URL": server.endpoint, "AWS_ACCESS_KEY_ID": "testing",
+                           "AWS_SECRET_ACCESS_KEY": "testing"})
+        try:
+            sandbox.apply(s, cfg, state_dir=tmp_path)
+            iam = boto3.client("iam", endpoint_url=server.endpoint, region_name="us-east-1",
+                               aws_access_key_id="testing", aws_secret_access_key="testing")
+            role = iam.get_role(RoleName="acme-staging-platform-deploy")["Role"]
+            (trust,) = role["AssumeRolePolicyDocument"]["Statement"]
+            assert trust["Condition"]["StringEquals"][f"{GITHUB}:sub"] == f"repo:{PLATFORM}:environment:staging"
+            doc = iam.get_role_policy(RoleName="acme-staging-platform-deploy",
+                                      PolicyName="pulumi-up-this-stack")["PolicyDocument"]
+            assert allowed(doc, "sagemaker:UpdateEndpoint", arn("sagemaker", "endpoint/acme-staging-churn"),
+                           tag("staging"))
+            assert not allowed(doc, "sagemaker:UpdateEndpoint", arn("sagemaker", "endpoint/acme-prod-churn"),
+                               tag("prod"))
+            assert iam.get_role(RoleName="acme-staging-churn-approval-dispatch")["Role"]["RoleName"]
+        finally:
+            for k, v in saved.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
