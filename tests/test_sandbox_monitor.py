@@ -533,6 +533,13 @@ def test_captured_output_comes_first_so_a_label_free_baseline_does_not_line_up(t
     (tmp_path / "f.jsonl").write_text("\n".join(json.dumps(x) for x in lines))
     assert capture.monitored_rows(tmp_path) == [["0", "0.5", "x"], ["1", "1.5", "y"], ["2.5", "z"]]
     assert capture.monitored_rows(tmp_path, ("endpointInput",)) == [["0.5", "x"], ["1.5", "y"], ["2.5", "z"]]
+    lines[1]["eventMetadata"]["inferenceTime"] = "2026-12-02T03:00:01Z"  # downloaded, but after the window's end
+    (tmp_path / "f.jsonl").write_text("\n".join(json.dumps(x) for x in lines))
+    capture.WINDOW.update({"start_time": "2026-12-02T02:00:00Z", "end_time": "2026-12-02T03:00:00Z"})
+    try:
+        assert capture.monitored_rows(tmp_path) == [["0", "0.5", "x"], ["1", "1.5", "y"]]
+    finally:
+        capture.WINDOW.clear()
     served = [[str(int(RNG.random() > 0.5)), f"{RNG.normal():.3f}", str(RNG.choice(["x", "y"]))] for _ in range(300)]
     label_free = dq.suggest_baseline([r[1:] for r in served])
     _, found, _ = dq.check(dq.frame_of(served), *label_free)

@@ -71,6 +71,8 @@ def run(env: dict[str, str], workdir: Path) -> str:
     publish = env.get("publish_cloudwatch_metrics", "Enabled" if schedule else "Disabled") == "Enabled"
     model_quality = env.get("analysis_type", "").upper() == "MODEL_QUALITY"
     timestamp = env.get("end_time") or datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    capture.WINDOW.clear()
+    capture.WINDOW.update({k: env[k] for k in ("start_time", "end_time") if env.get(k)})
     monitoring = bool(env.get("baseline_constraints") or schedule)  # a schedule's run without baseline: stats only
     if "sagemakerCaptureJson" in fmt:
         indexes = tuple((fmt["sagemakerCaptureJson"] or {}).get("captureIndexNames") or

@@ -21,7 +21,18 @@ from typing import Any, Iterator
 from .dataquality import AnalyzerError, parse_csv
 
 
-def records(root: Path) -> Iterator[dict[str, Any]]:
+WINDOW: dict[str, str] = {}  # {"start_time", "end_time"} of the run (set by the container from its environment)
+
+
+def in_window(record: dict[str, Any]) -> bool:
+    """The platform downloads whole hour folders, sometimes more than [start_time, end_time]
+    (model-monitor-byoc-contract-inputs.html); records whose inferenceTime is outside are skipped."""
+    when = str((record.get("eventMetadata") or {}).get("inferenceTime") or "")
+    start, end = WINDOW.get("start_time"), WINDOW.get("end_time")
+    return not when or not start or not end or start <= when <= end  # same ISO-8601 Z format sorts as time
+
+
+def records(root: Path, windowed: bool = True) -> Iterator[dict[str, Any]]:
     """Every JSON Lines record of every file under ``root`` (in path order: yyyy/mm/dd/hh sorts by time)."""
     for path in sorted(p for p in Path(root).rglob("*") if p.is_file()):
         with path.open() as handle:
@@ -29,9 +40,11 @@ def records(root: Path) -> Iterator[dict[str, Any]]:
                 if not line.strip():
                     continue
                 try:
-                    yield json.loads(line)
+                    record = json.loads(line)
                 except ValueError as exc:
                     raise AnalyzerError(f"{path.name} line {number}: not JSON ({exc})") from None
+                if not windowed or in_window(record):
+                    yield record
 
 
 def _text(entry: dict[str, Any]) -> tuple[str, str]:
@@ -113,7 +126,7 @@ def ground_truth(root: Path) -> dict[str, list[str]]:
     """{event id: the labels (one per captured row of the event)} of the ground-truth records under root (the
     latest record of an id wins)."""
     labels: dict[str, list[str]] = {}
-    for record in records(root):
+    for record in records(root, windowed=False):  # ground truth arrives after the inference it labels
         entry = record.get("groundTruthData") or {}
         event = str((record.get("eventMetadata") or {}).get("eventId") or "")
         if not event or "data" not in entry:
