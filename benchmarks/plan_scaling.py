@@ -43,7 +43,8 @@ def make_config(n: int, maturity: int) -> dict:
     projects = [{"name": f"p{i:03d}", "training": {"schedule": "rate(7 days)"}, "serving": serving(i)}
                 for i in range(n)]
     return {"aws:region": "us-east-1", "mlops:environment": "dev", "mlops:maturity": maturity,
-            "mlops:owner": "bench@example.com", "mlops:org": "bench", "mlops:github": {"org": "bench", "platformRepository": "bench/platform"},
+            "mlops:owner": "bench@example.com", "mlops:org": "bench",
+            "mlops:github": {"org": "bench", "platformRepository": "bench/platform"},
             "mlops:projects": projects}
 
 

@@ -37,7 +37,8 @@ def make_config(n: int, maturity: int) -> dict:
                              f"arn:aws:sagemaker:us-east-1:123456789012:model-package/bench-dev-p{i:03d}/1"}}
                 for i in range(n)]
     return {"aws:region": "us-east-1", "mlops:environment": "dev", "mlops:maturity": maturity,
-            "mlops:owner": "bench@example.com", "mlops:org": "bench", "mlops:github": {"org": "bench", "platformRepository": "bench/platform"},
+            "mlops:owner": "bench@example.com", "mlops:org": "bench",
+            "mlops:github": {"org": "bench", "platformRepository": "bench/platform"},
             "mlops:projects": projects}
 
 
