@@ -578,3 +578,24 @@ def test_now_runs_once_at_creation_over_the_offset_window(env):
     assert execution["MonitoringExecutionStatus"] == "CompletedWithViolations"
     env.next_hour()
     assert len(env.executions("once")) == 1  # NOW is one time only
+
+
+def test_a_long_tick_evaluates_the_alarm_when_the_run_publishes(env):
+    env.endpoint("ep")
+    env.baseline(rows(500))
+    env.data_quality("dq", "ep")
+    cw, events = env.box.client("cloudwatch"), env.box.client("events")
+    cw.put_metric_alarm(
+        AlarmName="d", Namespace=DATA_NS, MetricName="feature_baseline_drift__c0", Statistic="Maximum", Period=3600,
+        EvaluationPeriods=1, Threshold=0.2, ComparisonOperator="GreaterThanThreshold", TreatMissingData="notBreaching",
+        Dimensions=[{"Name": "Endpoint", "Value": "ep"}, {"Name": "MonitoringSchedule", "Value": "dq"}])
+    topic = env.box.client("sns").create_topic(Name="t")["TopicArn"]
+    events.put_rule(Name="alarmed", EventPattern=json.dumps({"source": ["aws.cloudwatch"], "detail": {
+        "alarmName": ["d"], "state": {"value": ["ALARM"]}}}))
+    events.put_targets(Rule="alarmed", Targets=[{"Id": "t", "Arn": topic}])
+    env.capture("ep", rows(200, shift=2.0))
+    env.gw.tick(3 * 86400)  # one call: the hourly runs happen inside it, each evaluated as its metrics arrive
+    statuses = [e["MonitoringExecutionStatus"] for e in env.executions("dq")]
+    assert statuses.count("CompletedWithViolations") == 1 and len(statuses) == 72
+    assert [d["rule"] for d in env.gw.events.deliveries if d["rule"] == "alarmed"] == ["alarmed"]
+    assert cw.describe_alarms(AlarmNames=["d"])["MetricAlarms"][0]["StateValue"] == "OK"  # the datapoint aged out

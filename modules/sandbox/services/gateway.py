@@ -25,7 +25,7 @@ from typing import Any, Callable, Optional
 
 from . import iam
 from .events import EventBus
-from .scheduler import Scheduler
+from .scheduler import MAX_TICK, Scheduler
 from .sagemaker.endpoints import EndpointRuntime
 from .sagemaker.monitor import MonitorRuntime
 from .sagemaker.pipelines import PipelineRuntime
@@ -37,6 +37,7 @@ JSON_TARGETS = {"SageMaker": "sagemaker", "AWSEvents": "events", "GraniteService
                 "AmazonSSM": "ssm"}
 DEFAULT_ACCOUNT = "123456789012"
 CONTROL = "/_ladder/"
+MONITOR_STOP = 60.0  # seconds after a monitoring execution's scheduled time the clock stops (its metrics are in)
 
 
 @dataclass
@@ -162,8 +163,20 @@ class Gateway:
         from .cloudwatch import evaluate
         from .sagemaker import deployments
 
-        fired = self.scheduler.tick(seconds)
-        # monitoring schedules run their executions (.sagemaker.monitor): capture -> analyzer -> metrics -> event
+        # The clock stops a minute after each monitoring execution falls due (.sagemaker.monitor: capture ->
+        # analyzer -> metrics -> event), so the alarms on the metrics it publishes are evaluated then, as CloudWatch
+        # evaluates them when the data arrives, not only at the end of a long tick.
+        if not 0 < seconds <= MAX_TICK:
+            raise ValueError(f"tick seconds must be in (0, {MAX_TICK}]")
+        fired: list[dict[str, Any]] = []
+        end = self.scheduler.now() + seconds
+        for due in self.monitor.due_times(end):
+            step = min(due + MONITOR_STOP, end) - self.scheduler.now()
+            if step > 0:
+                fired.extend(self.scheduler.tick(step))
+            fired.extend(self.monitor.fired(e) for e in self.monitor.tick())
+        if end - self.scheduler.now() > 0:
+            fired.extend(self.scheduler.tick(end - self.scheduler.now()))
         fired.extend(self.monitor.fired(e) for e in self.monitor.tick())
         for account, regions in list(cloudwatch_backends.items()):
             for region in list(regions.keys()):

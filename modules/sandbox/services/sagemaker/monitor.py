@@ -199,6 +199,22 @@ class MonitorRuntime:
                     continue
         return [self.run(schedule, moment) for moment, schedule in sorted(due, key=lambda d: d[0])]
 
+    def due_times(self, end: float) -> list[float]:
+        """When executions fall due between each schedule's last check and ``end`` (sandbox epoch seconds)."""
+        times: set[float] = set()
+        with self._lock:
+            for schedule in list(self.schedules.values()):
+                expr = (schedule.config.get("ScheduleConfig") or {}).get("ScheduleExpression", "")
+                if schedule.status != "Scheduled" or expr == "NOW":
+                    continue
+                begin = datetime.fromtimestamp(schedule.last_checked, timezone.utc)
+                try:
+                    found = occurrences(expr, begin, begin, datetime.fromtimestamp(end, timezone.utc))
+                except Unsupported:
+                    continue
+                times.update(t.timestamp() for t in found)
+        return sorted(times)
+
     # ---- one execution ---------------------------------------------------------------------------------
     def run(self, schedule: Schedule, scheduled: datetime) -> dict[str, Any]:
         kind = schedule.kind
