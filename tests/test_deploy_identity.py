@@ -13,7 +13,7 @@ import pytest
 from modules import plan, spec
 from modules.components import deployment
 from modules.policies import rules
-from tests.helpers import config, policy, statements
+from tests.helpers import config, fresh, policy, statements
 
 ACCOUNT = "123456789012"
 PLATFORM = "acme-ml/mlops-platform"
@@ -284,6 +284,7 @@ def test_sandbox_creates_the_deploy_role_with_its_trust_and_policy(tmp_path):
     cfg = config(environment="staging", maturity=3, projects=[{"name": "churn"}])
     s = spec.from_config(cfg, source="<test>", stack="staging")
     with MotoServer() as server:
+        fresh(server)  # moto keeps state per process
         saved = {k: os.environ.get(k) for k in ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")}
         os.environ.update({"AWS_ENDPOINT_URL": server.endpoint, "AWS_ACCESS_KEY_ID": "testing",
                            "AWS_SECRET_ACCESS_KEY": "testing"})
@@ -301,6 +302,19 @@ def test_sandbox_creates_the_deploy_role_with_its_trust_and_policy(tmp_path):
             assert not allowed(doc, "sagemaker:UpdateEndpoint", arn("sagemaker", "endpoint/acme-prod-churn"),
                                tag("prod"))
             assert iam.get_role(RoleName="acme-staging-churn-approval-dispatch")["Role"]["RoleName"]
+            # an approval in staging's registry reaches the PLATFORM repository's dispatch with environment staging,
+            # through the rule, target, role and API destination the stack declared
+            sm = boto3.client("sagemaker", endpoint_url=server.endpoint, region_name="us-east-1",
+                              aws_access_key_id="testing", aws_secret_access_key="testing")
+            pkg = sm.create_model_package(
+                ModelPackageGroupName="acme-staging-churn", ModelApprovalStatus="PendingManualApproval",
+                InferenceSpecification={"Containers": [{"Image": "img"}], "SupportedContentTypes": ["text/csv"],
+                                        "SupportedResponseMIMETypes": ["application/json"]})["ModelPackageArn"]
+            sm.update_model_package(ModelPackageArn=pkg, ModelApprovalStatus="Approved")
+            dispatches = [r for r in server.gateway.events.received if r["url"].endswith("/dispatches")]
+            assert [d["github"] for d in dispatches] == [{
+                "repository": PLATFORM, "status": 204, "message": "No Content", "event_type": "model-approved",
+                "client_payload": {"environment": "staging", "project": "churn", "model_package_arn": pkg}}]
         finally:
             for k, v in saved.items():
                 if v is None:

@@ -60,14 +60,13 @@ def env(tmp_path_factory):
     upload_code(aws, "v1")
     s3.put_object(Bucket=BUCKET, Key="p/data/v1/a.csv", Body=b"y,x\n1,2\n")
 
-    def trigger_role(name, service, allow=True):
+    def trigger_role(name, service, allow=True, action="sagemaker:StartPipelineExecution", resource=PIPELINE_ARN):
         trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": service},
                                                          "Action": "sts:AssumeRole"}]}
         arn = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
         if allow:
             iam.put_role_policy(RoleName=name, PolicyName="start", PolicyDocument=json.dumps({
-                "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sagemaker:StartPipelineExecution",
-                                                        "Resource": PIPELINE_ARN}]}))
+                "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": action, "Resource": resource}]}))
         return arn
 
     aws["trigger_role"] = trigger_role
@@ -137,7 +136,8 @@ def test_approval_event_reaches_the_api_destination_with_its_secret_redacted(env
     events.put_rule(Name="approved", EventPattern=json.dumps({
         "source": ["aws.sagemaker"], "detail-type": ["SageMaker Model Package State Change"],
         "detail": {"ModelPackageGroupName": ["g"], "ModelApprovalStatus": ["Approved"]}}))
-    role = aws["trigger_role"]("dispatch-role", "events.amazonaws.com")
+    role = aws["trigger_role"]("dispatch-role", "events.amazonaws.com", action="events:InvokeApiDestination",
+                               resource=dest["ApiDestinationArn"])
     events.put_targets(Rule="approved", Targets=[{"Id": "gh", "Arn": dest["ApiDestinationArn"], "RoleArn": role,
                                                    "InputTransformer": {
                                                        "InputPathsMap": {"arn": "$.detail.ModelPackageArn"},
@@ -157,14 +157,15 @@ def test_approval_event_reaches_the_api_destination_with_its_secret_redacted(env
     assert body == {"event_type": "deploy", "arn": package}
 
 
-def _dispatch_rule(aws, name: str, group: str, url: str, template: str) -> None:
+def _dispatch_rule(aws, name: str, group: str, url: str, template: str, may_invoke: bool = True) -> None:
     events = aws["client"]("events")
     conn = events.create_connection(Name=f"{name}-github", AuthorizationType="API_KEY", AuthParameters={
         "ApiKeyAuthParameters": {"ApiKeyName": "Authorization", "ApiKeyValue": "Bearer ghp_supersecret"}})
     dest = events.create_api_destination(Name=f"{name}-github", ConnectionArn=conn["ConnectionArn"],
                                          HttpMethod="POST", InvocationEndpoint=url)
     events.put_rule(Name=name, EventPattern=json.dumps(approval_event_pattern(group)))
-    role = aws["trigger_role"](f"{name}-approval-dispatch", "events.amazonaws.com", allow=False)
+    role = aws["trigger_role"](f"{name}-approval-dispatch", "events.amazonaws.com", allow=may_invoke,
+                               action="events:InvokeApiDestination", resource=dest["ApiDestinationArn"])
     events.put_targets(Rule=name, Targets=[{"Id": "github-dispatch", "Arn": dest["ApiDestinationArn"], "RoleArn": role,
                                              "InputTransformer": {"InputPathsMap": {"arn": "$.detail.ModelPackageArn"},
                                                                   "InputTemplate": template}}])
@@ -209,6 +210,18 @@ def test_a_dispatch_github_would_reject_fails_the_delivery(env):
     delivery = srv.gateway.events.deliveries[-1]
     assert delivery["rule"] == "too-big" and delivery["status"] == "failed"
     assert "GitHub answered 422" in delivery["reason"] and "at most 10" in delivery["reason"]
+
+
+def test_a_dispatch_role_that_may_not_invoke_the_destination_fails_the_delivery(env):
+    srv, aws = env
+    _dispatch_rule(aws, "no-invoke", "no-invoke", "https://api.github.com/repos/acme-ml/mlops-platform/dispatches",
+                   dispatch_template("staging", "churn"), may_invoke=False)
+    before = len(srv.gateway.events.received)
+    _approve(aws, "no-invoke")
+    delivery = srv.gateway.events.deliveries[-1]
+    assert delivery["rule"] == "no-invoke" and delivery["status"] == "failed"
+    assert "events:InvokeApiDestination" in delivery["reason"]
+    assert len(srv.gateway.events.received) == before  # nothing reached the receiver
 
 
 def test_control_endpoint_ticks_and_reports(env):

@@ -146,6 +146,15 @@ class EventBus:
     def _api_destination(self, target: dict[str, Any], event: dict[str, Any]) -> dict[str, Any]:
         from moto.events.models import events_backends
 
+        # EventBridge invokes an API destination as the target's role: it must trust events.amazonaws.com and allow
+        # events:InvokeApiDestination on the destination (https://docs.aws.amazon.com/eventbridge/latest/userguide/
+        # eb-api-destinations.html#eb-api-destination-permissions)
+        role = target.get("RoleArn") or ""
+        if role:
+            if not iam.trusts_service(role, "events.amazonaws.com"):
+                raise PermissionError(f"EventBridge cannot assume {role}: its trust policy does not allow "
+                                      f"events.amazonaws.com")
+            iam.require(role, "events:InvokeApiDestination", target["Arn"])
         backend = events_backends[event["account"]][event["region"]]
         name = target["Arn"].split(":api-destination/")[1].split("/")[0]
         destination = backend.destinations.get(name)
