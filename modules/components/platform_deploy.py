@@ -25,7 +25,9 @@ What is still broad, and why (best effort, see ``BROAD``):
 - it writes the policies of the stack's own roles (that is what ``pulumi up`` of the stack does), so it could widen
   one of them; a permissions boundary on every stack role would bound that and is not built yet;
 - Application Auto Scaling on every scalable target of the account: scalable targets have id-based ARNs;
-- a few read-only List/Describe calls on ``*`` that have no resource-level permissions.
+- a few read-only List/Describe calls on ``*`` that have no resource-level permissions;
+- Cloud Control (``cloudformation:*Resource``, for the pulumi-aws-native resources) on ``*``: it has no
+  resource-level permissions; the SageMaker calls it makes with the role's credentials stay scoped.
 
 The role is part of the stack it deploys: the first ``pulumi up`` of a stack runs with an administrator's
 credentials (it creates this role); after that the workflow deploys, but a change to this role itself needs an
@@ -53,10 +55,14 @@ GLOBAL_READS = ["kms:ListAliases", "ssm:DescribeParameters", "iam:ListOpenIDConn
                 "sagemaker:ListModelPackages", "sagemaker:ListModelPackageGroups", "sagemaker:ListPipelines",
                 "sagemaker:ListEndpoints", "application-autoscaling:DescribeScalableTargets",
                 "application-autoscaling:DescribeScalingPolicies", "application-autoscaling:DescribeScalingActivities"]
+CLOUD_CONTROL_ACTIONS = ["cloudformation:CreateResource", "cloudformation:GetResource", "cloudformation:UpdateResource",
+                         "cloudformation:DeleteResource", "cloudformation:GetResourceRequestStatus",
+                         "cloudformation:ListResources"]
 BROAD = ("verb families (Create*/Update*/Delete*/Describe*...) within the stack's own names and tags",
          "writes to the stack's own roles' policies (no permissions boundary yet)",
          "Application Auto Scaling on every scalable target of the account (ids, not names)",
-         "read-only List/Describe calls without resource-level permissions on *")
+         "read-only List/Describe calls without resource-level permissions on *",
+         "Cloud Control (aws-native resources) on *: it has no resource-level permissions")
 
 IAM_ROLE_ACTIONS = [
     "iam:CreateRole", "iam:DeleteRole", "iam:GetRole", "iam:UpdateRole", "iam:UpdateRoleDescription",
@@ -166,6 +172,11 @@ def deploy_role_statements(ctx: Context) -> list[dict[str, Any]]:
          "Resource": [arn("cloudwatch", f"alarm:{prefix}*"), arn("cloudwatch", f"dashboard/{prefix}*", region=False)]},
         {"Sid": "EndpointAutoscaling", "Effect": "Allow", "Action": SCALING_ACTIONS,
          "Resource": arn("application-autoscaling", "scalable-target/*")},
+        # pulumi-aws-native resources (the endpoint with RetainAllVariantProperties, Clarify/quality monitors) go
+        # through Cloud Control, which has no resource-level permissions
+        # (https://docs.aws.amazon.com/service-authorization/latest/reference/list_cloudcontrol.html); it calls
+        # SageMaker with the caller's credentials, so the SageMaker statements above still scope what it changes
+        {"Sid": "CloudControlForAwsNative", "Effect": "Allow", "Action": CLOUD_CONTROL_ACTIONS, "Resource": "*"},
         {"Sid": "ReadOnlyWithoutResourceLevel", "Effect": "Allow", "Action": GLOBAL_READS, "Resource": "*"},
         {"Sid": "DenyChangingThisRole", "Effect": "Deny", "NotAction": ["iam:Get*", "iam:List*"],
          "Resource": arn("iam", f"role/{naming.platform_deploy_role()}", region=False)},

@@ -375,6 +375,9 @@ NO_RESOURCE_LEVEL = frozenset(a.lower() for a in (
     "kms:CreateKey", "ssm:DescribeParameters", "iam:ListOpenIDConnectProviders", "sagemaker:ListModelPackages",
     "application-autoscaling:DescribeScalableTargets", "application-autoscaling:DescribeScalingPolicies",
     "application-autoscaling:DescribeScalingActivities",
+    # Cloud Control API (list_cloudcontrol): no resource types
+    "cloudformation:CreateResource", "cloudformation:GetResource", "cloudformation:UpdateResource",
+    "cloudformation:DeleteResource", "cloudformation:GetResourceRequestStatus", "cloudformation:ListResources",
 ))
 
 
