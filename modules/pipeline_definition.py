@@ -8,11 +8,13 @@ project's training settings into the pipeline definition JSON that ``aws.sagemak
            true  -> register (ModelStep: model package, PendingManualApproval, evaluation.json as ModelMetrics,
                               the baseline as DriftCheckBaselines.ModelDataQuality)
            false -> fail (FailStep)
-    preprocess -> baseline (ProcessingStep: Model Monitor's analyzer image on the training split)
+    evaluate -> baseline (ProcessingStep: Model Monitor's analyzer image on evaluate's baseline dataset)
 
-**Baseline** (issue 13): preprocess also writes ``baseline/baseline.csv``, the training split as the endpoint
-captures it: no header, no label, the features in the order a request sends them (``text/csv`` capture has no
-header, so the analyzer names columns ``_c0``, ``_c1``... in both). The ``baseline`` step is the processing job
+**Baseline** (issue 13): preprocess also writes ``baseline/baseline.csv``, the training split as a request sends
+it: no header, no label, the features in serving order; evaluate turns it into the dataset as data capture
+records it - the model's output first (label, score), then those features (Model Monitor reads captured output
+and input in that order; ``text/csv`` capture has no header, so the analyzer names columns ``_c0``, ``_c1``... in
+both). The ``baseline`` step is the processing job
 ``DefaultModelMonitor.suggest_baseline`` / ``QualityCheckStep`` run (same image, the same environment:
 ``dataset_format={"csv": {"header": false, ...}}``, ``dataset_source``, ``output_path``, metrics off; plain
 ``ProcessingStep`` so the pipeline needs no check-step machinery) and writes ``statistics.json`` and
@@ -86,7 +88,8 @@ STEP_BASELINE = "baseline"
 
 SPLITS = ("train", "validation", "test")
 OUTPUT_MANIFEST = "manifest"
-OUTPUT_BASELINE_DATA = "baseline"           # preprocess: headerless, label-free training features
+OUTPUT_BASELINE_DATA = "baseline"           # preprocess: headerless label-free features; evaluate: + model output
+BASELINE_FEATURES = "baseline_features"     # evaluate's input: preprocess's baseline features
 OUTPUT_BASELINE = "monitoring_output"       # baseline step: statistics.json + constraints.json (SDK's output name)
 BASELINE_DATASET_INPUT = "baseline_dataset_input"
 BASELINE_DATASET_PATH = f"/opt/ml/processing/input/{BASELINE_DATASET_INPUT}"
@@ -426,25 +429,6 @@ def _build_with_sdk(inputs: PipelineInputs) -> str:
         cache_config=cache, retry_policies=_job_retry_policies(sdk))
     prep_out = preprocess.properties.ProcessingOutputConfig.Outputs
 
-    # baseline: Model Monitor's analyzer on the headerless, label-free training split (what suggest_baseline runs)
-    from .components.monitor_signals import analyzer_image_uri
-
-    analyzer = sdk.Processor(role=inputs.role_arn, image_uri=analyzer_image_uri(inputs.region), instance_count=1,
-                             instance_type=p_proc_type, volume_kms_key=kms, output_kms_key=kms,
-                             max_runtime_in_seconds=3600, base_job_name=f"{inputs.project}-baseline",
-                             env=dict(BASELINE_ENVIRONMENT), sagemaker_session=session,
-                             network_config=sdk.NetworkConfig(enable_network_isolation=True,
-                                                              encrypt_inter_container_traffic=True))
-    baseline = sdk.ProcessingStep(
-        name=STEP_BASELINE,
-        description="Data-quality baseline of the training split (Model Monitor analyzer, as suggest_baseline)",
-        step_args=analyzer.run(
-            inputs=[s3_in(BASELINE_DATASET_INPUT, prep_out[OUTPUT_BASELINE_DATA].S3Output.S3Uri,
-                          BASELINE_DATASET_PATH)],
-            outputs=[s3_out(OUTPUT_BASELINE, BASELINE_OUTPUT_PATH, out(STEP_BASELINE))]),
-        cache_config=cache, retry_policies=_job_retry_policies(sdk))
-    baseline_uri = baseline.properties.ProcessingOutputConfig.Outputs[OUTPUT_BASELINE].S3Output.S3Uri
-
     # train: script mode with the framework container (SM_CHANNEL_TRAIN / SM_CHANNEL_VALIDATION / SM_MODEL_DIR);
     # train.py writes model.joblib and code/inference.py into SM_MODEL_DIR, so model.tar.gz carries its own code.
     trainer = sdk.ModelTrainer(
@@ -481,15 +465,40 @@ def _build_with_sdk(inputs: PipelineInputs) -> str:
         step_args=processor("evaluate", "evaluate.py").run(
             inputs=[s3_in("model", model_artifacts, "/opt/ml/processing/model"),
                     s3_in("test", prep_out["test"].S3Output.S3Uri, "/opt/ml/processing/test"),
+                    s3_in(BASELINE_FEATURES, prep_out[OUTPUT_BASELINE_DATA].S3Output.S3Uri,
+                          f"/opt/ml/processing/{BASELINE_FEATURES}"),
                     code_input("evaluate.py")],
             outputs=[s3_out(OUTPUT_EVALUATION, "/opt/ml/processing/evaluation",
-                            out(STEP_EVALUATE, OUTPUT_EVALUATION))],
+                            out(STEP_EVALUATE, OUTPUT_EVALUATION)),
+                     s3_out(OUTPUT_BASELINE_DATA, f"/opt/ml/processing/{OUTPUT_BASELINE_DATA}",
+                            out(STEP_EVALUATE, OUTPUT_BASELINE_DATA))],
             arguments=["--model-dir", "/opt/ml/processing/model", "--test-dir", "/opt/ml/processing/test",
-                       "--output-dir", "/opt/ml/processing/evaluation"]),
+                       "--output-dir", "/opt/ml/processing/evaluation",
+                       "--baseline-features-dir", f"/opt/ml/processing/{BASELINE_FEATURES}",
+                       "--baseline-dir", f"/opt/ml/processing/{OUTPUT_BASELINE_DATA}"]),
         property_files=[report],
         cache_config=cache, retry_policies=_job_retry_policies(sdk))
     # the step's own output URI (no trailing slash) + "/evaluation.json": one "/" exactly
     evaluation_uri = evaluate.properties.ProcessingOutputConfig.Outputs[OUTPUT_EVALUATION].S3Output.S3Uri
+
+    # baseline: Model Monitor's analyzer on evaluate's baseline dataset (what suggest_baseline runs)
+    from .components.monitor_signals import analyzer_image_uri
+
+    analyzer = sdk.Processor(role=inputs.role_arn, image_uri=analyzer_image_uri(inputs.region), instance_count=1,
+                             instance_type=p_proc_type, volume_kms_key=kms, output_kms_key=kms,
+                             max_runtime_in_seconds=3600, base_job_name=f"{inputs.project}-baseline",
+                             env=dict(BASELINE_ENVIRONMENT), sagemaker_session=session,
+                             network_config=sdk.NetworkConfig(enable_network_isolation=True,
+                                                              encrypt_inter_container_traffic=True))
+    baseline_data = evaluate.properties.ProcessingOutputConfig.Outputs[OUTPUT_BASELINE_DATA].S3Output.S3Uri
+    baseline = sdk.ProcessingStep(
+        name=STEP_BASELINE,
+        description="Data-quality baseline of the training split (Model Monitor analyzer, as suggest_baseline)",
+        step_args=analyzer.run(
+            inputs=[s3_in(BASELINE_DATASET_INPUT, baseline_data, BASELINE_DATASET_PATH)],
+            outputs=[s3_out(OUTPUT_BASELINE, BASELINE_OUTPUT_PATH, out(STEP_BASELINE))]),
+        cache_config=cache, retry_policies=_job_retry_policies(sdk))
+    baseline_uri = baseline.properties.ProcessingOutputConfig.Outputs[OUTPUT_BASELINE].S3Output.S3Uri
 
     # register: model package in the project's group, PendingManualApproval as a literal (never a parameter)
     builder = sdk.ModelBuilder(
@@ -542,7 +551,7 @@ def _build_with_sdk(inputs: PipelineInputs) -> str:
     pipeline = sdk.Pipeline(
         name=inputs.pipeline_name,
         parameters=[p_code, p_input, p_train_type, p_proc_type],
-        steps=[preprocess, baseline, train, evaluate, gate],
+        steps=[preprocess, train, evaluate, baseline, gate],
         sagemaker_session=session,
         pipeline_experiment_config=None,  # no Experiments permissions on the role: no experiment/trial per run
     )

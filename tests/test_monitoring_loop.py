@@ -298,8 +298,14 @@ def test_baseline_step_is_what_suggest_baseline_runs(definition):
     assert args["Environment"] == sdk_env == BASELINE_ENVIRONMENT
     (source,) = args["ProcessingInputs"]
     assert source["InputName"] == "baseline_dataset_input"
-    assert source["S3Input"]["S3Uri"] == {
+    assert source["S3Input"]["S3Uri"] == {  # evaluate's dataset: the model's output, then the features
+        "Get": f"Steps.evaluate.ProcessingOutputConfig.Outputs['{OUTPUT_BASELINE_DATA}'].S3Output.S3Uri"}
+    evaluate = next(s for s in definition["Steps"] if s["Name"] == "evaluate")["Arguments"]
+    features = next(i for i in evaluate["ProcessingInputs"] if i["InputName"] == "baseline_features")
+    assert features["S3Input"]["S3Uri"] == {
         "Get": f"Steps.preprocess.ProcessingOutputConfig.Outputs['{OUTPUT_BASELINE_DATA}'].S3Output.S3Uri"}
+    assert evaluate["AppSpecification"]["ContainerArguments"][-4:] == [
+        "--baseline-features-dir", "/opt/ml/processing/baseline_features", "--baseline-dir", "/opt/ml/processing/baseline"]
     (output,) = args["ProcessingOutputConfig"]["Outputs"]
     assert {"Get": "Execution.PipelineExecutionId"} in output["S3Output"]["S3Uri"]["Std:Join"]["Values"]
     assert args["ProcessingOutputConfig"]["KmsKeyId"] and args["ProcessingResources"]["ClusterConfig"]["VolumeKmsKeyId"]
@@ -325,57 +331,73 @@ def test_registered_package_carries_the_baseline(definition):
 # ---- the baseline's format is the capture's ---------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def baked_preprocess(tmp_path_factory):
-    """The generated repository's preprocess on the bundled data, and its smoke test's payload function."""
+def baked_run(tmp_path_factory):
+    """The generated repository trained locally (preprocess -> train -> evaluate, as the pipeline lays it out), the
+    capture of its smoke-test payload as the endpoint writes it (Input and Output), and the baked modules."""
     from modules.scaffold import bake
 
     root = bake({"project_name": "Churn Model", "environment": "prod", "aws_region": REGION,
                  "maturity_level": 4}, tmp_path_factory.mktemp("baked"))
-    out = tmp_path_factory.mktemp("splits")
-    subprocess.run([sys.executable, "-m", "churn_model.preprocess", "--input-dir", str(out / "none"),
-                    "--output-dir", str(out), "--sample-data-fallback"], cwd=root, check=True, capture_output=True,
-                   env={"PYTHONPATH": f"{root / 'src'}:{root}", "PATH": "/usr/bin:/bin"})
-    loader = importlib.util.spec_from_file_location("baked_smoke_test", root / "deploy" / "smoke_test.py")
-    smoke = importlib.util.module_from_spec(loader)
-    loader.loader.exec_module(smoke)
-    return out, smoke
+    build = tmp_path_factory.mktemp("build")
+    env = {"PYTHONPATH": f"{root / 'src'}:{root}", "PATH": "/usr/bin:/bin"}
+    subprocess.run([sys.executable, "-m", "churn_model.local", "--build-dir", str(build)], cwd=root, check=True,
+                   capture_output=True, env=env)
+    sys.path[:0] = [str(root / "src"), str(root)]
+    try:
+        smoke = _load(root / "deploy" / "smoke_test.py", "baked_smoke_test")
+        inference = _load(root / "src" / "churn_model" / "inference.py", "baked_inference")
+    finally:
+        del sys.path[:2]
+    payload = smoke.sample_payload(50)
+    model = inference.model_fn(build / "model")
+    rows = inference.input_fn(payload, "text/csv")
+    body, ctype = inference.output_fn(inference.predict_fn(rows, model), "application/json")
+    captured = tmp_path_factory.mktemp("capture") / "capture.jsonl"
+    captured.write_text(json.dumps({  # SageMaker's capture record for one InvokeEndpoint
+        "captureData": {"endpointInput": {"observedContentType": "text/csv", "mode": "INPUT", "data": payload,
+                                          "encoding": "CSV"},
+                        "endpointOutput": {"observedContentType": ctype, "mode": "OUTPUT", "data": body,
+                                           "encoding": "JSON"}},
+        "eventMetadata": {"eventId": "e1", "inferenceTime": "2026-12-02T00:00:00Z"}, "eventVersion": "0"}) + "\n")
+    return build, captured.parent
 
 
-def _capture(payload: str) -> dict[str, Any]:
-    """One captured request as the endpoint's data capture writes it (text/csv, CSV encoding)."""
-    return {"observedContentType": "text/csv", "mode": "INPUT", "data": payload, "encoding": "CSV"}
+def _load(path: Path, name: str):
+    loader = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(loader)
+    loader.loader.exec_module(module)
+    return module
 
 
-def test_baseline_dataset_has_the_columns_the_endpoint_captures_for_the_smoke_payload(baked_preprocess):
+def _structural(violations: list[dict[str, str]]) -> set[str]:
+    return {v["constraint_check_type"] for v in violations} & {"missing_column_check", "extra_column_check",
+                                                               "data_type_check"}
+
+
+def test_baseline_dataset_has_the_columns_the_endpoint_captures_for_the_smoke_payload(baked_run):
     from modules.sandbox.services.sagemaker.modelmonitor import capture, dataquality
 
-    out, smoke = baked_preprocess
-    text = (out / "baseline" / "baseline.csv").read_text()
-    stats, constraints = dataquality.suggest_baseline(out / "baseline" / "baseline.csv", header=False)
-    captured = capture.rows_of(_capture(smoke.sample_payload(50)))
-    frame = dataquality.frame_of(captured)
-    assert [f["name"] for f in stats["features"]] == list(frame.columns) == [f"_c{i}" for i in range(30)]
-    assert stats["dataset"]["item_count"] == len(text.splitlines())  # no header line counted as a record
+    build, captured = baked_run
+    dataset = build / "baseline-dataset" / "baseline.csv"
+    lines = dataset.read_text().splitlines()
+    assert len(lines) == len((build / "baseline" / "baseline.csv").read_text().splitlines())  # no header
+    stats, constraints = dataquality.suggest_baseline(dataset, header=False)  # the baseline step's analysis
+    frame = dataquality.frame_of(capture.monitored_rows(captured))  # the monitor's view of the capture
+    assert [f["name"] for f in stats["features"]] == list(frame.columns) == [f"_c{i}" for i in range(32)]
+    assert {f["name"]: f["inferred_type"] for f in stats["features"]}["_c0"] == "Integral"  # the predicted label
     _, violations, _ = dataquality.check(frame, stats, constraints)
-    structural = [v for v in violations if v["constraint_check_type"] in
-                  ("missing_column_check", "extra_column_check", "data_type_check")]
-    assert structural == []
-    # column for column: a request row that was in the training split is a baseline record, unchanged
-    first = text.splitlines()[0].split(",")
-    row = capture.rows_of(_capture(",".join(repr(float(v)) for v in first) + "\n"))[0]
-    assert [float(v) for v in row] == [float(v) for v in first]
+    assert _structural(violations) == set(), violations
 
 
-def test_the_old_baseline_format_would_not_match_the_capture(baked_preprocess):
-    """The issue's defect: a baseline with the header row and the label column does not fit captured text/csv."""
+def test_the_old_baseline_formats_would_not_match_the_capture(baked_run):
+    """The issue's defect (a header row and the true label) and a features-only baseline: both off the capture."""
     from modules.sandbox.services.sagemaker.modelmonitor import capture, dataquality
 
-    out, smoke = baked_preprocess
-    stats, constraints = dataquality.suggest_baseline(out / "train" / "train.csv", header=True)
-    frame = dataquality.frame_of(capture.rows_of(_capture(smoke.sample_payload(50))))
-    _, violations, _ = dataquality.check(frame, stats, constraints)
-    kinds = {v["constraint_check_type"] for v in violations}
-    assert kinds & {"missing_column_check", "extra_column_check"}, violations
+    build, captured = baked_run
+    frame = dataquality.frame_of(capture.monitored_rows(captured))
+    for dataset, header in ((build / "train" / "train.csv", True), (build / "baseline" / "baseline.csv", False)):
+        stats, constraints = dataquality.suggest_baseline(dataset, header=header)
+        assert _structural(dataquality.check(frame, stats, constraints)[1]), dataset
 
 
 # ---- sandbox: the new types are realised ------------------------------------------------------------------

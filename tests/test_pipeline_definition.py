@@ -130,7 +130,7 @@ def test_exactly_the_seven_steps_with_their_types():
         "preprocess": "Processing", "baseline": "Processing", "train": "Training", "evaluate": "Processing",
         "gate": "Condition", "register": "RegisterModel", "fail": "Fail",
     }
-    assert [s["Name"] for s in d["Steps"]] == ["preprocess", "baseline", "train", "evaluate", "gate"]
+    assert [s["Name"] for s in d["Steps"]] == ["preprocess", "train", "evaluate", "baseline", "gate"]
     gate = steps["gate"]["Arguments"]
     assert [s["Name"] for s in gate["IfSteps"]] == ["register"]
     assert [s["Name"] for s in gate["ElseSteps"]] == ["fail"]
@@ -142,9 +142,9 @@ def test_data_dependencies_chain_the_steps():
     assert "Parameters.InputDataUrl" in gets(pre["ProcessingInputs"])
     assert [o["OutputName"] for o in pre["ProcessingOutputConfig"]["Outputs"]] == ["train", "validation", "test",
                                                                                 "manifest", "baseline"]
-    baseline = steps["baseline"]["Arguments"]  # Model Monitor's analyzer on preprocess's baseline dataset
+    baseline = steps["baseline"]["Arguments"]  # Model Monitor's analyzer on evaluate's baseline dataset
     assert gets(baseline["ProcessingInputs"]) == [
-        "Steps.preprocess.ProcessingOutputConfig.Outputs['baseline'].S3Output.S3Uri"]
+        "Steps.evaluate.ProcessingOutputConfig.Outputs['baseline'].S3Output.S3Uri"]
     assert steps["preprocess"]["PropertyFiles"] == [
         {"PropertyFileName": "DataManifest", "OutputName": "manifest", "FilePath": "manifest.json"}]
     assert pre["AppSpecification"]["ContainerArguments"][-2:] == ["--input-uri", {"Get": "Parameters.InputDataUrl"}]
@@ -162,7 +162,9 @@ def test_data_dependencies_chain_the_steps():
     assert inputs["test"] == {"Get": "Steps.preprocess.ProcessingOutputConfig.Outputs['test'].S3Output.S3Uri"}
     assert steps["evaluate"]["PropertyFiles"] == [
         {"PropertyFileName": "EvaluationReport", "OutputName": "evaluation", "FilePath": "evaluation.json"}]
-    assert [o["OutputName"] for o in evaluate["ProcessingOutputConfig"]["Outputs"]] == ["evaluation"]
+    assert [o["OutputName"] for o in evaluate["ProcessingOutputConfig"]["Outputs"]] == ["evaluation", "baseline"]
+    assert inputs["baseline_features"] == {
+        "Get": "Steps.preprocess.ProcessingOutputConfig.Outputs['baseline'].S3Output.S3Uri"}
 
     condition = steps["gate"]["Arguments"]["Conditions"][0]
     assert condition["LeftValue"]["Std:JsonGet"]["PropertyFile"] == {"Get": "Steps.evaluate.PropertyFiles.EvaluationReport"}
@@ -218,7 +220,8 @@ def test_metrics_uri_is_the_evaluate_steps_own_output_with_one_slash():
     steps = steps_by_name(d)
     stats = steps["register"]["Arguments"]["ModelMetrics"]["ModelQuality"]["Statistics"]
     assert stats["ContentType"] == "application/json"
-    (own,) = steps["evaluate"]["Arguments"]["ProcessingOutputConfig"]["Outputs"]
+    (own,) = [o for o in steps["evaluate"]["Arguments"]["ProcessingOutputConfig"]["Outputs"]
+              if o["OutputName"] == "evaluation"]
     assert stats["S3Uri"] == {"Std:Join": {"On": "/", "Values": [
         {"Get": "Steps.evaluate.ProcessingOutputConfig.Outputs['evaluation'].S3Output.S3Uri"}, "evaluation.json"]}}
     # substitute the step's own output URI for the property reference, per execution
@@ -312,12 +315,12 @@ def test_a_code_change_between_two_runs_gives_different_code_uris():
 def test_two_executions_never_share_an_output():
     steps = steps_by_name(definition())
     outs = output_uris(steps)
-    assert len(outs) == 8  # preprocess x5 (with the baseline dataset), baseline, train, evaluate
+    assert len(outs) == 9  # preprocess x5 (with the baseline features), baseline, train, evaluate x2
     for o in outs:
         assert o["Std:Join"]["Values"][:2] == [OUT_ROOT, {"Get": "Execution.PipelineExecutionId"}], o
     first = {resolve(o, execution_id="a1b2") for o in outs}
     second = {resolve(o, execution_id="c3d4") for o in outs}
-    assert len(first) == 8 and not first & second
+    assert len(first) == 9 and not first & second
     assert f"{OUT_ROOT}/a1b2/preprocess/train" in first and f"{OUT_ROOT}/a1b2/train" in first
     assert all(not u.endswith("/") and "//" not in u.removeprefix("s3://") for u in first)
 

@@ -113,7 +113,7 @@ def test_ci_run_trains_through_the_registered_definition(env):
     execution = env.run("--seed-sample-data")
     assert execution.status == "Succeeded", execution.failure
     assert execution.trigger == "ci"
-    assert [s.name for s in execution.steps.values()] == ["preprocess", "baseline", "train", "evaluate", "gate",
+    assert [s.name for s in execution.steps.values()] == ["preprocess", "train", "evaluate", "baseline", "gate",
                                                           "register"]
     assert not any(s.cache_source for s in execution.steps.values())  # caching is off by default
     desc = env.package(execution)
@@ -124,7 +124,8 @@ def test_ci_run_trains_through_the_registered_definition(env):
         uri = baseline[key]["S3Uri"]
         assert execution.execution_id in uri and uri.endswith(f"/baseline/{file}") and "//" not in uri[5:]
         body = json.loads(s3.get_object(Bucket=uri[5:].split("/", 1)[0], Key=uri[5:].split("/", 1)[1])["Body"].read())
-        assert [f["name"] for f in body["features"]] == [f"_c{i}" for i in range(30)]  # headerless, no label
+        # headerless, no true label: the model's label and score (as captured output), then the 30 features
+        assert [f["name"] for f in body["features"]] == [f"_c{i}" for i in range(32)]
     assert desc["ModelApprovalStatus"] == "PendingManualApproval"
     meta = desc["CustomerMetadataProperties"]
     assert meta["CodeVersion"] == env.git("rev-parse", "HEAD")

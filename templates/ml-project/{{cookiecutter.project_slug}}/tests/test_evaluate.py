@@ -43,3 +43,21 @@ def test_reads_sagemaker_model_archive(model_dir, splits, tmp_path):
     direct = evaluate.run(model_dir, splits / "test", tmp_path / "direct")
     assert json.loads(path.read_text()) == json.loads(direct.read_text())
     shutil.rmtree(packed)
+
+
+def test_baseline_dataset_is_each_training_row_as_the_endpoint_captures_it(model_dir, splits, tmp_path):
+    """Model Monitor reads captured output then input: [label, score, *features], no header, no true label."""
+    import pandas as pd
+
+    from {{ cookiecutter.__package_name }} import inference
+
+    evaluate.run(model_dir, splits / "test", tmp_path / "evaluation", splits / "baseline", tmp_path / "baseline")
+    lines = (tmp_path / "baseline" / evaluate.BASELINE_FILE).read_text().splitlines()
+    features = pd.read_csv(splits / "baseline" / "baseline.csv", header=None)
+    assert len(lines) == len(features)  # no header line
+    model = inference.model_fn(model_dir)
+    served = inference.predict_fn(features.values.tolist()[:20], model)  # what the endpoint answers
+    for line, (label, score), row in zip(lines[:20], served, features.values.tolist()[:20], strict=True):
+        values = line.split(",")
+        assert int(values[0]) == label and abs(float(values[1]) - score) < 1e-12
+        assert [float(v) for v in values[2:]] == [float(v) for v in row]  # the request, column for column

@@ -14,6 +14,14 @@ quality gate reads binary_classification_metrics.<metric>.value and the package 
 
 As Model Monitor does, standard_deviation is that of the metric over five random 80% samples, and "NaN" with
 fewer than 200 rows.
+
+With --baseline-features-dir (preprocess's baseline/: the training split without header and label) and
+--baseline-dir it also writes baseline/baseline.csv, the dataset the pipeline's Model Monitor baseline step
+analyzes: each training row as the endpoint's data capture records it - the model's output first (label, score:
+what the endpoint answers, {"predictions": [{"label", "score"}]}), then the request's features - no header.
+Model Monitor's data-quality job reads captured output and input in that order ("the prediction/output columns
+are assumed to be the first columns", model-monitor-create-baseline.html), so a baseline of the features alone
+would be off by two columns on every run.
 """
 
 import argparse
@@ -89,14 +97,46 @@ def compute_metrics(model, x: pd.DataFrame, y: pd.Series, seed: int = 0) -> dict
     return {"version": 0.0, "dataset": {"item_count": int(len(y)), "evaluation_time": None}, GROUP: metrics}
 
 
+BASELINE_FILE = "baseline.csv"
+
+
+def monitored_rows(model, features: pd.DataFrame) -> pd.DataFrame:
+    """[label, score, *features] per row: the endpoint's answer (inference.predict_fn: the positive-class
+    probability, the label at 0.5) followed by the request, as data capture and Model Monitor see them."""
+    scores = model.predict_proba(features)[:, 1]
+    out = pd.DataFrame({"label": (scores >= 0.5).astype(int), "score": scores.astype(float)})
+    return pd.concat([out, features.reset_index(drop=True)], axis=1)
+
+
+def write_baseline(model, features_dir, baseline_dir) -> Path:
+    files = sorted(Path(features_dir).glob("*.csv"))
+    if not files:
+        raise FileNotFoundError(f"no CSV files in {features_dir}")
+    features = pd.concat([pd.read_csv(f, header=None) for f in files], ignore_index=True)
+    names = list(getattr(model, "feature_names_in_", []))
+    if names:
+        if features.shape[1] != len(names):
+            raise ValueError(f"baseline features have {features.shape[1]} columns, the model takes {len(names)}")
+        features.columns = names
+    rows = monitored_rows(model, features)
+    Path(baseline_dir).mkdir(parents=True, exist_ok=True)
+    path = Path(baseline_dir) / BASELINE_FILE
+    rows.to_csv(path, index=False, header=False)
+    print(f"evaluate: baseline dataset {len(rows)} rows x {rows.shape[1]} columns (label, score, features) -> {path}")
+    return path
+
+
 def metric_value(report: dict, metric: str) -> float:
     """What the pipeline's gate reads: binary_classification_metrics.<metric>.value (KeyError when absent)."""
     return float(report[GROUP][metric]["value"])
 
 
-def run(model_dir, test_dir, output_dir) -> Path:
+def run(model_dir, test_dir, output_dir, baseline_features_dir=None, baseline_dir=None) -> Path:
     x, y = read_test(test_dir)
-    report = compute_metrics(load_model(model_dir), x, y)
+    model = load_model(model_dir)
+    report = compute_metrics(model, x, y)
+    if baseline_features_dir and baseline_dir:
+        write_baseline(model, baseline_features_dir, baseline_dir)
     Path(output_dir).mkdir(parents=True, exist_ok=True)
     path = Path(output_dir) / OUTPUT_FILE
     path.write_text(json.dumps(report, indent=2))
@@ -109,8 +149,10 @@ def main(argv=None) -> int:
     parser.add_argument("--model-dir", default="/opt/ml/processing/model")
     parser.add_argument("--test-dir", default="/opt/ml/processing/test")
     parser.add_argument("--output-dir", default="/opt/ml/processing/evaluation")
+    parser.add_argument("--baseline-features-dir", default=None, help="preprocess's baseline/ (headerless features)")
+    parser.add_argument("--baseline-dir", default=None, help="where baseline.csv (label, score, features) goes")
     args, _ = parser.parse_known_args(argv)
-    run(args.model_dir, args.test_dir, args.output_dir)
+    run(args.model_dir, args.test_dir, args.output_dir, args.baseline_features_dir, args.baseline_dir)
     return 0
 
 

@@ -2,7 +2,8 @@
 
     python -m {{ cookiecutter.__package_name }}.local [--build-dir build] [--input-dir data]
 
-Lays out build/ like the SageMaker pipeline does (train/ validation/ test/ manifest/ model/ evaluation/), reads
+Lays out build/ like the SageMaker pipeline does (train/ validation/ test/ manifest/ baseline/ model/ evaluation/
+baseline-dataset/: what the pipeline's Model Monitor baseline step analyzes), reads
 the newest data version under --input-dir (<version>/*.csv; the bundled dataset when there is none) and exits
 non-zero when the gate metric is below the minimum baked from the platform's spec.
 """
@@ -35,7 +36,8 @@ def run(build_dir, input_dir=None, metric: str = config.QUALITY_GATE_METRIC,
     build = Path(build_dir)
     preprocess.run(input_dir, build, sample_fallback=True)  # local runs only: the bundled dataset when no data
     train.run(build / "train", build / "model", build / "validation")
-    report_path = evaluate.run(build / "model", build / "test", build / "evaluation")
+    report_path = evaluate.run(build / "model", build / "test", build / "evaluation", build / "baseline",
+                               build / "baseline-dataset")
     report = json.loads(report_path.read_text())
     value = check_gate(report, metric, minimum)
     print(f"quality gate passed: {metric} = {value:.4f} >= {minimum}")
