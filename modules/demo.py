@@ -7,17 +7,17 @@ command; the project's sample data is seeded on request) -> the pipeline execute
 gate, register: PendingManualApproval) -> a person approves -> the approval event reaches the deploy trigger
 (GitHub dispatch receiver) -> deploy (``ladder deploy`` writes the package ARN, the stack is re-applied: the
 endpoint runs the package's own container) -> the project's smoke test calls the sandbox endpoint -> new
-labelled data lands at a new data version; shifted traffic is served and captured, the project's drift check
-finds drift and publishes the metric -> CloudWatch (emulated) evaluates the drift alarm: ALARM -> its
-state-change event reaches the retraining rule, which starts the pipeline as its role -> the retraining runs
-every step on the new data version and a new package waits for approval -> a week later (sandbox clock) the
-training schedule fires.
+labelled data lands at a new data version; shifted traffic is served and captured -> Model Monitor's hourly
+data-quality run (emulated) analyses each hour's capture against the baseline the pipeline computed: clean for
+traffic like the training data, CompletedWithViolations for shifted traffic -> its "Processing Job State Change"
+event reaches the retraining rule, which starts the pipeline as its role -> the retraining runs every step on the
+new data version and a new package waits for approval -> a week later (sandbox clock) the training schedule fires.
 
 Nothing touches the repository: the stack file is copied into the work directory (``--keep DIR`` keeps it,
 otherwise a temporary one), the sandbox state lives there too, and the emulator is stopped at the end.
 
-What the emulation does not do yet is said, not faked: Model Monitor's own analysis of captured data (the drift
-check is the project's ``monitoring.drift``, which publishes the DriftScore the platform's alarm watches).
+What the emulation does not do is said, not faked: the analyzer is the sandbox's approximation of Model
+Monitor's (services/sagemaker/modelmonitor), and ``--scenario bad-canary`` is the rollback drill (demo_canary.py).
 """
 
 from __future__ import annotations
@@ -46,15 +46,16 @@ STEPS = (
     ("approve", "Approve the package; the approval event triggers the deploy"),
     ("deploy", "Deploy: re-apply the stack with the approved package"),
     ("serve", "Smoke test: the project's test calls the sandbox endpoint"),
-    ("monitor", "New data lands; shifted traffic through the endpoint; drift detected and published"),
-    ("alarm", "CloudWatch evaluates the drift alarm: ALARM; its event reaches the retraining rule"),
+    ("monitor", "New data lands; traffic is served and captured; Model Monitor's hourly runs analyse it"),
+    ("signal", "The run over shifted traffic ends with violations; its event reaches the retraining rule"),
     ("retrain", "Retraining on the new data version, started by the rule"),
     ("schedule", "A week later: the training schedule fires"),
 )
 
 # Steps that need a level-4 capability; at level 3 they are reported as not part of the level, not run.
-NEEDS = {"monitor": "monitoring", "alarm": "drift_alarms", "retrain": "retraining_loop"}
+NEEDS = {"monitor": "monitoring", "signal": "retraining_loop", "retrain": "retraining_loop"}
 WAIT = 900  # seconds an emulated execution may take
+NO_DATA = "Job inputs had no data"  # a monitoring run's FailureReason for an hour without capture (monitor.py)
 
 
 SCENARIOS = ("default", "bad-canary")
@@ -104,6 +105,9 @@ class DemoResult:
     rollback: dict[str, Any] = field(default_factory=dict)
     deploys: list[dict[str, Any]] = field(default_factory=list)  # ladder deploy's verifications
 
+    def _monitoring(self) -> list[dict[str, Any]]:
+        return list((self.emulation.get("monitoring") or {}).get("executions", []))
+
     @property
     def seconds(self) -> float:
         return sum(s.seconds for s in self.steps)
@@ -124,6 +128,12 @@ class DemoResult:
                 "scheduled": self.emulation.get("scheduled", []),
                 "invocations": summary(self.emulation.get("invocations", [])),
                 "endpointUpdates": self.emulation.get("endpointUpdates", []),
+                # every run that analysed data (the hourly runs of the week the clock skips have no capture: counted)
+                "monitoringExecutions": [
+                    {k: e.get(k) for k in ("MonitoringScheduleName", "ScheduledTime", "MonitoringExecutionStatus",
+                                           "ProcessingJobArn", "FailureReason", "violations") if k in e}
+                    for e in self._monitoring() if e.get("FailureReason") != NO_DATA],
+                "monitoringRunsWithoutData": sum(e.get("FailureReason") == NO_DATA for e in self._monitoring()),
                 "deploys": self.deploys, "rollback": self.rollback or None,
                 "alarmActions": self.emulation.get("alarmActions", [])}
 
@@ -306,12 +316,15 @@ class Demo:
         return f"Approved; {what}"
 
     def deploy(self, r: DemoResult) -> str:
-        from .deploy import check_served, package_code_version, write_arn
+        from .deploy import check_served, package_metadata, write_arn
 
-        code_version = package_code_version(self.package_arn, self.spec.region, client=self._client("sagemaker"))
+        code_version, baseline = package_metadata(self.package_arn, self.spec.region, client=self._client("sagemaker"))
+        if not self.spec.has("monitoring"):
+            baseline = None
         original = self.stack_path.read_text(encoding="utf-8")
-        # what `ladder deploy` does: write the ARN, apply (`pulumi up`), verify what serves
-        updated = write_arn(self.stack_path, self.project.name, self.package_arn, code_version)
+        # what `ladder deploy` does: write the ARN (+ code version, + the package's baseline for the monitor),
+        # apply (`pulumi up`), verify what serves
+        updated = write_arn(self.stack_path, self.project.name, self.package_arn, code_version, baseline)
         self.spec, result = self._apply()
         self.project = self.spec.project(self.project.name)
         self.outputs = result.outputs
@@ -378,54 +391,65 @@ class Demo:
 
         self.new_data_version = self._land_new_data()  # the team's new labelled data lands before drift is seen
         self.deliveries_before = len(self.server.gateway.events.deliveries)
-
         rows = self._test_rows()
         frame = pd.DataFrame([[float(v) for v in row] for row in rows], columns=self.header)
         features = frame.columns[1:]
         shifted = frame.copy()
         shifted[features] = shifted[features] + 2.0 * frame[features].std()
+        # The hour so far served the smoke test and the held-out rows (serve step): traffic like the training data.
+        # Then an hour of shifted traffic. Model Monitor's hourly schedule analyses each hour's capture when the
+        # sandbox clock passes the hour (services/sagemaker/monitor.py).
+        control = self._monitoring_run()
+        self._serve(shifted[features])
+        drifted = self._monitoring_run()
+        if control["status"] != "Completed":
+            raise DemoError(f"the monitoring run over traffic like the training data ended {control['status']} "
+                            f"({control.get('reason') or control['violations']}): a false alarm")
+        if drifted["status"] != "CompletedWithViolations":
+            raise DemoError(f"the monitoring run over shifted traffic ended {drifted['status']} "
+                            f"({drifted.get('reason')}): the shift went unseen")
+        self.monitoring_execution = drifted["execution"]
+        captured = self.server.gateway.report()["endpoints"].get(self.endpoint_name, {}).get("captured", 0)
+        kinds = drifted["violations"]
+        r.metrics["monitor"] = {"control": control["status"], "shifted": drifted["status"],
+                                "violations": kinds, "capturedRecords": captured}
+        return (f"new data version {self.new_data_version} landed; {captured} captured requests; hourly data-quality "
+                f"runs: traffic like the training data {control['status']}, shifted traffic {drifted['status']} "
+                f"({', '.join(f'{n} {k}' for k, n in sorted(kinds.items()))})")
+
+    def _serve(self, features) -> None:
         runtime = self._client("sagemaker-runtime")
-        for start in range(0, len(shifted), 10):  # shifted traffic through the endpoint: captured as it is served
-            chunk = shifted.iloc[start:start + 10][features]
+        for start in range(0, len(features), 10):  # served (and captured) as production traffic would be
+            chunk = features.iloc[start:start + 10]
             runtime.invoke_endpoint(EndpointName=self.endpoint_name, ContentType="text/csv",
                                     Body=chunk.to_csv(index=False, header=False).encode())
-        captured = self.server.gateway.report()["endpoints"].get(self.endpoint_name, {}).get("captured", 0)
-        build = self.repo / "build"
-        build.mkdir(exist_ok=True)
-        train_csv, test_csv, shifted_csv = build / "train.csv", build / "test.csv", build / "shifted.csv"
-        frame.to_csv(test_csv, index=False)
-        shifted.to_csv(shifted_csv, index=False)
-        train_csv.write_bytes(self._split("train"))
-        baseline_dir = build / "baseline"
-        self._run(["-m", "monitoring.baseline", "--data", str(train_csv), "--output-dir", str(baseline_dir),
-                   "--upload"], self.repo, "baseline", env={"AWS_ENDPOINT_URL": self.endpoint})
-        threshold = self.project.monitoring.drift_threshold
-        control = self._drift(baseline_dir, test_csv, threshold, "control", publish=False)
-        report = self._drift(baseline_dir, shifted_csv, threshold, "shifted", publish=True)
-        if control["drifted"]:
-            raise DemoError("drift detected on held-out data from the training distribution (false alarm)")
-        if not report["drifted"]:
-            raise DemoError("no drift detected on shifted data")
-        self.drift_score = report["score"]
-        r.metrics["drift"] = {"threshold": threshold, "control": round(control["score"], 4),
-                              "shifted": round(report["score"], 4), "featuresDrifted": report["count"],
-                              "capturedRecords": captured}
-        return (f"new data version {self.new_data_version} landed; {captured} capture files from {len(shifted)} "
-                f"shifted rows served; control distance {control['score']:.3f} (no drift), shifted "
-                f"{report['score']:.3f} > {threshold} in {report['count']} features; DriftScore published")
 
-
-    def _drift(self, baseline_dir: Path, data: Path, threshold: float, label: str, publish: bool) -> dict[str, Any]:
-        out = baseline_dir.parent / f"drift-{label}.json"
-        self._run(["-m", "monitoring.drift", "--baseline", str(baseline_dir / "statistics.json"), "--data",
-                   str(data), "--threshold", str(threshold), "--output", str(out), *(["--publish"] if publish else [])],
-                  self.repo, f"drift check ({label})", env={"AWS_ENDPOINT_URL": self.endpoint}, ok=(0, 1))
-        report = json.loads(out.read_text())
-        features = report.get("features", {})
-        items = list(features.values()) if isinstance(features, dict) else list(features)
-        scores = [float(f["distance"]) - (float(f.get("limit", threshold)) - threshold) for f in items]
-        drifted = [f for f in items if f.get("drifted")]
-        return {"drifted": bool(report.get("drifted", drifted)), "score": max(scores or [0.0]), "count": len(drifted)}
+    def _monitoring_run(self) -> dict[str, Any]:
+        """Advance the sandbox clock past the next full hour; the data-quality execution that ran then."""
+        gw = self.server.gateway
+        now = gw.scheduler.now()
+        fired = gw.tick(3600 - now % 3600 + 1)
+        schedules = (self.outputs.get("projects", {}).get(self.project.name, {}).get("monitoringSchedules") or {})
+        wanted = schedules.get("DataQuality") or self.outputs.get("projects", {}).get(self.project.name, {}).get(
+            "monitoringSchedule")
+        runs = [f for f in fired if f.get("monitoringSchedule") and (wanted is None or f["schedule"] == wanted)]
+        if not runs:
+            raise DemoError(f"advancing the clock past the hour ran no data-quality monitoring execution: {fired}")
+        run = runs[-1]
+        name = str(run.get("execution") or "").rsplit("/", 1)[-1]
+        execution = next((e for e in gw.report()["monitoring"]["executions"]
+                          if str(e.get("ProcessingJobArn", "")).endswith(name)), {}) if name else {}
+        kinds: dict[str, int] = {}
+        for uri in execution.get("violations", []):
+            bucket, key = uri.removeprefix("s3://").split("/", 1)
+            try:
+                doc = json.loads(self._client("s3").get_object(Bucket=bucket, Key=key)["Body"].read())
+            except Exception:  # noqa: BLE001 - a clean run may write no violations file
+                continue
+            for v in doc.get("violations", []):
+                kinds[v.get("constraint_check_type", "?")] = kinds.get(v.get("constraint_check_type", "?"), 0) + 1
+        return {"status": run.get("status"), "execution": run.get("execution"), "reason": run.get("reason"),
+                "violations": kinds}
 
     def _land_new_data(self) -> str:
         """New labelled data lands at a new data version, as the team's ingestion would write it."""
@@ -441,25 +465,16 @@ class Demo:
         self._client("s3").put_object(Bucket=bucket, Key=key, Body=frame.to_csv(index=False).encode())
         return version
 
-    def alarm(self, r: DemoResult) -> str:
-        alarms = [e for e in self._entries("aws:cloudwatch/metricAlarm:MetricAlarm", self.project.name)
-                  if "drift" in (str(e.inputs.get("name", "")) + str(e.inputs.get("metricName", ""))).lower()]
-        if not alarms:
-            raise DemoError("the stack has no drift alarm for the project (level 4 monitoring)")
-        alarm = alarms[0].inputs
-        state = self._client("cloudwatch").describe_alarms(AlarmNames=[alarm["name"]])["MetricAlarms"][0]
-        if state["StateValue"] != "ALARM":
-            raise DemoError(f"{alarm['name']} is {state['StateValue']} after the breaching DriftScore: "
-                            f"{state.get('StateReason')}")
-        r.arns["driftAlarm"] = state["AlarmArn"]
+    def signal(self, r: DemoResult) -> str:
         delivered = [d for d in self.server.gateway.events.deliveries[self.deliveries_before:]
-                     if d["detailType"] == "CloudWatch Alarm State Change"]
+                     if d["detailType"] == "SageMaker Processing Job State Change" and d["status"] == "delivered"]
         self.retraining = [d["execution"] for d in delivered if d.get("execution")]
         if not self.retraining:
-            raise DemoError(f"the alarm's state-change event started no pipeline: {delivered}")
-        rules = sorted({d["rule"] for d in delivered})
-        return (f"{alarm['name']} evaluated ALARM ({state['StateReason'][:90]}); its event was delivered by "
-                f"{', '.join(rules)} to {len(delivered)} target(s)")
+            raise DemoError(f"the monitoring execution's completion event started no pipeline: {delivered}")
+        rules = sorted({d["rule"] for d in delivered if d.get("execution")})
+        r.arns["monitoringExecution"] = self.monitoring_execution
+        return (f"{self.monitoring_execution.rsplit('/', 1)[-1]} CompletedWithViolations; its Processing Job State "
+                f"Change event matched {', '.join(rules)}, which started the training pipeline as its role")
 
     def retrain(self, r: DemoResult) -> str:
         arn = self.retraining[0]

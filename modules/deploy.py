@@ -97,9 +97,10 @@ def read_arn(path: Path, project: str) -> Optional[str]:
 
 
 def rewrite_arn(text: str, project: str, arn: str, path: Path = Path("<stack>"),
-                code_version: Optional[str] = None) -> str:
+                code_version: Optional[str] = None, baseline: Optional[tuple[str, str]] = None) -> str:
     """``text`` with ``mlops:projects[<project>].serving.modelPackageArn`` set to ``arn`` (and, when given,
-    ``training.codeVersion`` set to ``code_version``)."""
+    ``training.codeVersion`` set to ``code_version`` and ``monitoring.baseline`` to the package's data-quality
+    baseline ``(statistics, constraints)``: the monitor compares traffic with the baseline of the model serving)."""
     from ruamel.yaml.comments import CommentedMap
     from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
@@ -131,12 +132,22 @@ def rewrite_arn(text: str, project: str, arn: str, path: Path = Path("<stack>"),
             training = CommentedMap()
             node.insert(list(node.keys()).index("serving"), "training", training)
         training[CODE_KEY] = DoubleQuotedScalarString(code_version)
+    if baseline:
+        monitoring = node.get("monitoring")
+        if monitoring is None:
+            monitoring = CommentedMap()
+            node.insert(len(node), "monitoring", monitoring)
+        pinned = CommentedMap()
+        pinned["statisticsUri"] = DoubleQuotedScalarString(baseline[0])
+        pinned["constraintsUri"] = DoubleQuotedScalarString(baseline[1])
+        monitoring["baseline"] = pinned
     out = io.StringIO()
     y.dump(doc, out)
     return out.getvalue()
 
 
-def write_arn(path: Path, project: str, arn: str, code_version: Optional[str] = None) -> StackSpec:
+def write_arn(path: Path, project: str, arn: str, code_version: Optional[str] = None,
+              baseline: Optional[tuple[str, str]] = None) -> StackSpec:
     """Rewrite the stack file atomically: the new text is validated in a temp file beside it, then renamed over
     it (fsync'd), so the file is always either the old or the new version, never half written or invalid."""
     if not os.access(path, os.W_OK):
@@ -146,7 +157,7 @@ def write_arn(path: Path, project: str, arn: str, code_version: Optional[str] = 
         original = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise DeployError(f"cannot read {path}: {exc.strerror or exc}") from None
-    text = rewrite_arn(original, project, arn, path, code_version)
+    text = rewrite_arn(original, project, arn, path, code_version, baseline)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         try:
@@ -245,8 +256,16 @@ def _project(s: StackSpec, project: str, path: Path):
 
 def package_code_version(arn: str, region: str, client=None) -> Optional[str]:
     """The code version (git SHA) the pipeline recorded on the package (CustomerMetadataProperties.CodeVersion)."""
+    return package_metadata(arn, region, client)[0]
+
+
+def package_metadata(arn: str, region: str, client=None) -> tuple[Optional[str], Optional[tuple[str, str]]]:
+    """(code version, data-quality baseline (statistics, constraints)) the pipeline recorded on the package."""
+    from .components.monitor_signals import package_baseline_uris
+
     sm = client or sagemaker_client(region)
-    return (sm.describe_model_package(ModelPackageName=arn).get("CustomerMetadataProperties") or {}).get("CodeVersion")
+    desc = sm.describe_model_package(ModelPackageName=arn)
+    return (desc.get("CustomerMetadataProperties") or {}).get("CodeVersion"), package_baseline_uris(desc)
 
 
 def deploy(stack: Optional[str], stack_file: Optional[Path], project: str, model_package_arn: Optional[str],
@@ -265,13 +284,15 @@ def deploy(stack: Optional[str], stack_file: Optional[Path], project: str, model
     # The environment retrains with the code that serves: scheduled and drift-triggered runs use the pipeline's
     # default CodeVersion, which is training.codeVersion - pin it to the deployed package's own code version.
     try:
-        code_version = package_code_version(model_package_arn, s.region)
+        code_version, baseline = package_metadata(model_package_arn, s.region)
     except Exception as exc:  # noqa: BLE001 - no credentials or no access: the ARN is still deployed
-        code_version = None
+        code_version, baseline = None, None
         echo(f"note: could not read the package's code version ({type(exc).__name__}); training.codeVersion unchanged")
+    if not s.has("monitoring"):
+        baseline = None
     original = path.read_text(encoding="utf-8") if path.is_file() else ""
     try:
-        updated = write_arn(path, project, model_package_arn, code_version)
+        updated = write_arn(path, project, model_package_arn, code_version, baseline)
     except SpecError as exc:
         raise DeployError(str(exc), code=2) from None
     if previous == model_package_arn:
@@ -281,6 +302,8 @@ def deploy(stack: Optional[str], stack_file: Optional[Path], project: str, model
     if code_version:
         echo(f"{path}: {project}.training.{CODE_KEY} = {code_version} (the package's code: scheduled and "
              f"drift-triggered retraining use it)")
+    if baseline:
+        echo(f"{path}: {project}.monitoring.baseline = the package's data-quality baseline ({baseline[0]})")
     if not updated.has("endpoint"):
         echo(f"warning: stack {name} is at level {updated.maturity} without the 'endpoint' capability; the ARN is "
              f"recorded but no endpoint is provisioned")
