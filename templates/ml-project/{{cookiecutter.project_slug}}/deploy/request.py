@@ -1,7 +1,7 @@
 """Validate a deployment request before handing it to the platform.
 
     python -m deploy.request --model-package-arn arn:aws:sagemaker:...:model-package/<group>/<version> \
-        [--env {{ cookiecutter.environment }}] [--stack STACK] [--source-env {{ cookiecutter.environment }}]
+        --env ENV [--stack STACK] [--source-env ENV]
 
 This repository does not create SageMaker models, endpoint configs or endpoints: the platform's Pulumi
 program owns them (data capture, KMS, blue/green with auto-rollback, autoscaling). A deployment is a change
@@ -12,8 +12,7 @@ instead of half-way through a `pulumi up`:
 - the ARN is a well-formed versioned model package ARN in the project's region;
 - the package belongs to this project's model package group: the `model-package-group` of the project
   contract /mlops/<env>/<project>/ of the target environment or of the environment that registered it
-  (--source-env, default this repository's environment, so a prod promotion can take a package registered
-  in {{ cookiecutter.environment }});
+  (--source-env, default --env; a prod promotion names the environment that registered the package);
 - the package is Approved (and its registration Completed).
 
 On success it prints the `ladder deploy` command it validated and exits 0; otherwise it prints
@@ -127,17 +126,18 @@ def ladder_command(stack: str, model_package_arn: str, project: str = PROJECT) -
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model-package-arn", required=True)
-    parser.add_argument("--env", default=ENVIRONMENT, help="environment to deploy to")
+    # required: one repository serves staging and prod, nothing here is bound to one environment
+    parser.add_argument("--env", required=True, help="environment to deploy to (staging, prod, ...)")
     parser.add_argument("--stack", default=None, help="platform stack (default: the environment)")
-    parser.add_argument("--source-env", default=ENVIRONMENT,
-                        help="environment whose model package group registered the package")
+    parser.add_argument("--source-env", default=None,
+                        help="environment whose model package group registered the package (default: --env)")
     parser.add_argument("--project", default=PROJECT)
     parser.add_argument("--region", default=None)
     args = parser.parse_args(argv)
     region = args.region or os.environ.get("AWS_REGION") or AWS_REGION
     try:
         package = validate(client("sagemaker", region), client("ssm", region), args.model_package_arn,
-                           args.env, args.project, args.source_env, region)
+                           args.env, args.project, args.source_env or args.env, region)
     except RequestError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

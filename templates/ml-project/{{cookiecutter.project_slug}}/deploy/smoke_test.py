@@ -1,6 +1,6 @@
 """Smoke test of the deployed endpoint: wait until InService, send one request, check the prediction.
 
-    python -m deploy.smoke_test [--env {{ cookiecutter.environment }}] [--endpoint-name NAME] [--timeout 1800]
+    python -m deploy.smoke_test --env ENV [--endpoint-name NAME] [--timeout 1800]
 
 The endpoint name comes from the project contract (/mlops/<env>/<project>/endpoint-name) unless given.
 The request is one row of the bundled breast-cancer features as text/csv, the same format the serving
@@ -93,7 +93,7 @@ def run(endpoint_name: str, sm, runtime, timeout: float = 1800, poll: float = 30
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--env", default=ENVIRONMENT)
+    parser.add_argument("--env", required=True, help="environment of the endpoint (staging, prod, ...)")
     parser.add_argument("--project", default=PROJECT)
     parser.add_argument("--endpoint-name", default=None)
     parser.add_argument("--region", default=None)

@@ -69,22 +69,30 @@ def queue_endpoint_answer(body: str) -> None:
 
 def test_approved_package_passes_and_prints_the_ladder_command(aws, capsys):
     arn = model_package(aws)
-    assert request.main(["--model-package-arn", arn]) == 0
+    assert request.main(["--env", ENV, "--model-package-arn", arn]) == 0
     out, err = capsys.readouterr()
     assert out.strip() == f"ladder deploy --stack {ENV} --project {PROJECT} --model-package-arn {arn}"
     assert f"group {GROUP}" in err and "Approved" in err
 
 
+@pytest.mark.parametrize("tool", [request, smoke_test])
+def test_the_environment_is_always_named(tool, capsys):
+    # one repository serves staging and prod: no environment is baked in as a default
+    with pytest.raises(SystemExit) as exit_info:
+        tool.main(["--model-package-arn", "arn:x"] if tool is request else [])
+    assert exit_info.value.code == 2 and "--env" in capsys.readouterr().err
+
+
 def test_stack_defaults_to_the_environment_and_can_be_named(aws, capsys):
     arn = model_package(aws)
-    assert request.main(["--model-package-arn", arn, "--stack", "platform-blue"]) == 0
+    assert request.main(["--env", ENV, "--model-package-arn", arn, "--stack", "platform-blue"]) == 0
     assert capsys.readouterr().out.startswith("ladder deploy --stack platform-blue ")
 
 
 @pytest.mark.parametrize("status", ["PendingManualApproval", "Rejected"])
 def test_unapproved_packages_fail(aws, capsys, status):
     arn = model_package(aws, status=status)
-    assert request.main(["--model-package-arn", arn]) == 2
+    assert request.main(["--env", ENV, "--model-package-arn", arn]) == 2
     out, err = capsys.readouterr()
     assert out == ""
     assert f"error: model package {arn} is {status}, not Approved" in err
@@ -92,7 +100,7 @@ def test_unapproved_packages_fail(aws, capsys, status):
 
 def test_package_of_another_group_fails(aws, capsys):
     arn = model_package(aws, group=OTHER_GROUP)
-    assert request.main(["--model-package-arn", arn]) == 2
+    assert request.main(["--env", ENV, "--model-package-arn", arn]) == 2
     err = capsys.readouterr().err
     assert f"is in group '{OTHER_GROUP}', not in {PROJECT}'s model package group {GROUP} ({ENV})" in err
 
@@ -111,7 +119,7 @@ def test_malformed_arns_fail(monkeypatch, capsys, arn):
     # rejected before any AWS call, so no emulator: AWS_ENDPOINT_URL is a closed port, a call would fail
     monkeypatch.setenv("AWS_REGION", REGION)
     monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
-    assert request.main(["--model-package-arn", arn]) == 2
+    assert request.main(["--env", ENV, "--model-package-arn", arn]) == 2
     assert "is not a model package ARN of the form arn:aws:sagemaker:" in capsys.readouterr().err
 
 
@@ -119,19 +127,19 @@ def test_package_in_another_region_fails(monkeypatch, capsys):
     monkeypatch.setenv("AWS_REGION", REGION)
     monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
     arn = f"arn:aws:sagemaker:ap-south-2:123456789012:model-package/{GROUP}/1"
-    assert request.main(["--model-package-arn", arn]) == 2
+    assert request.main(["--env", ENV, "--model-package-arn", arn]) == 2
     assert f"is in ap-south-2; {PROJECT} is deployed in {REGION}" in capsys.readouterr().err
 
 
 def test_unknown_package_in_the_group_fails(aws, capsys):
     arn = model_package(aws).rsplit("/", 1)[0] + "/99"
-    assert request.main(["--model-package-arn", arn]) == 2
+    assert request.main(["--env", ENV, "--model-package-arn", arn]) == 2
     assert f"model package {arn} cannot be described" in capsys.readouterr().err
 
 
 def test_missing_contract_fails(aws, capsys):
     boto3.client("ssm", region_name=REGION).delete_parameter(Name=f"/mlops/{ENV}/{PROJECT}/model-package-group")
-    assert request.main(["--model-package-arn", model_package(aws)]) == 2
+    assert request.main(["--env", ENV, "--model-package-arn", model_package(aws)]) == 2
     assert f"/mlops/{ENV}/{PROJECT}/model-package-group not found in SSM" in capsys.readouterr().err
 
 
@@ -145,7 +153,8 @@ def test_promotion_accepts_a_package_registered_in_the_source_environment(aws, c
     # ... but not one from a group neither environment publishes
     foreign = "acme-x-foreign-models"
     aws.create_model_package_group(ModelPackageGroupName=foreign)
-    assert request.main(["--model-package-arn", model_package(aws, group=foreign), "--env", "prod-like"]) == 2
+    foreign_arn = model_package(aws, group=foreign)
+    assert request.main(["--model-package-arn", foreign_arn, "--env", "prod-like", "--source-env", ENV]) == 2
     assert f"{OTHER_GROUP} (prod-like), {GROUP} ({ENV})" in capsys.readouterr().err
 
 
@@ -160,7 +169,7 @@ def test_unreadable_source_contract_is_named_in_the_error(aws, capsys, monkeypat
     monkeypatch.setattr(request, "contract_group", contract_group)
     boto3.client("ssm", region_name=REGION).put_parameter(
         Name=f"/mlops/prod-like/{PROJECT}/model-package-group", Value=OTHER_GROUP, Type="String")
-    assert request.main(["--model-package-arn", model_package(aws), "--env", "prod-like"]) == 2
+    assert request.main(["--model-package-arn", model_package(aws), "--env", "prod-like", "--source-env", ENV]) == 2
     assert f"(access denied to /mlops/{ENV}/{PROJECT}/model-package-group)" in capsys.readouterr().err
 
 
@@ -180,20 +189,20 @@ def test_contract_group_maps_access_denied(aws):
 def test_smoke_test_passes_against_an_in_service_endpoint(aws, capsys):
     platform_endpoint(aws, model_package(aws))
     queue_endpoint_answer(GOOD_ANSWER)
-    assert smoke_test.main(["--poll", "0"]) == 0
+    assert smoke_test.main(["--env", ENV, "--poll", "0"]) == 0
     assert "smoke test passed" in capsys.readouterr().out
 
 
 def test_smoke_test_fails_on_a_malformed_answer(aws, capsys):
     platform_endpoint(aws, model_package(aws))
     queue_endpoint_answer(json.dumps({"predictions": [{"label": 7, "score": 2}]}))
-    assert smoke_test.main(["--poll", "0"]) == 1
+    assert smoke_test.main(["--env", ENV, "--poll", "0"]) == 1
     assert "malformed prediction" in capsys.readouterr().err
 
 
 def test_smoke_test_fails_without_endpoint_name(aws, capsys):
     boto3.client("ssm", region_name=REGION).delete_parameter(Name=f"/mlops/{ENV}/{PROJECT}/endpoint-name")
-    assert smoke_test.main([]) == 1
+    assert smoke_test.main(["--env", ENV]) == 1
     assert "endpoint-name" in capsys.readouterr().err
 
 
