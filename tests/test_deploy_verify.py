@@ -171,3 +171,14 @@ def test_instance_type_change_of_an_auto_scaled_endpoint_is_refused_with_the_pro
     config = sm.describe_endpoint_config(EndpointConfigName=sm.describe_endpoint(EndpointName=ENDPOINT)[
         "EndpointConfigName"])
     assert config["ProductionVariants"][0]["InstanceType"] == "ml.m5.xlarge"
+
+
+def test_deploy_pins_the_packages_baseline_for_the_monitor(tmp_path):
+    """The monitor must compare traffic with the baseline of the model that serves (DriftCheckBaselines)."""
+    text = yaml.safe_dump({"config": dict(BASE, **{"mlops:maturity": 4, "mlops:environment": "prod"})}, sort_keys=False)
+    arn = "arn:aws:sagemaker:us-east-1:123456789012:model-package/acme-prod-churn/7"
+    stats, cons = "s3://b/churn/pipelines/x/baseline/statistics.json", "s3://b/churn/pipelines/x/baseline/constraints.json"
+    out = yaml.safe_load(deploy.rewrite_arn(text, "churn", arn, baseline=(stats, cons)))
+    churn = out["config"]["mlops:projects"][0]
+    assert churn["monitoring"]["baseline"] == {"statisticsUri": stats, "constraintsUri": cons}
+    assert churn["serving"]["modelPackageArn"] == arn
