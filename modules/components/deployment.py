@@ -24,7 +24,7 @@ import pulumi
 import pulumi_aws as aws
 
 from ..naming import Naming
-from ..spec import Network, Project
+from ..spec import Project
 from .base import Context, child, policy_json
 
 VARIANT = "AllTraffic"
