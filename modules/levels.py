@@ -76,11 +76,14 @@ CAPABILITIES: tuple[Capability, ...] = (
                "Real-time endpoint from the approved package: KMS, data capture, blue/green with auto-rollback "
                "alarms, autoscaling", ("model_registry",)),
     # level 4
-    Capability("monitoring", 4, "project", "Model Monitor data-quality (+ model-quality) jobs and schedules",
+    Capability("monitoring", 4, "project",
+               "Model Monitor jobs and schedules: data quality; model quality, bias, explainability as asked",
                ("endpoint",)),
-    Capability("drift_alarms", 4, "project", "CloudWatch drift alarms notifying the project's SNS topic",
+    Capability("drift_alarms", 4, "project",
+               "Model-quality alarm (the gate metric on ground truth) notifying the project's SNS topic",
                ("monitoring", "approval_events")),
-    Capability("retraining_loop", 4, "project", "Alarm -> EventBridge rule -> retraining pipeline run",
+    Capability("retraining_loop", 4, "project",
+               "Monitor violations / quality alarm -> EventBridge rule -> retraining pipeline run",
                ("drift_alarms", "training_pipeline")),
     Capability("dashboard", 4, "project", "CloudWatch dashboard per project", ("endpoint",)),
 )

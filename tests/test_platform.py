@@ -156,8 +156,8 @@ def test_outputs_are_known_values(graphs):
 def test_json_shape():
     g = run(config(maturity=1))
     data = json.loads(json.dumps(g.to_json()))
-    assert set(data) == {"stack", "environment", "maturity", "resources"}
-    assert data["maturity"] == 1 and data["environment"] == "dev"
+    assert set(data) == {"stack", "environment", "maturity", "resources", "monitors"}
+    assert data["maturity"] == 1 and data["environment"] == "dev" and data["monitors"] == []  # level 1: none
     for item in data["resources"]:
         assert set(item) == {"urn", "type", "name", "parent", "inputs"}
         assert item["urn"].startswith("urn:pulumi:test::mlops-ladder::")
