@@ -420,13 +420,18 @@ def test_ground_truth_and_baseline_locations_are_one_helper_each():
 
 
 @pytest.fixture(scope="module")
-def sandbox_ctx():
+def sandbox():
     from modules.sandbox.aws import Aws
     from modules.sandbox.handlers import Ctx
     from modules.sandbox.server import MotoServer
 
     with MotoServer() as server:
-        yield Ctx(Aws(server.endpoint, REGION), REGION)
+        yield server, Ctx(Aws(server.endpoint, REGION), REGION)
+
+
+@pytest.fixture(scope="module")
+def sandbox_ctx(sandbox):
+    return sandbox[1]
 
 
 def test_sandbox_creates_describes_and_deletes_the_native_job_definitions_and_their_schedules(full, sandbox_ctx):
@@ -457,3 +462,39 @@ def test_sandbox_creates_describes_and_deletes_the_native_job_definitions_and_th
         name = native(full, kind).inputs["jobDefinitionName"]
         HANDLERS[type_].delete(ctx, name, {})
         HANDLERS[type_].delete(ctx, name, {})  # already gone: tolerated
+
+
+def test_in_the_sandbox_a_violations_event_starts_retraining_as_the_rule_role_and_only_that_pipeline(default, sandbox):
+    """The platform's rule, role, policy and target realised in the emulator; EventBridge delivers SageMaker's
+    event to the pipeline as the rule's role (its trust and its one permission are evaluated)."""
+    server, ctx = sandbox
+    types = ("aws:iam/role:Role", "aws:iam/rolePolicy:RolePolicy", "aws:sagemaker/pipeline:Pipeline", RULE,
+             "aws:cloudwatch/eventTarget:EventTarget")
+    wanted = ("churn-monitoring-retrain-role", "churn-monitoring-retrain-policy", "churn-training-pipeline",
+              "churn-monitoring-retrain-rule", "churn-monitoring-retrain-target")
+    for type_, name in zip(types, wanted, strict=True):
+        r = default.find(type_, name)
+        inputs = dict(r.inputs)
+        if type_ == "aws:iam/rolePolicy:RolePolicy":
+            inputs["role"] = default.find("aws:iam/role:Role", "churn-monitoring-retrain-role").inputs["name"]
+        ctx.aws.current = name
+        HANDLERS[type_].create(ctx, Request(type_, name, inputs))
+    events = server.gateway.events
+    before = len(events.deliveries)
+    clean = mon.violations_event(DQ_ARN, exit_message="Completed: Job completed successfully with no violations.",
+                                 account=ACCOUNT, region=REGION)
+    assert events.emit(clean) == []  # a clean run starts nothing
+    drifted = mon.violations_event(DQ_ARN, exit_message="CompletedWithViolations: Job completed successfully with "
+                                                        "2 violations.", account=ACCOUNT, region=REGION)
+    (delivery,) = events.emit(drifted)
+    assert delivery["rule"] == "acme-prod-churn-retrain" and delivery["status"] == "delivered", delivery
+    assert delivery["execution"].startswith(
+        f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:pipeline/acme-prod-churn-training/execution/")
+    assert len(events.deliveries) == before + 1
+    # least privilege: the same role pointed at another pipeline is refused by its policy
+    sm = ctx.aws.client("events")
+    target = sm.list_targets_by_rule(Rule="acme-prod-churn-retrain")["Targets"][0]
+    sm.put_targets(Rule="acme-prod-churn-retrain", Targets=[
+        {**target, "Arn": f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:pipeline/acme-prod-fraud-training"}])
+    (refused,) = events.emit(drifted)
+    assert refused["status"] == "failed" and "StartPipelineExecution" in refused["reason"], refused
