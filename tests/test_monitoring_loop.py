@@ -468,17 +468,7 @@ def test_in_the_sandbox_a_violations_event_starts_retraining_as_the_rule_role_an
     """The platform's rule, role, policy and target realised in the emulator; EventBridge delivers SageMaker's
     event to the pipeline as the rule's role (its trust and its one permission are evaluated)."""
     server, ctx = sandbox
-    types = ("aws:iam/role:Role", "aws:iam/rolePolicy:RolePolicy", "aws:sagemaker/pipeline:Pipeline", RULE,
-             "aws:cloudwatch/eventTarget:EventTarget")
-    wanted = ("churn-monitoring-retrain-role", "churn-monitoring-retrain-policy", "churn-training-pipeline",
-              "churn-monitoring-retrain-rule", "churn-monitoring-retrain-target")
-    for type_, name in zip(types, wanted, strict=True):
-        r = default.find(type_, name)
-        inputs = dict(r.inputs)
-        if type_ == "aws:iam/rolePolicy:RolePolicy":
-            inputs["role"] = default.find("aws:iam/role:Role", "churn-monitoring-retrain-role").inputs["name"]
-        ctx.aws.current = name
-        HANDLERS[type_].create(ctx, Request(type_, name, inputs))
+    _realise_the_loop(default, server, ctx)
     events = server.gateway.events
     before = len(events.deliveries)
     clean = mon.violations_event(DQ_ARN, exit_message="Completed: Job completed successfully with no violations.",
@@ -498,3 +488,56 @@ def test_in_the_sandbox_a_violations_event_starts_retraining_as_the_rule_role_an
         {**target, "Arn": f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:pipeline/acme-prod-fraud-training"}])
     (refused,) = events.emit(drifted)
     assert refused["status"] == "failed" and "StartPipelineExecution" in refused["reason"], refused
+
+
+LOOP = (("aws:iam/role:Role", "churn-monitoring-retrain-role"),
+        ("aws:iam/rolePolicy:RolePolicy", "churn-monitoring-retrain-policy"),
+        ("aws:sagemaker/pipeline:Pipeline", "churn-training-pipeline"),
+        (RULE, "churn-monitoring-retrain-rule"), ("aws:cloudwatch/eventTarget:EventTarget", "churn-monitoring-retrain-target"))
+
+
+def _realise_the_loop(graph: plan.Graph, server, ctx, extra: tuple = ()) -> None:
+    """A fresh emulator with the graph's retraining rule, its role and policy, the pipeline (+ ``extra``)."""
+    from tests.helpers import fresh
+
+    fresh(server)
+    for type_, name in (*LOOP, *extra):
+        inputs = dict(graph.find(type_, name).inputs)
+        if type_ == "aws:iam/rolePolicy:RolePolicy":
+            inputs["role"] = graph.find("aws:iam/role:Role", "churn-monitoring-retrain-role").inputs["name"]
+        ctx.aws.current = name
+        HANDLERS[type_].create(ctx, Request(type_, name, inputs))
+
+
+def test_in_the_sandbox_the_model_quality_alarm_feeds_the_same_rule_and_silence_only_notifies(full, sandbox):
+    """The quality alarm, evaluated by the emulated CloudWatch from Model Monitor's model-metrics: below the gate
+    it goes ALARM and its state-change event starts retraining through the retraining rule; no data at all
+    (treatMissingData=missing) is INSUFFICIENT_DATA - notified to the topic, no retraining."""
+    server, ctx = sandbox
+    _realise_the_loop(full, server, ctx, extra=((ALARM, "churn-monitoring-quality-alarm"),))
+    ctx.aws.client("sns").create_topic(Name="acme-prod-churn-notifications")
+    cw = ctx.aws.client("cloudwatch")
+    state = lambda: cw.describe_alarms(AlarmNames=["acme-prod-churn-model-quality"])["MetricAlarms"][0]  # noqa: E731
+    gw = server.gateway
+    gw.tick(2 * 3600)
+    assert state()["StateValue"] == "INSUFFICIENT_DATA"  # the monitor published nothing: seen, not OK
+    assert not [d for d in gw.events.deliveries if d.get("execution")]
+    dims = [{"Name": "Endpoint", "Value": "acme-prod-churn"}, {"Name": "MonitoringSchedule",
+                                                                "Value": "acme-prod-churn-quality"}]
+    from datetime import datetime, timezone
+
+    def publish(value: float) -> None:  # as Model Monitor publishes at the end of an execution (sandbox clock)
+        now = datetime.fromtimestamp(gw.scheduler.now(), tz=timezone.utc)
+        cw.put_metric_data(Namespace="aws/sagemaker/Endpoints/model-metrics",
+                           MetricData=[{"MetricName": "auc", "Value": value, "Dimensions": dims, "Timestamp": now}])
+
+    publish(0.95)
+    assert state()["StateValue"] == "OK"
+    gw.tick(3600)
+    publish(0.61)
+    assert state()["StateValue"] == "ALARM"
+    started = [d for d in gw.events.deliveries if d.get("execution")]
+    assert [(d["rule"], d["detailType"], d["status"]) for d in started] == [
+        ("acme-prod-churn-retrain", "CloudWatch Alarm State Change", "delivered")]
+    assert {a["state"] for a in gw.alarm_actions if a["alarm"] == "acme-prod-churn-model-quality"} >= {
+        "INSUFFICIENT_DATA", "OK", "ALARM"}  # every transition reaches the project topic
