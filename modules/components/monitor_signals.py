@@ -34,6 +34,10 @@ The signal (issue 13, DESIGN 6): the monitor itself, no person or project script
 
 The retrained model waits in the registry for approval (PendingManualApproval is a literal), so a person still
 decides what serves.
+
+Open: a *failed* data-quality execution (no baseline yet, a broken capture) starts nothing and notifies nobody -
+the execution list shows it (ListMonitoringExecutions), but the project topic's policy admits only the approval
+rule and the project's alarms, so a "monitor failed" rule -> topic needs that policy to admit it too.
 """
 
 from __future__ import annotations
