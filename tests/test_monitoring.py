@@ -420,8 +420,10 @@ def test_model_quality_is_provisioned_through_aws_native(variant):
 def test_capabilities_switch_parts_off():
     g = run(prod(4, modelQuality=True) | {"mlops:features": {"retraining_loop": False}})
     assert g.find(ALARM, "churn-monitoring-quality-alarm")
-    assert not [r for r in g.resources if r.type in (RULE, TARGET) and r.name.startswith("churn-monitoring")]
+    assert not [r for r in g.resources if r.type in (RULE, TARGET) and r.name.startswith("churn-monitoring-retrain")]
     assert not [r for r in g.resources if r.name == "churn-monitoring-retrain-role"]
+    # a failed monitoring run still notifies people: that is monitoring, not the retraining loop
+    assert g.find(RULE, "churn-monitoring-failed-rule")
     g = run(prod(4) | {"mlops:features": {"monitoring": False, "drift_alarms": False, "retraining_loop": False}})
     assert [r.type for r in g.resources if r.parent and r.parent.endswith("::churn-monitoring")] == [DASHBOARD]
     widgets = json.loads(g.find(DASHBOARD, "churn-monitoring-dashboard").inputs["dashboardBody"])["widgets"]

@@ -226,6 +226,12 @@ def alarm_pattern(alarm_arns: list[str]) -> dict[str, Any]:
     return {"detail-type": [ALARM_EVENT], "resources": sorted(alarm_arns), "detail": {"state": {"value": ["ALARM"]}}}
 
 
+def monitor_failure_pattern(schedule_arns: list[str]) -> dict[str, Any]:
+    """A monitoring execution of these schedules whose processing job Failed (the failure-notice rule)."""
+    return {"source": ["aws.sagemaker"], "detail-type": ["SageMaker Processing Job State Change"],
+            "detail": {"MonitoringScheduleArn": sorted(schedule_arns), "ProcessingJobStatus": ["Failed"]}}
+
+
 def retraining_pattern(schedule_arns: list[str], alarm_arns: list[str] = ()) -> dict[str, Any]:
     """EventBridge pattern of the retraining rule: violations of the data-quality schedule, or the model-quality
     alarm entering ALARM (``$or``; "aws.*" sources cannot be sent with PutEvents, so only the services match)."""

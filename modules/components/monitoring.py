@@ -49,7 +49,8 @@ from .monitor_signals import (  # noqa: F401  (re-exported: the platform's monit
     MONITOR_TYPES, OFFSETS, OUTPUT_PATH, PROBABILITY_ATTRIBUTE, PROBABILITY_THRESHOLD, SCHEDULES, VOLUME_SIZE_GB,
     alarm_pattern, analyzer_image_uri, analyzer_repository_arn, baseline_prefix, baseline_uris, clarify_config_uri,
     clarify_image_uri, clarify_repository_arn, dashboard_body, ground_truth_prefix, monitor_name, monitor_names,
-    monitoring_output, package_baseline_uris, problem_type, quality_alarm, quality_alarm_name, retraining_pattern,
+    monitor_failure_pattern, monitoring_output, package_baseline_uris, problem_type, quality_alarm, quality_alarm_name,
+    retraining_pattern,
     schedule_arn, schedule_expression, violations_event, violations_pattern,
 )
 
@@ -81,6 +82,7 @@ class ProjectMonitoring(pulumi.ComponentResource):
     retrain_role: aws.iam.Role | None = None
     retrain_rule: aws.cloudwatch.EventRule | None = None
     retrain_target: aws.cloudwatch.EventTarget | None = None
+    failure_rule: aws.cloudwatch.EventRule | None = None
     dashboard: aws.cloudwatch.Dashboard | None = None
 
     def __init__(self, name: str, args: ProjectMonitoringArgs, opts: pulumi.ResourceOptions | None = None):
@@ -119,6 +121,9 @@ class ProjectMonitoring(pulumi.ComponentResource):
                 self.notes.append(f"{project.name}: no training pipeline to start; the retraining loop is not wired")
             else:
                 self._retraining(name, args, tags)
+
+        if self.schedules and args.topic_arn is not None:
+            self._failure_notice(name, args, tags)
 
         if self.schedules:
             signals = [s for s, on in (("data-quality violations", "DataQuality" in self.schedules),
@@ -356,6 +361,36 @@ class ProjectMonitoring(pulumi.ComponentResource):
             treat_missing_data=spec["treatMissingData"],
             actions_enabled=True, alarm_actions=actions, ok_actions=actions, insufficient_data_actions=actions,
             tags=tags, opts=child(self),
+        )
+
+    # ---- a monitoring execution that fails notifies people (it neither retrains nor publishes metrics) -------
+    def _failure_notice(self, name: str, args: ProjectMonitoringArgs, tags: dict[str, str]) -> None:
+        """A failed execution (no baseline yet, an analyzer error, a missing ground-truth input) is otherwise silent:
+        the retraining rule matches only completions with violations and the quality alarm only goes
+        INSUFFICIENT_DATA. An hour without capture starts no processing job, so it sends nothing here."""
+        project = args.project
+        arns = [s.arn for s in self.schedules.values()]
+        self.failure_rule = aws.cloudwatch.EventRule(
+            f"{name}-failed-rule",
+            name=args.ctx.naming.project(project.name, "monitor-failed"),
+            description=f"{project.name}: a Model Monitor execution failed - notify the project topic",
+            event_pattern=pulumi.Output.all(*arns).apply(lambda v: json.dumps(
+                monitor_failure_pattern(list(v)), sort_keys=True)),
+            state="ENABLED",
+            tags=tags,
+            opts=child(self),
+        )
+        self.failure_target = aws.cloudwatch.EventTarget(
+            f"{name}-failed-notify",
+            rule=self.failure_rule.name,
+            target_id="notify-people",
+            arn=args.topic_arn,
+            input_transformer={
+                "input_paths": {"job": "$.detail.ProcessingJobName", "reason": "$.detail.FailureReason",
+                                "schedule": "$.detail.MonitoringScheduleArn"},
+                "input_template": '"Model Monitor execution <job> of <schedule> failed: <reason>"',
+            },
+            opts=child(self),
         )
 
     # ---- violations / alarm -> EventBridge -> training pipeline --------------------------------------------
