@@ -44,7 +44,9 @@ class Platform:
 def build(spec: StackSpec) -> Platform:
     ctx = context_for(spec)
     caps = spec.capabilities
-    foundation = Foundation("foundation", FoundationArgs(ctx=ctx))
+    shares = {p.name: list(p.registry.share_with) for p in spec.projects
+              if p.registry.share_with and "model_registry" in caps}
+    foundation = Foundation("foundation", FoundationArgs(ctx=ctx, shares=shares))
     platform = Platform(spec=spec, ctx=ctx, foundation=foundation)
     platform.outputs.update({
         "environment": spec.environment,
@@ -156,6 +158,11 @@ def build(spec: StackSpec) -> Platform:
             out["endpointName"] = endpoint.served_name
             out["endpointConfigName"] = endpoint.endpoint_config.name  # what `ladder deploy` checks is serving
             out["modelPackageArn"] = project.serving.model_package_arn
+            for source in endpoint.unreadable_sources:
+                platform.notes.append(
+                    f"{project.name}: the served package's group {source} is not a ladder group of {spec.naming.org} "
+                    f"({spec.naming.org}-<env>-{project.name}): grant the execution role read of its model artefact "
+                    f"and kms:Decrypt of its key by hand (README \"Cross-account model sharing\")")
         elif "endpoint" in caps:
             platform.notes.append(f"{project.name}: endpoint waits for the first approved model (set "
                                   f"serving.modelPackageArn or run `ladder deploy`)")

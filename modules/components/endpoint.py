@@ -39,6 +39,7 @@ from ..spec import Network, Project
 from .base import Context, child, policy_json
 from .deployment import VARIANT, builtin_alarm_names, capture_destination, endpoint_name, package_group_arn, \
     rollback_alarm_names
+from .registry import promoted_artefact_statements
 
 # ExcludeRetainedVariantProperties: these come from the new endpoint config even with RetainAllVariantProperties
 EXCLUDED_FROM_RETENTION = ("DataCaptureConfig",)
@@ -103,11 +104,19 @@ class ModelEndpoint(pulumi.ComponentResource):
         served = [args.model_package_arn, *([serving.previous_model_package_arn]
                                              if serving.previous_model_package_arn
                                              and serving.previous_model_package_arn != args.model_package_arn else [])]
+        promoted: list[dict[str, Any]] = []
+        self.unreadable_sources: list[str] = []  # promoted groups whose artefacts this role is not granted
         for arn in served:
             home = package_group_arn(arn)
             if home is not None and home[1] != group:  # promoted from another stage's (or account's) registry
                 package_resources += [f"{home[0]}:model-package-group/{home[1]}",
                                       f"{home[0]}:model-package/{home[1]}/*"]
+                # SageMaker downloads the package's model.tar.gz as this role: the source's bucket prefix and key
+                grants = promoted_artefact_statements(home, naming.org, project.name)
+                if grants is None:
+                    self.unreadable_sources.append(home[1])
+                elif grants[0] not in promoted:
+                    promoted += grants
         self.execution_policy = aws.iam.RolePolicy(
             f"{name}-execution-policy",
             name=f"endpoint-{project.name}",
@@ -123,6 +132,7 @@ class ModelEndpoint(pulumi.ComponentResource):
                  "Resource": pull_repos},
                 {"Sid": "EcrLoginForServingImages", "Effect": "Allow", "Action": "ecr:GetAuthorizationToken",
                  "Resource": "*"},  # no resource-level permissions for GetAuthorizationToken
+                *[{**st, "Sid": f"{st['Sid']}{i // 2 or ''}"} for i, st in enumerate(promoted)],
             ]),
             opts=child(self),
         )

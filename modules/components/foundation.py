@@ -7,12 +7,13 @@ Per-project roles keep IAM within its quotas at any project count (inline polici
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_aws as aws
 
 from .base import Context, child, policy_json
+from .registry import share_bucket_statements, share_key_statements
 
 LOG_PREFIX = "s3-access/artifacts/"
 
@@ -20,6 +21,8 @@ LOG_PREFIX = "s3-access/artifacts/"
 @dataclass(frozen=True)
 class FoundationArgs:
     ctx: Context
+    # project -> consumer accounts of its registry (registry.shareWith): they may read its shared artefacts
+    shares: dict[str, list[str]] = field(default_factory=dict)
 
 
 def key_statements(key_arn) -> list[dict]:
@@ -112,6 +115,9 @@ class Foundation(pulumi.ComponentResource):
                  "Action": ["kms:Decrypt", "kms:GenerateDataKey*", "kms:Encrypt", "kms:DescribeKey"],
                  "Resource": "*",
                  "Condition": {"StringEquals": {"aws:SourceAccount": ctx.account_id}}},
+                # registry.shareWith: consumer accounts decrypt shared model artefacts, only through S3
+                *(share_key_statements(sorted({a for accts in args.shares.values() for a in accts}), ctx.region,
+                                       ctx.partition) if args.shares else []),
             ]),
             tags=tags,
             opts=child(self, **stateful),
@@ -137,7 +143,10 @@ class Foundation(pulumi.ComponentResource):
         self.artifact_bucket = aws.s3.Bucket(f"{name}-artifact-bucket",
                                              bucket_prefix=naming.bucket_prefix("artifacts"), force_destroy=False, tags=tags,
                                              opts=child(self, **stateful))
-        self._secure_bucket(f"{name}-artifact-bucket", self.artifact_bucket, kms_key=self.key, expire_days=None)
+        self._secure_bucket(f"{name}-artifact-bucket", self.artifact_bucket, kms_key=self.key, expire_days=None,
+                            extra_policy=[st for project, accounts in sorted(args.shares.items())
+                                          for st in share_bucket_statements(project, accounts, self.artifact_bucket.arn,
+                                                                            ctx.partition)])
         self.artifact_logging = aws.s3.BucketLogging(
             f"{name}-artifact-bucket-logging", bucket=self.artifact_bucket.id,
             target_bucket=self.log_bucket.id, target_prefix=LOG_PREFIX,
