@@ -2,105 +2,135 @@
 
 Exit codes: 0 ok, 1 a command failed (or ``check`` found a mandatory violation), 2 bad input (spec errors,
 unknown stack or project).
+
+The root app holds the light commands (levels, validate, plan, new) and composes the others from ``COMMANDS``:
+each command module owns its Typer ``app`` (or a ``register(app)``) and is imported only when one of its commands
+runs, so ``ladder --help`` and ``ladder validate`` load neither Pulumi, the SageMaker SDK nor boto3. No module
+imports this one's ``app``; the shared helpers live in modules/console.py.
 """
 
 from __future__ import annotations
 
+import functools
+import importlib
 import json
 import sys
-from collections import Counter
 from pathlib import Path
 from typing import Optional
 
 import typer
-from rich.console import Console
-from rich.table import Table
-from rich.tree import Tree
+from typer import _click
+from typer.core import TyperCommand, TyperGroup
 
+from . import console as ui
 from . import levels as levels_mod
-from . import spec as spec_mod
+from .console import JsonOpt, StackFileOpt, StackOpt, console
+
+# The composition point: (command, the module that owns it, the line `ladder --help` shows). One line per command.
+# The module exposes a Typer `app` with the command at its top level (or a `register(typer_app)` function).
+# tests/test_cli_composition.py checks every line against the command's own docstring.
+COMMANDS: tuple[tuple[str, str, str], ...] = (
+    ("demo", "modules.demo_cli", "The whole MLOps lifecycle offline on an embedded moto server: provision, scaffold, "
+                                 "train, register, approve, deploy, smoke-test, detect drift, retrain. Never touches the "
+                                 "repository's stack files."),
+    ("check", "modules.policies.cli", "Run the policy pack (CrossGuard format) over the offline plan; exit 1 on a "
+                                      "mandatory violation."),
+    ("up", "modules.sandbox.cli", "Create or update the stack in the local moto sandbox (idempotent; `--sandbox` "
+                                  "required)."),
+    ("down", "modules.sandbox.cli", "Delete everything the sandbox state of the stack lists (dependents first) and "
+                                    "the state file."),
+    ("sandbox", "modules.sandbox.cli", "The local AWS sandbox (moto): serve it for `up`/`down`."),
+    ("deploy", "modules.deploy", "Declare a model package for a project's endpoint in the stack file and deploy it "
+                                 "(`pulumi up`)."),
+    ("promote", "modules.deploy", "Copy the model package ARN a project runs in one stack (e.g. staging) to another "
+                                  "(e.g. prod)."),
+    ("upgrade", "modules.upgrade", "Merge the template, re-rendered from the stack's spec, into a repository made by "
+                                   "`ladder new`."),
+    ("verify-request", "modules.deploy_request", "Check a deploy request: environment, project, ARN, the project's "
+                                                 "group, Approved (exit 2 if not)."),
+)
+
+
+@functools.cache
+def command_group(module_name: str) -> TyperGroup:
+    """The click group of a command module's own Typer app (the module is imported on first use)."""
+    module = importlib.import_module(module_name)
+    sub = getattr(module, "app", None)
+    if not isinstance(sub, typer.Typer):
+        sub = typer.Typer()
+        module.register(sub)
+    return typer.main.get_group(sub)
+
+
+class LadderGroup(TyperGroup):
+    """The root group: its own commands plus ``COMMANDS``, each loaded when it runs; ``--help`` lists them from
+    their help lines without importing them."""
+
+    _listing = False
+
+    def list_commands(self, ctx) -> list[str]:
+        own = super().list_commands(ctx)
+        return own + [name for name, _, _ in COMMANDS if name not in own]
+
+    def get_command(self, ctx, cmd_name: str):
+        cmd = super().get_command(ctx, cmd_name)
+        if cmd is not None:
+            return cmd
+        for name, module_name, help_line in COMMANDS:
+            if name == cmd_name:
+                if self._listing:
+                    return TyperCommand(name=name, help=help_line, callback=None)
+                return command_group(module_name).get_command(ctx, name)
+        return None
+
+    def format_help(self, ctx, formatter) -> None:
+        self._listing = True
+        try:
+            return super().format_help(ctx, formatter)
+        finally:
+            self._listing = False
+
+    def resolve_command(self, ctx, args):
+        try:
+            return super().resolve_command(ctx, args)
+        except _click.exceptions.UsageError as exc:  # typer suggests among its own commands only
+            if args and "Did you mean" not in exc.message:
+                import difflib
+
+                close = difflib.get_close_matches(args[0], [name for name, _, _ in COMMANDS])
+                if close:
+                    exc.message = f"{exc.message.rstrip('.')}. Did you mean {', '.join(map(repr, close))}?"
+            raise
+
 
 app = typer.Typer(
     name="ladder",
+    cls=LadderGroup,
     help="mlops-ladder: declare an MLOps maturity level (0-4) per environment; plan, check, scaffold and run "
          "the AWS stack for it offline. The production path is `pulumi up` with the same stack files.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-console = Console()
-err = Console(stderr=True)
+err = ui.err
 
-StackOpt = typer.Option(None, "--stack", "-s", help="Stack name: reads stacks/Pulumi.<stack>.yaml.")
-StackFileOpt = typer.Option(None, "--stack-file", "-f", help="Any stack file (instead of --stack).",
-                            exists=False, dir_okay=False)
-JsonOpt = typer.Option(False, "--json", help="Machine-readable JSON on stdout.")
-
-
-def _fail(message: str, code: int) -> None:
-    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
-    raise typer.Exit(code)
-
-
-def _resolve(stack: Optional[str], stack_file: Optional[Path]) -> tuple[Optional[str], Optional[Path]]:
-    if stack is not None and stack_file:
-        _fail("give either --stack or --stack-file, not both", 2)
-    if stack is not None:
-        problem = stack_name_problem(stack)
-        if problem:
-            _fail(problem, 2)
-    if stack is None and not stack_file:
-        stack = "dev"
-    return stack, stack_file
-
-
-def stack_name_problem(stack: str) -> Optional[str]:
-    """Why ``--stack`` is not a stack name (empty, or not a Pulumi stack name), with the known stacks; or None."""
-    from .validation import STACK_NAME_RE
-
-    if STACK_NAME_RE.match(stack):
-        return None
-    known = sorted(spec_mod.stack_name_of(p) for p in spec_mod.STACKS_DIR.glob("Pulumi.*.yaml"))
-    shown = repr(stack[:60]) + ("..." if len(stack) > 60 else "")
-    what = "is empty" if not stack.strip() else (f"{shown} is not a stack name (letters, digits, '-', '_' and "
-                                                 f"'.', as Pulumi allows)")
-    return f"--stack {what}; give a stack name, e.g. --stack dev (known stacks: {', '.join(known) or 'none'})"
-
-
-def _load(stack: Optional[str], stack_file: Optional[Path], **kw) -> spec_mod.StackSpec:
-    return _load_with_config(stack, stack_file, **kw)[0]
-
-
-def _load_with_config(stack: Optional[str], stack_file: Optional[Path], **kw) -> tuple[spec_mod.StackSpec, dict]:
-    """The spec and its config; every spec problem printed and exit 2 on bad input."""
-    stack, stack_file = _resolve(stack, stack_file)
-    try:
-        loaded = spec_mod.load_with_config(stack, stack_file, **kw)
-    except spec_mod.SpecError as exc:
-        for line in str(exc).splitlines():
-            err.print(f"[bold red]error:[/] {line}", highlight=False, soft_wrap=True)
-        raise typer.Exit(2) from None
-    _warn(loaded[0])
-    return loaded
-
-
-def _warn(s: spec_mod.StackSpec) -> None:
-    for line in getattr(s, "warnings", ()):
-        err.print(f"[bold yellow]warning:[/] {line}", highlight=False, soft_wrap=True)
+# The former names, for existing callers (tests, scripts); the helpers live in modules/console.py.
+_fail = ui.fail
+_resolve = ui.resolve
+_load = ui.load
+_load_with_config = ui.load_with_config
+stack_name_problem = ui.stack_name_problem
 
 
 def _plan(stack: Optional[str], stack_file: Optional[Path], maturity: Optional[int] = None):
-    from . import plan as plan_mod
+    return ui.plan_graph(stack, stack_file, maturity)
 
-    stack, stack_file = _resolve(stack, stack_file)
-    try:
-        return plan_mod.plan(stack=stack, path=stack_file, maturity=maturity)
-    except spec_mod.SpecError as exc:
-        for line in str(exc).splitlines():
-            err.print(f"[bold red]error:[/] {line}", highlight=False, soft_wrap=True)
-        raise typer.Exit(2) from None
-    except plan_mod.ProgramError as exc:
-        _fail(f"the program failed under the offline engine: {exc}", 1)
+
+def scaffold_context(s, project) -> dict:
+    """The template context a stack's spec gives a project (modules/scaffold.py ``context_for``)."""
+    from .scaffold import context_for
+
+    return context_for(s, project)
 
 
 @app.command()
@@ -115,6 +145,8 @@ def levels(json_out: bool = JsonOpt) -> None:
         } for lv in levels_mod.LEVELS]
         typer.echo(json.dumps(data, indent=2))
         return
+    from rich.table import Table
+
     table = Table(title="MLOps maturity levels (each level adds to the one below)", show_lines=True)
     table.add_column("Level", justify="center")
     table.add_column("Name")
@@ -131,7 +163,7 @@ def levels(json_out: bool = JsonOpt) -> None:
 def validate(stack: Optional[str] = StackOpt, stack_file: Optional[Path] = StackFileOpt,
              json_out: bool = JsonOpt) -> None:
     """Validate a stack spec; print every problem (file, key path, what is allowed); exit 2 on any."""
-    s = _load(stack, stack_file)
+    s = ui.load(stack, stack_file)
     if json_out:
         typer.echo(json.dumps({"stack": s.stack, "valid": True, "spec": s.model_dump(by_alias=True)}, indent=2))
     else:
@@ -139,7 +171,11 @@ def validate(stack: Optional[str] = StackOpt, stack_file: Optional[Path] = Stack
                       f"{len(s.projects)} project(s), capabilities: {', '.join(sorted(s.capabilities))}")
 
 
-def render_plan(graph, title: str | None = None) -> Tree:
+def render_plan(graph, title: str | None = None):
+    from collections import Counter
+
+    from rich.tree import Tree
+
     lv = levels_mod.level(graph.maturity)
     custom = [r for r in graph.resources if r.custom]
     tree = Tree(title or f"[bold]stack {graph.stack}[/] ({graph.environment}, level {lv.number} {lv.slug}): "
@@ -180,8 +216,8 @@ def plan(stack: Optional[str] = StackOpt, stack_file: Optional[Path] = StackFile
              help="Also plan the same spec at level N and list what it adds or removes."),
          ) -> None:
     """Run the Pulumi program offline (mocks, no credentials, no network) and show the resource graph."""
-    graph = _plan(stack, stack_file)
-    other = _plan(stack, stack_file, maturity=compare_level) if compare_level is not None else None
+    graph = ui.plan_graph(stack, stack_file)
+    other = ui.plan_graph(stack, stack_file, maturity=compare_level) if compare_level is not None else None
     if other is not None:
         from .plan import compare
 
@@ -212,91 +248,6 @@ def plan(stack: Optional[str] = StackOpt, stack_file: Optional[Path] = StackFile
 
 
 @app.command()
-def demo(stack: str = typer.Option("prod", "--stack", "-s", help="Stack to run (level 3+; default: prod, level 4)."),
-         stack_file: Optional[Path] = StackFileOpt,
-         project: Optional[str] = typer.Option(None, "--project", "-p", help="Project (default: the first)."),
-         keep: Optional[Path] = typer.Option(None, "--keep", help="Keep the work directory (stack copy, sandbox "
-                                                                   "state, scaffolded project) in this new dir."),
-         scenario: str = typer.Option("default", "--scenario",
-                                      help="default: the whole loop. bad-canary: the rollback drill - a regressed "
-                                           "serving change trips the 5XX rollback alarm while the endpoint update "
-                                           "bakes; SageMaker (emulated) rolls back and the deploy reports failure."),
-         json_out: bool = JsonOpt) -> None:
-    """The whole MLOps lifecycle offline on an embedded moto server: provision, scaffold, train, register,
-    approve, deploy, smoke-test, detect drift, retrain. Never touches the repository's stack files."""
-    from .demo import SCENARIOS
-
-    if scenario not in SCENARIOS:
-        _fail(f"--scenario {scenario!r} is not a scenario; allowed: {', '.join(SCENARIOS)}", 2)
-    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-
-    from .demo import Demo, DemoError
-
-    if stack_file is None:
-        _load(stack, None)
-    else:
-        _load(None, stack_file)
-    out = err if json_out else console
-    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=out,
-                  transient=True) as progress:
-        task = progress.add_task("starting", total=None)
-
-        def on_step(key: str, title: str) -> None:
-            progress.update(task, description=f"[bold]{title}[/]")
-
-        def on_done(step) -> None:
-            progress.advance(task)
-            progress.console.print(f"[green]ok[/] {step.title} [dim]({step.seconds:.1f}s)[/]\n   {step.detail}",
-                                   highlight=False, soft_wrap=True)
-
-        runner = Demo(stack, stack_file=stack_file, project=project, keep=keep, on_step=on_step, on_done=on_done,
-                      scenario=scenario)
-        try:
-            result = runner.run()
-        except (DemoError, spec_mod.SpecError) as exc:
-            progress.stop()
-            _fail(f"demo failed: {exc}", 1)
-    if json_out:
-        typer.echo(json.dumps(result.to_json(), indent=2, default=str))
-        return
-    table = Table(title=f"ladder demo: stack {result.stack}, project {result.project} "
-                        f"({result.seconds:.1f}s)", show_header=False)
-    table.add_column("", style="bold")
-    table.add_column("")
-    counts = ", ".join(f"{k} {v}" for k, v in result.resources.items() if v)
-    table.add_row("resources", counts)
-    if result.validated_only:
-        table.add_row("validated, not emulated", "\n".join(result.validated_only))
-    for k, v in result.arns.items():
-        table.add_row(k, v)
-    for k, v in result.metrics.items():
-        table.add_row(k, json.dumps(v))
-    for s in result.steps:
-        table.add_row(f"{s.key} time", f"{s.seconds:.2f}s")
-    console.print(table)
-    for note in result.notes:
-        console.print(f"[yellow]note:[/] {note}", highlight=False)
-    if result.kept:
-        console.print(f"kept: {result.workdir}")
-
-
-def scaffold_context(s: spec_mod.StackSpec, project: spec_mod.Project) -> dict:
-    """The template context a stack's spec gives a project (level, region, environment, repository, gates)."""
-    return {
-        "project_name": project.name,
-        "project_slug": project.name,
-        "maturity_level": s.maturity,
-        "framework": project.framework,
-        "aws_region": s.region,
-        "environment": s.environment,
-        "github_repository": s.repository_of(project),
-        "quality_gate_metric": project.training.quality_gate.metric,
-        "quality_gate_min": project.training.quality_gate.min,
-        "drift_threshold": project.monitoring.drift_threshold,
-    }
-
-
-@app.command()
 def new(project: str = typer.Argument(..., help="Project name as declared in the stack's mlops:projects."),
         stack: Optional[str] = StackOpt, stack_file: Optional[Path] = StackFileOpt,
         output_dir: Path = typer.Option(Path("."), "--output-dir", "-o", help="Where to create <project>/."),
@@ -305,20 +256,20 @@ def new(project: str = typer.Argument(..., help="Project name as declared in the
     """Scaffold an ML project repository that matches the stack's level (cookiecutter templates/ml-project)."""
     from . import scaffold
 
-    s = _load(stack, stack_file)
+    s = ui.load(stack, stack_file)
     try:
         proj = s.project(project)
     except KeyError as exc:
-        _fail(str(exc.args[0]), 2)
+        ui.fail(str(exc.args[0]), 2)
     context = scaffold_context(s, proj)
     if output_dir.exists() and not output_dir.is_dir():
-        _fail(f"--output-dir {output_dir} is a file; give a directory (it is created if missing)", 2)
+        ui.fail(f"--output-dir {output_dir} is a file; give a directory (it is created if missing)", 2)
     try:
-        path = scaffold.bake(context, output_dir, force=force)
+        path = scaffold.bake(context, output_dir, force=force, origin={"stack": s.stack})  # .cruft.json (upgrade)
     except scaffold.ScaffoldError as exc:
-        _fail(str(exc), 1 if "already exists" in str(exc) else 2)
+        ui.fail(str(exc), 1 if "already exists" in str(exc) else 2)
     except OSError as exc:  # unwritable directory, disk full, ...: nothing is left half written (bake cleans up)
-        _fail(f"cannot write the project under {output_dir}: {exc.strerror or exc}"
+        ui.fail(f"cannot write the project under {output_dir}: {exc.strerror or exc}"
               f"{f' ({exc.filename})' if exc.filename else ''}", 1)
     files = sorted(str(p.relative_to(path)) for p in path.rglob("*") if p.is_file())
     if json_out:
@@ -328,20 +279,6 @@ def new(project: str = typer.Argument(..., help="Project name as declared in the
     console.print(f"[green]created[/] {path} ({len(files)} files) for level {s.maturity} "
                   f"({levels_mod.level(s.maturity).slug}) of stack {s.stack}")
     console.print(f"next: cd {path} && make install && make test && make train-local")
-
-
-def _register_extensions() -> None:
-    """Commands that live next to their engines: `check` (policies), `up`/`down`/`sandbox` (sandbox),
-    `deploy`/`promote` (deployment), `verify-request` (deploy requests)."""
-    from . import deploy, deploy_request
-    from .policies import cli as policies_cli
-    from .sandbox import cli as sandbox_cli
-
-    for module in (policies_cli, sandbox_cli, deploy, deploy_request):
-        module.register(app)
-
-
-_register_extensions()
 
 
 def main() -> None:  # pragma: no cover - console entry point

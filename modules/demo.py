@@ -238,7 +238,7 @@ class Demo:
 
     def scaffold(self, r: DemoResult) -> str:
         from . import scaffold
-        from .cli import scaffold_context
+        from .scaffold import context_for as scaffold_context
 
         self.repo = scaffold.bake(scaffold_context(self.spec, self.project), self.workdir / "projects", force=True)
         git = ["git", "-C", str(self.repo), "-c", "user.name=ladder demo", "-c", "user.email=demo@example.com"]

@@ -225,7 +225,7 @@ def pulumi_up(stack: str, path: Path, echo=typer.echo) -> Optional[dict[str, Any
 # ---------------------------------------------------------------------------------------------------
 
 def _stack_path(stack: Optional[str], stack_file: Optional[Path]) -> tuple[str, Path]:
-    from .cli import stack_name_problem
+    from .console import stack_name_problem
 
     if stack is not None and stack_file:
         raise DeployError("give either --stack or --stack-file, not both", code=2)

@@ -641,7 +641,18 @@ def build_definition(inputs: PipelineInputs) -> str:
     Deterministic (same inputs, same string: keys sorted, no timestamps or generated names), offline (no AWS call,
     no upload, no telemetry) and thread-safe (builds are serialised: the SDK keeps per-session state).
     Raises ``ValueError`` for invalid inputs.
+
+    Served from the on-disk definition cache (modules/definition_cache.py) when it holds this build: a warm cache
+    never imports the SDK. ``LADDER_NO_CACHE=1`` builds with the SDK every time.
     """
+    _validate(inputs)
+    from . import definition_cache
+
+    return definition_cache.cached(inputs, build_fresh)
+
+
+def build_fresh(inputs: PipelineInputs) -> str:
+    """Build with the SageMaker SDK, bypassing every cache (what the definition cache stores)."""
     _validate(inputs)
     _sdk()
     with _SDK_LOCK, _SdkScope():

@@ -682,16 +682,16 @@ def test_cli_check_json_shape(app):
 
 
 def _insecure_plan(monkeypatch, extra: list[Resource]):
-    from modules import cli
+    from modules import console
 
-    real = cli._plan
+    real = console.plan_graph
 
     def fake(stack, stack_file, maturity=None):
         graph = real(stack, stack_file, maturity)
         graph.resources.extend(extra)
         return graph
 
-    monkeypatch.setattr(cli, "_plan", fake)
+    monkeypatch.setattr(console, "plan_graph", fake)
 
 
 def test_cli_check_insecure_graph_exits_1(app, monkeypatch, tmp_path):

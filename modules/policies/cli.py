@@ -3,7 +3,8 @@
 Exit codes: 0 no mandatory violation (advisories and waivers are reported), 1 a mandatory violation (or the
 program failed), 2 bad input (spec errors, an exception naming an unknown rule).
 
-The main app wires it with ``modules.policies.cli.register(app)``.
+This module owns its Typer ``app`` (the ``check`` command); modules/cli.py composes it, and
+``register(app)`` adds the same command to any Typer app.
 """
 
 from __future__ import annotations
@@ -13,53 +14,54 @@ from pathlib import Path
 from typing import Optional
 
 import typer
-from rich.console import Console
 from rich.table import Table
 from rich.tree import Tree
 
+from .. import console as ui
+from ..console import console
 from .rules import MANDATORY, RULES
-
-console = Console()
 
 
 def register(app: typer.Typer) -> None:
     """Add the ``check`` command to ``app``."""
+    app.command("check")(check)
 
-    @app.command("check")
-    def check(
-        stack: Optional[str] = typer.Option(None, "--stack", "-s", help="Stack name: reads stacks/Pulumi.<stack>.yaml."),
-        stack_file: Optional[Path] = typer.Option(None, "--stack-file", "-f", dir_okay=False,
-                                                  help="Any stack file (instead of --stack)."),
-        json_out: bool = typer.Option(False, "--json", help="Machine-readable JSON on stdout."),
-        list_rules: bool = typer.Option(False, "--rules", help="List the rules of the pack and exit."),
-        write_policy_config: Optional[Path] = typer.Option(
-            None, "--write-policy-config", dir_okay=False,
-            help="Also write the stack's waivers as a --policy-pack-config file for `pulumi preview`."),
-    ) -> None:
-        """Run the policy pack (CrossGuard format) over the offline plan; exit 1 on a mandatory violation."""
-        if list_rules:
-            _print_rules(json_out)
-            return
-        from .. import cli as ladder
-        from ..spec import SpecError
-        from . import runner
 
-        spec = ladder._load(stack, stack_file)
-        try:
-            runner.validate_exceptions(spec)
-        except SpecError as exc:
-            for line in str(exc).splitlines():
-                ladder.err.print(f"[bold red]error:[/] {line}", highlight=False, soft_wrap=True)
-            raise typer.Exit(2) from None
-        graph = ladder._plan(stack, stack_file)
-        report = runner.run_checks(graph, spec)
-        if write_policy_config is not None:
-            write_policy_config.write_text(json.dumps(runner.policy_pack_config(spec), indent=2) + "\n")
-        if json_out:
-            typer.echo(json.dumps(report.to_json(), indent=2))
-        else:
-            console.print(render(report))
-        raise typer.Exit(0 if report.passed else 1)
+def check(
+    stack: Optional[str] = typer.Option(None, "--stack", "-s", help="Stack name: reads stacks/Pulumi.<stack>.yaml."),
+    stack_file: Optional[Path] = typer.Option(None, "--stack-file", "-f", dir_okay=False,
+                                              help="Any stack file (instead of --stack)."),
+    json_out: bool = typer.Option(False, "--json", help="Machine-readable JSON on stdout."),
+    list_rules: bool = typer.Option(False, "--rules", help="List the rules of the pack and exit."),
+    write_policy_config: Optional[Path] = typer.Option(
+        None, "--write-policy-config", dir_okay=False,
+        help="Also write the stack's waivers as a --policy-pack-config file for `pulumi preview`."),
+) -> None:
+    """Run the policy pack (CrossGuard format) over the offline plan; exit 1 on a mandatory violation."""
+    if list_rules:
+        _print_rules(json_out)
+        return
+    from ..spec import SpecError
+    from . import runner
+
+    spec = ui.load(stack, stack_file)
+    try:
+        runner.validate_exceptions(spec)
+    except SpecError as exc:
+        ui.errors(str(exc), 2)
+    graph = ui.plan_graph(stack, stack_file)
+    report = runner.run_checks(graph, spec)
+    if write_policy_config is not None:
+        write_policy_config.write_text(json.dumps(runner.policy_pack_config(spec), indent=2) + "\n")
+    if json_out:
+        typer.echo(json.dumps(report.to_json(), indent=2))
+    else:
+        console.print(render(report))
+    raise typer.Exit(0 if report.passed else 1)
+
+
+app = typer.Typer(add_completion=False)
+register(app)
 
 
 def render(report) -> Tree:

@@ -1,6 +1,7 @@
 """``ladder up --sandbox``, ``ladder down --sandbox`` and ``ladder sandbox serve``.
 
-Hooked into the main app with ``register(app)`` (modules/cli.py). Exit codes as the rest of ``ladder``:
+This module owns its Typer ``app`` (``up``, ``down`` and the ``sandbox`` group); modules/cli.py composes it (and
+``register(app)`` adds the same commands to any Typer app). Exit codes as the rest of ``ladder``:
 0 ok, 1 the apply/destroy failed, 2 bad input (spec errors, ``up`` without ``--sandbox``).
 """
 
@@ -11,16 +12,11 @@ from pathlib import Path
 from typing import Optional
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-console = Console()
-err = Console(stderr=True)
-
-StackOpt = typer.Option(None, "--stack", "-s", help="Stack name: reads stacks/Pulumi.<stack>.yaml.")
-StackFileOpt = typer.Option(None, "--stack-file", "-f", help="Any stack file (instead of --stack).", dir_okay=False)
-JsonOpt = typer.Option(False, "--json", help="Machine-readable JSON on stdout.")
+from .. import console as ui
+from ..console import JsonOpt, StackFileOpt, StackOpt, console, err
 SandboxOpt = typer.Option(False, "--sandbox", help="Apply to the local moto sandbox (the only target `ladder` "
                                                    "applies to; production is `pulumi up`).")
 StateDirOpt = typer.Option(None, "--state-dir", help="Where sandbox state files live (default: .ladder/sandbox "
@@ -29,9 +25,7 @@ EndpointOpt = typer.Option(None, "--endpoint", help="moto endpoint (default: $AW
                                                     "server for this command only).")
 
 
-def _fail(message: str, code: int) -> None:
-    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
-    raise typer.Exit(code)
+_fail = ui.fail
 
 
 def _progress(verb: str, total: Optional[int] = None) -> Progress:
@@ -100,7 +94,6 @@ def up(stack: Optional[str] = StackOpt, stack_file: Optional[Path] = StackFileOp
        sandbox: bool = SandboxOpt, json_out: bool = JsonOpt, state_dir: Optional[Path] = StateDirOpt,
        endpoint: Optional[str] = EndpointOpt) -> None:
     """Create or update the stack in the local moto sandbox (idempotent; `--sandbox` required)."""
-    from .. import cli as main_cli
     from ..plan import ProgramError
     from . import state
     from .aws import SandboxError
@@ -109,7 +102,7 @@ def up(stack: Optional[str] = StackOpt, stack_file: Optional[Path] = StackFileOp
         name = stack or (stack_file and stack_file.name) or "dev"
         _fail(f"`ladder up` only applies to the local sandbox: add --sandbox. For AWS use the production path: "
               f"`pulumi up --stack {name}`", 2)
-    spec, config = main_cli._load_with_config(stack, stack_file)  # prints every spec problem and exits 2
+    spec, config = ui.load_with_config(stack, stack_file)  # prints every spec problem and exits 2
     progress = _progress("applying")
     task = progress.add_task("", total=None)
 
@@ -144,9 +137,7 @@ def down(stack: Optional[str] = StackOpt, stack_file: Optional[Path] = StackFile
 
     if not sandbox:
         _fail("`ladder down` only removes the local sandbox: add --sandbox. For AWS use `pulumi destroy`", 2)
-    from .. import cli as main_cli
-
-    stack, stack_file = main_cli._resolve(stack, stack_file)  # empty or malformed --stack: exit 2
+    stack, stack_file = ui.resolve(stack, stack_file)  # empty or malformed --stack: exit 2
     name = stack or (stack_name_of(stack_file) if stack_file else "dev")
     progress = _progress("deleting")
     task = progress.add_task("", total=None)
@@ -209,14 +200,18 @@ def _port_problem(host: str, port: int) -> Optional[str]:
 
 
 def register(app: typer.Typer) -> None:
-    """Add ``up``, ``down`` and the ``sandbox`` sub-app (``serve``) to the ``ladder`` app."""
+    """Add ``up``, ``down`` and the ``sandbox`` sub-app (``serve``, ``tick``, ``report``) to a Typer app."""
+    from .control import report, tick
+
     app.command("up")(up)
     app.command("down")(down)
     sandbox_app = typer.Typer(name="sandbox", help="The local AWS sandbox (moto): serve it for `up`/`down`.",
                               no_args_is_help=True, add_completion=False)
     sandbox_app.command("serve")(serve)
-    from .control import report, tick
-
     sandbox_app.command("tick")(tick)
     sandbox_app.command("report")(report)
     app.add_typer(sandbox_app, name="sandbox")
+
+
+app = typer.Typer(add_completion=False)
+register(app)
