@@ -8,18 +8,25 @@ the error instead of cookiecutter's "Hook script failed".
 Context keys (all optional, defaults in templates/ml-project/cookiecutter.json): project_name,
 project_slug, maturity_level (0-4), framework (sklearn), aws_region, environment, github_repository,
 quality_gate_metric (auc|accuracy|f1|precision|recall), quality_gate_min [0,1], drift_threshold [0,1].
+
+Every baked repository records where it came from in cruft's `.cruft.json` (template, commit, the full
+cookiecutter context, plus a `ladder` block: template version and content hash, stack and project), so
+`ladder upgrade` (modules/upgrade.py) can re-render the old and the new version and merge.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
 import shutil
+import subprocess
 import tempfile
 from pathlib import Path
 
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates" / "ml-project"
+CRUFT_FILE = ".cruft.json"
 
 # Same rule as the template's pre-generation hook; checked here too so a slug with a path separator never
 # reaches the file system.
@@ -63,21 +70,141 @@ def framework_context(framework: str = "sklearn") -> dict[str, str]:
     return {"framework_image_version": pinned["version"], "sklearn_version": pinned["library"]}
 
 
-def bake(context: dict, output_dir: Path, force: bool = False) -> Path:
-    """Generate the project into output_dir/<project_slug>/ and return that path.
+def context_for(s, project) -> dict:
+    """The template context a stack's spec gives a project (level, region, environment, repository, gates).
+    `ladder new` and `ladder upgrade` both use it, so an upgrade computes exactly what a fresh `new` would."""
+    return {
+        "project_name": project.name,
+        "project_slug": project.name,
+        "maturity_level": s.maturity,
+        "framework": project.framework,
+        "aws_region": s.region,
+        "environment": s.environment,
+        "github_repository": s.repository_of(project),
+        "quality_gate_metric": project.training.quality_gate.metric,
+        "quality_gate_min": project.training.quality_gate.min,
+        "drift_threshold": project.monitoring.drift_threshold,
+    }
 
-    Raises ScaffoldError when the target exists and is not empty (unless force), when a setting is invalid
-    (message from the template's pre-generation hook) or when generation fails; in every failure case the
-    target directory is left as it was before the call (removed if this call created it).
-    """
-    from cookiecutter.exceptions import CookiecutterException, FailedHookException
-    from cookiecutter.main import cookiecutter
 
+def answers_for(context: dict) -> dict:
+    """The cookiecutter answers `bake` passes for a context: normalised, with the platform's framework pins
+    (a pin set in the context that differs from the platform's is an error)."""
     extra = _normalise(dict(context))
     for key, value in framework_context(str(extra.get("framework", "sklearn"))).items():
         if extra.setdefault(key, value) != value:
             raise ScaffoldError(f"{key} {extra[key]!r} differs from the version the platform pins ({value!r}, "
                                 f"SUPPORTED_FRAMEWORKS in modules/pipeline_definition.py); leave it unset")
+    return extra
+
+
+def template_hash(template_dir: Path = TEMPLATE_DIR) -> str:
+    """Content hash of a template directory (paths, bytes, executable bits): what `upgrade --check` compares to
+    tell a new template version from the one a repository was generated from."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in Path(template_dir).rglob("*") if p.is_file()):
+        rel = path.relative_to(template_dir).as_posix()
+        if "__pycache__" in rel or rel.endswith(".pyc"):
+            continue
+        digest.update(f"{rel}\0{os.access(path, os.X_OK)}\0".encode())
+        digest.update(path.read_bytes())
+        digest.update(b"\0")
+    return "sha256:" + digest.hexdigest()
+
+
+def _git(cwd: Path, *args: str) -> str | None:
+    try:
+        out = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, timeout=30, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return out.stdout.strip() if out.returncode == 0 else None
+
+
+def template_source(template_dir: Path = TEMPLATE_DIR) -> dict:
+    """Where the template comes from, as cruft records it: the platform repository (remote URL, else its local
+    path), the commit whose templates/ml-project is exactly this template (None when the template has
+    uncommitted changes or is not in git, e.g. an installed package) and the template's directory in it."""
+    template_dir = Path(template_dir).resolve()
+    root = _git(template_dir, "rev-parse", "--show-toplevel")
+    if not root:
+        return {"template": str(template_dir), "commit": None, "directory": None}
+    directory = template_dir.relative_to(Path(root).resolve()).as_posix()
+    commit = _git(template_dir, "rev-parse", "HEAD")
+    dirty = _git(template_dir, "status", "--porcelain", "--untracked-files=all", "--", ".")
+    if commit and (dirty is None or dirty):
+        commit = None
+    url = _git(template_dir, "remote", "get-url", "origin") or str(Path(root).resolve())
+    return {"template": url, "commit": commit, "directory": directory}
+
+
+def render(extra: dict, output_dir: Path, template_dir: Path = TEMPLATE_DIR, overwrite: bool = False) -> tuple[Path, dict]:
+    """Run cookiecutter on template_dir with these answers into output_dir; return (project path, the full
+    cookiecutter context it rendered with). Raises ScaffoldError with the hook's own message on bad input."""
+    from cookiecutter.exceptions import CookiecutterException, FailedHookException
+    from cookiecutter.generate import generate_context, generate_files
+    from cookiecutter.prompt import prompt_for_config
+
+    with tempfile.TemporaryDirectory(prefix="ladder-scaffold-") as tmp:
+        error_file = Path(tmp) / "hook-error.txt"
+        previous = os.environ.get("LADDER_HOOK_ERROR_FILE")
+        os.environ["LADDER_HOOK_ERROR_FILE"] = str(error_file)
+        try:
+            # what cookiecutter() does without its replay/clone state (nothing is written to ~)
+            context = generate_context(context_file=str(Path(template_dir) / "cookiecutter.json"),
+                                       extra_context=extra)
+            context["cookiecutter"] = prompt_for_config(context, no_input=True)
+            context["cookiecutter"]["_template"] = str(template_dir)
+            result = generate_files(repo_dir=str(template_dir), context=context, overwrite_if_exists=overwrite,
+                                    output_dir=str(output_dir))
+        except FailedHookException as exc:
+            message = error_file.read_text().strip() if error_file.exists() else str(exc)
+            raise ScaffoldError(message) from exc
+        except CookiecutterException as exc:
+            raise ScaffoldError(f"cookiecutter failed: {exc}") from exc
+        except ValueError as exc:  # e.g. a value outside a choice variable's choices
+            raise ScaffoldError(f"invalid project settings: {exc}") from exc
+        finally:
+            if previous is None:
+                os.environ.pop("LADDER_HOOK_ERROR_FILE", None)
+            else:
+                os.environ["LADDER_HOOK_ERROR_FILE"] = previous
+    return Path(result), context["cookiecutter"]
+
+
+def cruft_state(rendered: dict, source: dict | None = None, origin: dict | None = None,
+                template_dir: Path = TEMPLATE_DIR) -> dict:
+    """The `.cruft.json` content (cruft's schema: template, commit, checkout, context, directory) plus a `ladder`
+    block: the template's version and content hash, and the stack/project the answers came from."""
+    source = source or template_source(template_dir)
+    context = {k: v for k, v in rendered.items() if k not in ("_output_dir", "_repo_dir", "_checkout")}
+    context["_template"] = source["template"]
+    context["_commit"] = source["commit"]
+    return {
+        "template": source["template"],
+        "commit": source["commit"],
+        "checkout": None,
+        "context": {"cookiecutter": context},
+        "directory": source["directory"],
+        "ladder": {"template_version": str(rendered.get("_ladder_template_version", "")),
+                   "template_hash": template_hash(template_dir), **(origin or {})},
+    }
+
+
+def write_cruft(project: Path, state: dict) -> None:
+    (Path(project) / CRUFT_FILE).write_text(json.dumps(state, ensure_ascii=False, indent=2, separators=(",", ": "))
+                                            + "\n")
+
+
+def bake(context: dict, output_dir: Path, force: bool = False, origin: dict | None = None,
+         template_dir: Path = TEMPLATE_DIR) -> Path:
+    """Generate the project into output_dir/<project_slug>/ and return that path; `.cruft.json` records the
+    template, its version and the answers (origin: e.g. {"stack": "dev", "project": "churn"}).
+
+    Raises ScaffoldError when the target exists and is not empty (unless force), when a setting is invalid
+    (message from the template's pre-generation hook) or when generation fails; in every failure case the
+    target directory is left as it was before the call (removed if this call created it).
+    """
+    extra = answers_for(context)
     slug = _slug_for(extra)
     if not SLUG_RE.match(slug) or "--" in slug:
         raise ScaffoldError(
@@ -99,39 +226,10 @@ def bake(context: dict, output_dir: Path, force: bool = False) -> Path:
         if not output_existed and output_dir.exists() and not any(output_dir.iterdir()):
             output_dir.rmdir()
 
-    with tempfile.TemporaryDirectory(prefix="ladder-scaffold-") as tmp:
-        error_file = Path(tmp) / "hook-error.txt"
-        # cookiecutter's own state (replay file, clone dir) goes to the temp dir, not to ~
-        config_file = Path(tmp) / "cookiecutter.yaml"
-        config_file.write_text(json.dumps({"cookiecutters_dir": str(Path(tmp) / "cookiecutters"),
-                                           "replay_dir": str(Path(tmp) / "replay")}))
-        previous = os.environ.get("LADDER_HOOK_ERROR_FILE")
-        os.environ["LADDER_HOOK_ERROR_FILE"] = str(error_file)
-        try:
-            result = cookiecutter(
-                str(TEMPLATE_DIR),
-                no_input=True,
-                extra_context=extra,
-                output_dir=str(output_dir),
-                overwrite_if_exists=force or existed_before,
-                config_file=str(config_file),
-            )
-        except FailedHookException as exc:
-            cleanup()
-            message = error_file.read_text().strip() if error_file.exists() else str(exc)
-            raise ScaffoldError(message) from exc
-        except CookiecutterException as exc:
-            cleanup()
-            raise ScaffoldError(f"cookiecutter failed: {exc}") from exc
-        except ValueError as exc:  # e.g. a value outside a choice variable's choices
-            cleanup()
-            raise ScaffoldError(f"invalid project settings: {exc}") from exc
-        except Exception:
-            cleanup()
-            raise
-        finally:
-            if previous is None:
-                os.environ.pop("LADDER_HOOK_ERROR_FILE", None)
-            else:
-                os.environ["LADDER_HOOK_ERROR_FILE"] = previous
-    return Path(result)
+    try:
+        result, rendered = render(extra, output_dir, template_dir, overwrite=force or existed_before)
+        write_cruft(result, cruft_state(rendered, origin={"project": slug, **(origin or {})}, template_dir=template_dir))
+    except BaseException:
+        cleanup()
+        raise
+    return result

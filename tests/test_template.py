@@ -24,6 +24,7 @@ LEVEL_0 = {
     "Makefile",
     "README.md",
     "pyproject.toml",
+    "requirements-dev.txt",  # the project's own dependencies, hash-locked (make install, CI)
     f"src/{PKG}/__init__.py",
     f"src/{PKG}/config.py",
     f"src/{PKG}/evaluate.py",
@@ -105,7 +106,7 @@ def baked(tmp_path_factory):
 def test_exact_tree(baked, level):
     root = baked[level]
     assert root.name == SLUG
-    assert tree(root) == EXPECTED[level]
+    assert tree(root) == EXPECTED[level] | {".cruft.json"}  # bake records its origin for `ladder upgrade`
 
 
 def test_levels_only_add_files():
@@ -342,13 +343,13 @@ def test_refuses_non_empty_target_without_force(tmp_path):
     assert tree(target) == {"notes.txt"}
 
     assert bake({**CONTEXT, "maturity_level": 1}, tmp_path, force=True) == target
-    assert tree(target) == LEVEL_1 | {"notes.txt"}
+    assert tree(target) == LEVEL_1 | {"notes.txt", ".cruft.json"}
     assert (target / "notes.txt").read_text() == "mine"
 
 
 def test_empty_existing_target_is_fine(tmp_path):
     (tmp_path / SLUG).mkdir()
-    assert tree(bake({**CONTEXT, "maturity_level": 0}, tmp_path)) == LEVEL_0
+    assert tree(bake({**CONTEXT, "maturity_level": 0}, tmp_path)) == LEVEL_0 | {".cruft.json"}
 
 
 def test_failure_on_existing_target_keeps_it(tmp_path):
