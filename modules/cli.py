@@ -48,6 +48,8 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
                                    "`ladder new`."),
     ("verify-request", "modules.deploy_request", "Check a deploy request: environment, project, ARN, the project's "
                                                  "group, Approved (exit 2 if not)."),
+    ("upgrade", "modules.upgrade", "Merge the template, re-rendered from the stack's spec, into a repository made by "
+                                   "`ladder new`."),
 )
 
 
