@@ -154,17 +154,24 @@ ARN_FORMATS = {
 }
 
 
-def plan_arn(type_: str, physical: str, region: str, account: str = PLAN_ACCOUNT) -> str:
+def plan_arn(type_: str, physical: str, region: str, account: str = PLAN_ACCOUNT, partition: str = "aws") -> str:
     """The ARN AWS would give the resource (generic ``<service>:<kind>/<name>`` for types not in the table)."""
     fmt = ARN_FORMATS.get(type_)
     if fmt is not None:
-        return fmt.format(r=region, a=account, n=physical)
+        return fmt.format(r=region, a=account, n=physical).replace("arn:aws:", f"arn:{partition}:", 1)
     module = type_.split(":")[1].split("/")[0] if ":" in type_ else "unknown"
     kind = type_.rsplit(":", 1)[-1]
     if module == "iam":
-        return f"arn:aws:iam::{account}:{kind[0].lower() + kind[1:]}/{physical}"
+        return f"arn:{partition}:iam::{account}:{kind[0].lower() + kind[1:]}/{physical}"
     service = {"cloudwatch": "events" if "Event" in kind else "cloudwatch"}.get(module, module)
-    return f"arn:aws:{service}:{region}:{account}:{kind.lower()}/{physical}"
+    return f"arn:{partition}:{service}:{region}:{account}:{kind.lower()}/{physical}"
+
+
+def _partition(region: str) -> str:
+    """The region's partition as the provider's getPartition answers it (aws-cn, aws-us-gov, ...; botocore data)."""
+    from .validation import partition_of
+
+    return partition_of(region) or "aws"
 
 
 class PlanMocks:
@@ -173,11 +180,12 @@ class PlanMocks:
     def __init__(self, region: str = "us-east-1", account: str = PLAN_ACCOUNT):
         self.region = region
         self.account = account
+        self.partition = _partition(region)
 
     def new_resource(self, args) -> tuple[str, dict]:
         physical = physical_name(args.typ, args.name, args.inputs)
         outputs = dict(args.inputs)
-        outputs.setdefault("arn", plan_arn(args.typ, physical, self.region, self.account))
+        outputs.setdefault("arn", plan_arn(args.typ, physical, self.region, self.account, self.partition))
         kind = args.typ.rsplit(":", 1)[-1]
         if args.typ == "aws:s3/bucket:Bucket":
             outputs.setdefault("bucket", physical)
@@ -185,7 +193,7 @@ class PlanMocks:
         elif args.typ == "aws:kms/key:Key":
             key_id = hashlib.sha1(args.name.encode()).hexdigest()[:8] + "-plan-key"
             outputs["keyId"] = key_id
-            outputs["arn"] = f"arn:aws:kms:{self.region}:{self.account}:key/{key_id}"
+            outputs["arn"] = f"arn:{self.partition}:kms:{self.region}:{self.account}:key/{key_id}"
         elif args.typ == "aws:ecr/repository:Repository":
             outputs["repositoryUrl"] = f"{self.account}.dkr.ecr.{self.region}.amazonaws.com/{physical}"
             outputs["registryId"] = self.account
@@ -193,7 +201,7 @@ class PlanMocks:
             outputs["jobDefinitionArn"] = outputs["arn"]  # aws-native's output name for job definitions
         elif args.typ == "aws:iam/openIdConnectProvider:OpenIdConnectProvider":
             host = str(args.inputs.get("url", "")).removeprefix("https://")
-            outputs["arn"] = f"arn:aws:iam::{self.account}:oidc-provider/{host}"
+            outputs["arn"] = f"arn:{self.partition}:iam::{self.account}:oidc-provider/{host}"
         if args.typ.startswith("aws-native:"):  # aws-native names its ARN output after the type: endpointArn, ...
             outputs.setdefault(kind[0].lower() + kind[1:] + "Arn", outputs["arn"])
         outputs.setdefault("name", physical)
@@ -203,11 +211,12 @@ class PlanMocks:
 
     def call(self, args) -> tuple[dict, list]:
         if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
-            return {"accountId": self.account, "arn": f"arn:aws:iam::{self.account}:user/plan",
+            return {"accountId": self.account, "arn": f"arn:{self.partition}:iam::{self.account}:user/plan",
                     "userId": "AIDAPLAN", "id": self.account}, []
         if args.token == "aws:index/getPartition:getPartition":
-            return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws",
-                    "reverseDnsPrefix": "com.amazonaws"}, []
+            cn = self.partition == "aws-cn"
+            return {"partition": self.partition, "dnsSuffix": "amazonaws.com.cn" if cn else "amazonaws.com",
+                    "id": self.partition, "reverseDnsPrefix": "cn.com.amazonaws" if cn else "com.amazonaws"}, []
         if args.token == "aws:index/getRegion:getRegion":
             return {"name": self.region, "region": self.region, "id": self.region,
                     "endpoint": f"ec2.{self.region}.amazonaws.com"}, []

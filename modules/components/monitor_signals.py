@@ -250,9 +250,9 @@ def retraining_pattern(schedule_arns: list[str], alarm_arns: list[str] = ()) -> 
 
 
 def violations_event(schedule_arn_: str, *, exit_message: str, status: str = "Completed", account: str,
-                     region: str, job: str = "monitoring-job") -> dict[str, Any]:
+                     region: str, job: str = "monitoring-job", partition: str = "aws") -> dict[str, Any]:
     """A processing-job state-change event as SageMaker sends it for a monitoring execution (tests, sandbox)."""
-    job_arn = f"arn:aws:sagemaker:{region}:{account}:processing-job/{job}"
+    job_arn = f"arn:{partition}:sagemaker:{region}:{account}:processing-job/{job}"
     return {"version": "0", "id": "00000000-0000-0000-0000-000000000000", "detail-type": PROCESSING_EVENT,
             "source": "aws.sagemaker", "account": account, "time": "2026-12-02T00:00:00Z", "region": region,
             "resources": [job_arn],
