@@ -26,6 +26,7 @@ demo: $(STAMP)  ## the main job, offline (SCENARIO=bad-canary: the rollback dril
 	$(VENV)/bin/ladder demo --scenario $(SCENARIO)
 
 bench: $(STAMP)  ## performance figures (ratios measured in one run)
+	$(PY) benchmarks/cli_latency.py
 	$(PY) benchmarks/plan_scaling.py
 	$(PY) benchmarks/sandbox_apply.py
 	$(PY) benchmarks/demo_time.py

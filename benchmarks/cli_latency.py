@@ -1,0 +1,176 @@
+"""CLI latency against the Pulumi floor (issue 17), as ratios measured in one run.
+
+1. ``ladder plan --stack prod`` in a fresh process ("cold": new interpreter, nothing imported) with a warm
+   definition cache, against the floor: a fresh process that imports pulumi_aws and registers the same number of
+   custom resources (IAM roles with a small static policy) under Pulumi mocks. Target <= 1.5x.
+   Also printed: the same plan with a cold definition cache (``LADDER_NO_CACHE=1``: the SageMaker SDK builds), and a
+   second floor that registers the very resources of the plan (same types, same inputs, importing the same
+   pulumi_aws/pulumi_aws_native modules) - what Pulumi alone costs for this stack.
+2. ``ladder --help`` against a bare Typer app's ``--help`` (fresh processes). Target <= 2x.
+3. 100 level-4 projects planned in one process (imports warm) against the floor for the same resource count in
+   the same process (benchmarks/plan_scaling.py's floor). Target <= 1.5x.
+
+    python benchmarks/cli_latency.py [--repeat 5] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+PY = sys.executable
+LADDER = [PY, "-m", "modules.cli"]
+TARGETS = {"plan_prod": 1.5, "help": 2.0, "plan_100": 1.5}
+
+FLOOR_ROLES = '''
+import json, sys
+import pulumi
+from pulumi.runtime.sync_await import _sync_await
+
+class Mocks(pulumi.runtime.Mocks):
+    def new_resource(self, args):
+        return f"{args.name}-id", dict(args.inputs, arn=f"arn:aws:iam::123456789012:role/{args.name}")
+    def call(self, args):
+        return {}
+
+pulumi.runtime.set_mocks(Mocks(), project="bench", stack="bench", preview=False)
+import pulumi_aws as aws
+doc = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+       "Principal": {"Service": "sagemaker.amazonaws.com"}, "Action": "sts:AssumeRole"}]})
+roles = [aws.iam.Role(f"role-{i}", name=f"bench-role-{i}", assume_role_policy=doc, tags={"i": str(i)})
+         for i in range(int(sys.argv[1]))]
+_sync_await(pulumi.Output.all(*[r.arn for r in roles]).future())
+'''
+
+FLOOR_SAME = '''
+import importlib, json, sys
+import pulumi
+from pulumi.runtime.sync_await import _sync_await
+
+class Mocks(pulumi.runtime.Mocks):
+    def new_resource(self, args):
+        return f"{args.name}-id", dict(args.inputs, arn=f"arn:aws:x::123456789012:{args.name}")
+    def call(self, args):
+        return {}
+
+pulumi.runtime.set_mocks(Mocks(), project="bench", stack="bench", preview=False)
+resources = json.load(open(sys.argv[1]))
+for type_ in sorted({r["type"] for r in resources}):  # the classes the program uses (their modules load lazily)
+    package, module = type_.split(":")[0], type_.split(":")[1].split("/")[0]
+    getattr(importlib.import_module(("pulumi_aws." if package == "aws" else "pulumi_aws_native.") + module),
+            type_.rsplit(":", 1)[1])
+made = [pulumi.CustomResource(r["type"], r["name"], r["inputs"]) for r in resources]
+_sync_await(pulumi.Output.all(*[m.urn for m in made]).future())
+'''
+
+BARE_TYPER = '''
+import typer
+app = typer.Typer(add_completion=False)
+
+@app.command()
+def hello(name: str = "world") -> None:
+    """Say hello."""
+
+@app.command()
+def bye() -> None:
+    """Say bye."""
+
+app()
+'''
+
+
+def run(cmd: list[str], env: dict | None = None) -> float:
+    t0 = time.perf_counter()
+    subprocess.run(cmd, cwd=ROOT, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                   env={**os.environ, **(env or {})})
+    return time.perf_counter() - t0
+
+
+def median(cmd: list[str], repeat: int, env: dict | None = None) -> float:
+    return statistics.median(run(cmd, env) for _ in range(repeat))
+
+
+def plan_100(repeat: int) -> dict:
+    """In one process (imports warm): 100 level-4 projects vs the same count of bare roles (plan_scaling's floor)."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from plan_scaling import BARE_PROGRAM, make_config, timed
+
+    from modules import levels, plan, spec
+
+    warm = make_config(1, levels.MAX_LEVEL)
+    plan.run_program(spec.from_config(warm, stack="bench"), warm)
+    cfg = make_config(100, levels.MAX_LEVEL)
+    s = spec.from_config(cfg, stack="bench")
+    plan.run_program(s, cfg)  # fills the definition cache for these 100 projects (a cold cache's one-off cost)
+    t_plan, graph = timed(lambda: plan.run_program(s, cfg), repeat)
+    with tempfile.TemporaryDirectory() as tmp:
+        bare = Path(tmp) / "bare.py"
+        bare.write_text(BARE_PROGRAM)
+        os.environ["BENCH_N"] = str(len(graph.resources))
+        t_bare, _ = timed(lambda: plan.run_program(s, cfg, program=bare), repeat)
+    return {"resources": len(graph.resources), "plan_s": t_plan, "floor_s": t_bare}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args()
+    n = args.repeat
+
+    # the plan's resources (this also warms the definition cache: the first plan after a change fills it)
+    out = subprocess.run([*LADDER, "plan", "--stack", "prod", "--json"], cwd=ROOT, check=True, capture_output=True,
+                         text=True).stdout
+    resources = [r for r in json.loads(out)["resources"] if not r["type"].startswith(("mlops:", "pulumi:"))]
+    custom = len(resources)
+    with tempfile.TemporaryDirectory() as tmp:
+        roles, same, typer_app, dump = (Path(tmp) / f for f in ("roles.py", "same.py", "typer_app.py", "res.json"))
+        roles.write_text(FLOOR_ROLES)
+        same.write_text(FLOOR_SAME)
+        typer_app.write_text(BARE_TYPER)
+        dump.write_text(json.dumps(resources))
+        plan_warm = median([*LADDER, "plan", "--stack", "prod"], n)
+        plan_nocache = median([*LADDER, "plan", "--stack", "prod"], max(1, n // 2), env={"LADDER_NO_CACHE": "1"})
+        floor_roles = median([PY, str(roles), str(custom)], n)
+        floor_same = median([PY, str(same), str(dump)], n)
+        ladder_help = median([*LADDER, "--help"], n)
+        typer_help = median([PY, str(typer_app), "--help"], n)
+    p100 = plan_100(max(1, n // 2))
+    rows = {
+        "plan_prod": {"what": f"cold `ladder plan --stack prod` (fresh process, warm definition cache), {custom} "
+                              f"resources, vs import pulumi_aws + {custom} roles under mocks",
+                      "s": plan_warm, "floor_s": floor_roles},
+        "plan_prod_cold_cache": {"what": "the same with a cold definition cache (LADDER_NO_CACHE=1: the SDK builds)",
+                                 "s": plan_nocache, "floor_s": floor_roles},
+        "plan_prod_same_types": {"what": f"the same plan vs the same {custom} resources (types, inputs, modules) "
+                                         "registered by bare Pulumi", "s": plan_warm, "floor_s": floor_same},
+        "help": {"what": "`ladder --help` vs a bare Typer app's --help (fresh processes)",
+                 "s": ladder_help, "floor_s": typer_help},
+        "plan_100": {"what": f"100 level-4 projects ({p100['resources']} resources) in one process vs the same "
+                             "count of bare roles", "s": p100["plan_s"], "floor_s": p100["floor_s"]},
+    }
+    for key, row in rows.items():
+        row["ratio"] = row["s"] / row["floor_s"]
+        row["target"] = TARGETS.get(key)
+        row["met"] = None if row["target"] is None else row["ratio"] <= row["target"]
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return
+    print(f"{'':22} {'ours s':>7} {'floor s':>8} {'ratio':>6} {'target':>7}")
+    for key, row in rows.items():
+        target = f"<= {row['target']}" if row["target"] else ""
+        mark = "" if row["met"] is None else (" ok" if row["met"] else " MISSED")
+        print(f"{key:22} {row['s']:7.3f} {row['floor_s']:8.3f} {row['ratio']:6.2f} {target:>7}{mark}  {row['what']}")
+
+
+if __name__ == "__main__":
+    main()
