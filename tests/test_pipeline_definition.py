@@ -418,7 +418,8 @@ def test_builds_offline_without_credentials_or_region_in_a_fresh_process(tmp_pat
     call refused: the build works, nothing even tried to connect, no telemetry thread was started."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "SAGEMAKER_"))}
     env.update(HOME=str(tmp_path), AWS_CONFIG_FILE=str(tmp_path / "none"),
-               AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "none"), PYTHONDONTWRITEBYTECODE="1")
+               AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "none"), PYTHONDONTWRITEBYTECODE="1",
+               LADDER_NO_CACHE="1")  # the SDK itself builds (a warm definition cache would not import it)
     proc = subprocess.run([sys.executable, "-c", _OFFLINE_SCRIPT, str(ROOT)], env=env, capture_output=True, check=False,
                           text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -445,6 +446,7 @@ def test_socket_blocked_build_in_process(monkeypatch):
     monkeypatch.setattr(socket.socket, "connect_ex", refuse)
     monkeypatch.setattr(socket, "create_connection", refuse)
     monkeypatch.setattr(socket, "getaddrinfo", refuse)
+    monkeypatch.setenv("LADDER_NO_CACHE", "1")  # the SDK builds, not the definition cache
     build_definition.cache_clear()
     d = json.loads(build_definition(replace(BASE, region="ap-southeast-2", project="offline",
                                             pipeline_name="acme-dev-offline-training")))
