@@ -44,8 +44,6 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
                                  "(`pulumi up`)."),
     ("promote", "modules.deploy", "Copy the model package ARN a project runs in one stack (e.g. staging) to another "
                                   "(e.g. prod)."),
-    ("upgrade", "modules.upgrade", "Merge the template, re-rendered from the stack's spec, into a repository made by "
-                                   "`ladder new`."),
     ("verify-request", "modules.deploy_request", "Check a deploy request: environment, project, ARN, the project's "
                                                  "group, Approved (exit 2 if not)."),
     ("upgrade", "modules.upgrade", "Merge the template, re-rendered from the stack's spec, into a repository made by "
