@@ -87,15 +87,18 @@ def read(digest: str) -> str | None:
 
 
 def write(digest: str, definition: str) -> None:
-    """Temp file + rename in the same directory: readers see the old entry, none, or the whole new one."""
-    where = directory()
+    write_file(directory() / f"{digest}.json", json.dumps({"key": digest, "definition": definition}))
+
+
+def write_file(path: Path, text: str) -> None:
+    """Temp file + rename in the same directory: readers see the old file, none, or the whole new one."""
     try:
-        where.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{digest[:16]}-", suffix=".tmp", dir=where)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.stem[:16]}-", suffix=".tmp", dir=path.parent)
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump({"key": digest, "definition": definition}, fh)
-            os.replace(tmp, where / f"{digest}.json")
+                fh.write(text)
+            os.replace(tmp, path)
         except BaseException:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)

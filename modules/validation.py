@@ -163,16 +163,12 @@ INSTANCE_USES = {
 
 
 @functools.lru_cache(maxsize=None)
-def _sagemaker_model():
-    import botocore.session
-
-    return botocore.session.get_session().get_service_model("sagemaker")
-
-
-@functools.lru_cache(maxsize=None)
 def instance_types(use: str) -> frozenset[str]:
-    """The instance types botocore's SageMaker model allows for ``use`` (training | endpoint | processing)."""
-    return frozenset(_sagemaker_model().shape_for(INSTANCE_USES[use][0]).enum)
+    """The instance types botocore's SageMaker model allows for ``use`` (training | endpoint | processing);
+    read through modules/botocore_facts.py (computed once per botocore version)."""
+    from .botocore_facts import facts
+
+    return frozenset(facts()["instance_types"][use])
 
 
 def validate_instance_type(value: str, use: str) -> str:
@@ -195,15 +191,10 @@ def validate_instance_type(value: str, use: str) -> str:
 
 @functools.lru_cache(maxsize=None)
 def regions() -> dict[str, str]:
-    """region -> partition, for every region botocore knows SageMaker in."""
-    import botocore.session
+    """region -> partition, for every region botocore knows SageMaker in (modules/botocore_facts.py)."""
+    from .botocore_facts import facts
 
-    session = botocore.session.get_session()
-    out: dict[str, str] = {}
-    for partition in session.get_available_partitions():
-        for region in session.get_available_regions("sagemaker", partition):
-            out[region] = partition
-    return out
+    return dict(facts()["regions"])
 
 
 def partition_of(region: str) -> Optional[str]:
