@@ -385,7 +385,11 @@ def run_program(spec: StackSpec, config: dict[str, Any], mocks_impl=None, *, pro
     mocks_impl = mocks_impl or PlanMocks(region=spec.region)
     secret_keys, secret_values, secret_notes = secret_config(config, secret_keys)
     secrets = frozenset(secret_values)
-    adapter, monitor = _make_monitor(mocks_impl, secrets)
+    # the missing-token placeholder stands where the token would be: shown as [secret] too, like any value the
+    # program marks secret (`pulumi preview` never prints one); the plan's notes say a placeholder is used
+    from .components.deployment import TOKEN_PLACEHOLDER
+
+    adapter, monitor = _make_monitor(mocks_impl, secrets | {TOKEN_PLACEHOLDER})
     error: list[BaseException] = []
     outputs: dict[str, Any] = {}
 
