@@ -374,6 +374,23 @@ CASES.extend([  # rules_security (more fixtures: tests/test_security_rules.py)
     C("LADDER-SEC-002", [R("rolepolicy", role="one", name="g", policy=doc(_GRANT))],
       [_role("one"), R("rolepolicy", role="one", name="g", policy=doc(
           {**_GRANT, "Condition": {"Bool": {"kms:GrantIsForAWSResource": "true"}}}))]),
+    C("LADDER-SEC-006", [R("role", "churn-role", name="churn", id="churn", assumeRolePolicy=SERVICE_TRUST,
+                           maxSessionDuration=3600, tags={**TAGS, "mlops:project": "churn"}),
+                         R("rolepolicy", role="churn", name="r", policy=doc(allow(
+                             "sagemaker:CreateModelPackage", "arn:aws:sagemaker:us-east-1:1:model-package/acme-dev-fraud/*")))],
+      [R("role", "churn-role", name="churn", id="churn", assumeRolePolicy=SERVICE_TRUST, maxSessionDuration=3600,
+         tags={**TAGS, "mlops:project": "churn"}),
+       R("rolepolicy", role="churn", name="r", policy=doc(allow(
+           "sagemaker:CreateModelPackage", "arn:aws:sagemaker:us-east-1:1:model-package/acme-dev-churn/*")))]),
+    C("LADDER-SEC-007", [R("mpgpolicy", modelPackageGroupName="g", resourcePolicy=doc(allow(
+        "sagemaker:DescribeModelPackage", "*", Principal={"AWS": "arn:aws:iam::210987654321:root"}))),
+                         R("bucketpolicy", bucket="b1", policy=doc(DENY_HTTP))],
+      [R("mpgpolicy", modelPackageGroupName="g", resourcePolicy=doc(allow(
+          "sagemaker:DescribeModelPackage", "*", Principal={"AWS": "arn:aws:iam::210987654321:root"}))),
+       R("bucketpolicy", bucket="b1", policy=doc(DENY_HTTP, allow(
+           "s3:GetObject", "arn:aws:s3:::b1/churn/pipelines/*", Principal={"AWS": "arn:aws:iam::210987654321:root"}))),
+       R("key", policy=doc(allow(["kms:Decrypt"], "*", Principal={"AWS": "arn:aws:iam::210987654321:root"},
+                                 Condition={"StringEquals": {"kms:ViaService": "s3.us-east-1.amazonaws.com"}})))]),
 ])
 
 

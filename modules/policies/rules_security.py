@@ -202,3 +202,120 @@ RULES = RULES + (
          "a staging job (no required reviewers) must not assume a prod role, nor a prod job a staging one",
          MANDATORY, T_ROLE, check_github_environment_is_own),  # GitHub docs: example subject claims (environment)
 )
+
+
+PACKAGE_WRITES = ("sagemaker:CreateModelPackage", "sagemaker:UpdateModelPackage", "sagemaker:DeleteModelPackage",
+                  "sagemaker:CreateModelPackageGroup", "sagemaker:DeleteModelPackageGroup",
+                  "sagemaker:PutModelPackageGroupPolicy", "sagemaker:DeleteModelPackageGroupPolicy")
+PACKAGE_ARN = re.compile(r"^arn:[^:]+:sagemaker:[^:]*:[^:]*:model-package(?:-group)?/([^/]+)(?:/.*)?$")
+
+
+def _project_roles(resources) -> dict[str, str]:
+    """Role name/id -> project, for roles tagged ``mlops:project`` (the platform's shared roles excluded)."""
+    out: dict[str, str] = {}
+    for r in resources:
+        if r.resource_type in T_ROLE:
+            tags = r.props.get("tags") or {}
+            project = tags.get("mlops:project") if isinstance(tags, Mapping) else None
+            if project and project != SHARED:
+                for key in ("name", "id"):
+                    if isinstance(r.props.get(key), str):
+                        out[r.props[key]] = str(project)
+    return out
+
+
+def _role_docs(resources, projects: dict[str, str]) -> Iterator[tuple[Any, str, str, Any]]:
+    """(resource, project, label, document) for every identity document of a project's role."""
+    for r in resources:
+        if r.resource_type in T_ROLE_POLICY:
+            project = projects.get(str(r.props.get("role", "")))
+            if project:
+                yield r, project, "policy", policy_doc(r.props.get("policy"))
+        elif r.resource_type in T_ROLE:
+            project = next((p for k, p in projects.items() if k in (r.props.get("name"), r.props.get("id"))), None)
+            if project:
+                for label, doc in policy_documents(r.resource_type, r.props):
+                    if label != "assumeRolePolicy":
+                        yield r, project, label, doc
+
+
+def stack_project_role_own_group(resources) -> Iterator[tuple[Any, str]]:
+    """A project's roles register (create, update, delete packages, change the group) only in the project's group
+    ``<org>-<env>-<project>``: no wildcard group, no other project's group."""
+    for r, project, label, doc in _role_docs(resources, _project_roles(resources)):
+        for i, st in enumerate(statements(doc)):
+            if not allows(st) or not any(_action_matches(a, w) for a in actions(st) for w in PACKAGE_WRITES):
+                continue
+            for res in as_list(st.get("Resource")):
+                m = PACKAGE_ARN.match(str(res))
+                group = m.group(1) if m else None
+                if group is None or "*" in group or "?" in group or not group.endswith(f"-{project}"):
+                    yield r, (f"{label} {_sid(st, i)} of a role of project {project!r} may change model packages on "
+                              f"{res!r}, not only its own group <org>-<env>-{project}: its CI or jobs could register "
+                              f"into (or approve in) another project's registry")
+
+
+RULES = RULES + (
+    Rule("LADDER-SEC-006", "A project's roles register model packages only in their project's group",
+         "one project's pipeline must not register into, approve in or delete from another project's registry",
+         MANDATORY, T_ROLE + T_ROLE_POLICY, stack_project_role_own_group, (), "stack"),
+)
+
+
+T_MPG_POLICY = ("aws:sagemaker/modelPackageGroupPolicy:ModelPackageGroupPolicy",)
+T_BUCKET_POLICY = ("aws:s3/bucketPolicy:BucketPolicy",)
+T_KMS_KEY = ("aws:kms/key:Key",)
+ACCOUNT_IN = re.compile(r"^(?:arn:[^:]+:iam::)?(\d{12})(?::root)?$")
+
+
+def _accounts(st: Mapping[str, Any]) -> set[str]:
+    principal = st.get("Principal")
+    values = as_list(principal.get("AWS")) if isinstance(principal, Mapping) else as_list(principal)
+    return {m.group(1) for v in values if (m := ACCOUNT_IN.match(str(v)))}
+
+
+def stack_shared_registry_readable(resources) -> Iterator[tuple[Any, str]]:
+    """A model package group shared with other accounts lets them load what it shares: the artifact bucket policy
+    admits each account to ``s3:GetObject`` under a prefix (not the whole bucket) and a key policy admits it to
+    ``kms:Decrypt`` through S3 only (``kms:ViaService``). Without them the consumer can describe the package but
+    SageMaker cannot download its model (cross-account access needs the resource policy too:
+    https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic-cross-account.html)."""
+    bucket_ok: set[str] = set()
+    key_ok: set[str] = set()
+    key_unscoped: set[str] = set()
+    for r in resources:
+        if r.resource_type in T_BUCKET_POLICY:
+            for st in statements(policy_doc(r.props.get("policy"))):
+                if allows(st) and any(_action_matches(a, "s3:GetObject") for a in actions(st)):
+                    keys = [str(x).split(":::", 1)[-1] for x in as_list(st.get("Resource"))]
+                    if keys and all("/" in k and k.split("/", 1)[1] not in ("", "*") for k in keys):
+                        bucket_ok |= _accounts(st)
+        elif r.resource_type in T_KMS_KEY:
+            for st in statements(policy_doc(r.props.get("policy"))):
+                if allows(st) and any(_action_matches(a, "kms:Decrypt") for a in actions(st)):
+                    via = any(k.lower() == "kms:viaservice" for _, k, _ in _conditions(st))
+                    (key_ok if via else key_unscoped).update(_accounts(st))
+    for r in resources:
+        if r.resource_type not in T_MPG_POLICY:
+            continue
+        for st in statements(policy_doc(r.props.get("resourcePolicy"))):
+            if not allows(st):
+                continue
+            for account in sorted(_accounts(st)):
+                if account not in bucket_ok:
+                    yield r, (f"the registry is shared with {account}, but no artifact-bucket policy lets it read the "
+                              f"shared model prefix (s3:GetObject on <bucket>/<project>/pipelines/*): it cannot load "
+                              f"the model")
+                if account in key_unscoped:
+                    yield r, (f"a key policy lets {account} decrypt without kms:ViaService: limit it to "
+                              f"s3.<region>.amazonaws.com")
+                elif account not in key_ok:
+                    yield r, (f"the registry is shared with {account}, but no key policy lets it kms:Decrypt the "
+                              f"artefacts (through S3, kms:ViaService): it cannot load the model")
+
+
+RULES = RULES + (
+    Rule("LADDER-SEC-007", "A registry shared with other accounts grants them its artefacts' prefix and key",
+         "sharing only the group lets the consumer see the package but not load its model (bucket and key deny)",
+         MANDATORY, T_MPG_POLICY, stack_shared_registry_readable, (), "stack"),
+)
