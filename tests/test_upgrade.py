@@ -264,3 +264,38 @@ def test_unknown_base_template_is_one_clear_error(level2):
     result = ladder("upgrade", "--stack-file", str(level2["stack"]), str(repo))
     assert result.exit_code == 2 and "no base to merge against" in result.output
     assert git(repo, "status", "--porcelain") == ""
+
+
+def test_level0_to_1_adds_ci_and_an_executable_serve_entrypoint(tmp_path):
+    stack = write_stack(tmp_path / "Pulumi.team.yaml", 0)
+    assert ladder("new", "churn", "--stack-file", str(stack), "-o", str(tmp_path)).exit_code == 0
+    repo = tmp_path / "churn"
+    git(repo, "init", "-q")
+    commit_all(repo, "level 0")
+    write_stack(stack, 1)
+    result = ladder("upgrade", "--stack-file", str(stack), str(repo))
+    assert result.exit_code == 0, result.output
+    assert (repo / ".github" / "workflows" / "ci.yml").is_file()
+    assert os.access(repo / "serving" / "serve", os.X_OK)  # SageMaker runs `serve`: the mode comes with the file
+    assert git(repo, "ls-files", "--others", "--exclude-standard", "serving/serve").strip() == "serving/serve"
+
+
+def test_lowering_the_level_removes_untouched_files_and_keeps_edited_ones(level2):
+    repo, stack = level2["repo"], level2["stack"]
+    write_stack(stack, 3)
+    assert ladder("upgrade", "--stack-file", str(stack), str(repo)).exit_code == 1  # the fixture's Makefile edit
+    (repo / "Makefile").write_text(re.sub(r"<<<<<<< repository\n(.*?)\n=======\n.*?\n>>>>>>> template \(new render\)\n",
+                                          r"\1\n", (repo / "Makefile").read_text(), flags=re.S))
+    request = repo / "deploy" / "request.py"
+    request.write_text(request.read_text() + "# team: checked by security\n")
+    commit_all(repo, "level 3 + team edit in deploy/")
+    write_stack(stack, 2)
+    result = ladder("upgrade", "--json", "--stack-file", str(stack), str(repo))
+    done = json.loads(result.output)
+    assert result.exit_code == 1
+    assert "deploy/smoke_test.py" in done["removed"] and not (repo / "deploy" / "smoke_test.py").exists()
+    # the team's .PHONY line conflicts with every level change (the fixture's edit); deploy/request.py is kept
+    assert {"path": "deploy/request.py", "reason": "changed in the repository, removed by the template (kept; "
+            "delete it if it is no longer needed)"} in done["conflicts"]
+    assert sorted(c["path"] for c in done["conflicts"]) == ["Makefile", "deploy/request.py"]
+    assert request.read_text().endswith("# team: checked by security\n")
