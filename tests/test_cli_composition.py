@@ -25,14 +25,14 @@ try:
     app()
 except SystemExit as exc:
     code = exc.code
-print(json.dumps({"code": code, "modules": sorted(m.split(".")[0] for m in sys.modules)}), file=sys.stderr)
+print("MODULES", json.dumps({"code": code, "modules": sorted(m.split(".")[0] for m in sys.modules)}), file=sys.stderr)
 """
 
 
 def _fresh(*args: str) -> dict:
     proc = subprocess.run([sys.executable, "-c", _MODULES_AFTER, json.dumps(list(args))], cwd=ROOT,
                           capture_output=True, text=True, timeout=300)
-    return json.loads(proc.stderr.strip().splitlines()[-1])
+    return json.loads(next(ln for ln in reversed(proc.stderr.splitlines()) if ln.startswith("MODULES "))[8:])
 
 
 @pytest.mark.parametrize("args", [["--help"], ["validate", "--stack", "prod"], ["validate", "--stack", "dev"],

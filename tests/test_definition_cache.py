@@ -192,7 +192,7 @@ try:
     app()
 except SystemExit:
     pass
-print(json.dumps({"sagemaker": sorted(m for m in sys.modules if m == "sagemaker" or m.startswith("sagemaker.")),
+print("MODULES", json.dumps({"sagemaker": sorted(m for m in sys.modules if m == "sagemaker" or m.startswith("sagemaker.")),
                   "pandas": "pandas" in sys.modules}), file=sys.stderr)
 """
 
@@ -201,7 +201,8 @@ def _plan_in_fresh_process(cache: Path, **env) -> tuple[dict, dict]:
     proc = subprocess.run([sys.executable, "-c", _PLAN_MODULES], cwd=ROOT, capture_output=True, text=True,
                           timeout=600, env={**os.environ, definition_cache.CACHE_ENV: str(cache), **env})
     assert proc.returncode == 0 and proc.stdout.lstrip().startswith("{"), (proc.stdout[:500], proc.stderr[-2000:])
-    return json.loads(proc.stdout), json.loads(proc.stderr.strip().splitlines()[-1])
+    marker = next(ln for ln in reversed(proc.stderr.splitlines()) if ln.startswith("MODULES "))
+    return json.loads(proc.stdout), json.loads(marker[8:])
 
 
 @pytest.mark.slow
