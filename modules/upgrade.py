@@ -97,6 +97,12 @@ def _spec_answers(state: dict, stack: Optional[str], stack_file: Optional[Path])
         # the stack `ladder new` recorded, else the convention stacks/Pulumi.<environment>.yaml
         stack = ladder.get("stack") or context.get("environment")
     project = str(ladder.get("project") or context.get("project_slug") or "")
+    if stack_file is None:
+        from .validation import STACK_NAME_RE
+
+        if not stack or not STACK_NAME_RE.match(str(stack)):
+            raise UpgradeError(f"no usable stack recorded in {scaffold.CRUFT_FILE} (ladder.stack {stack!r}); give "
+                               f"--stack <name> or --stack-file <path>")
     s = spec_mod.load(stack=stack if stack_file is None else None, path=stack_file)
     try:
         proj = s.project(project)

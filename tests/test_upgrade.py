@@ -299,3 +299,14 @@ def test_lowering_the_level_removes_untouched_files_and_keeps_edited_ones(level2
             "delete it if it is no longer needed)"} in done["conflicts"]
     assert sorted(c["path"] for c in done["conflicts"]) == ["Makefile", "deploy/request.py"]
     assert request.read_text().endswith("# team: checked by security\n")
+
+
+def test_no_stack_recorded_nor_given_is_one_clear_error(level2):
+    state = json.loads((level2["repo"] / ".cruft.json").read_text())
+    state["ladder"].pop("stack")
+    state["context"]["cookiecutter"].pop("environment")
+    (level2["repo"] / ".cruft.json").write_text(json.dumps(state))
+    result = ladder("upgrade", "--check", str(level2["repo"]))
+    assert result.exit_code == 2 and "give --stack <name> or --stack-file <path>" in result.output
+    unknown = ladder("upgrade", "--check", "--stack", "nope", str(level2["repo"]))
+    assert unknown.exit_code == 2 and "no such stack file" in unknown.output
