@@ -29,11 +29,19 @@ ROOT = Path(__file__).resolve().parent
 LOCK = ROOT / "{{cookiecutter.project_slug}}" / "requirements-dev.txt"
 INDEX = "https://pypi.org/simple"
 PYTHON = "3.11"
-# pip does not widen a --platform to older compatible tags: list the tags each target accepts
+# pip does not widen a --platform to older compatible tags: list the tags each target accepts. A host picks the
+# most specific wheel its glibc allows (manylinux_2_34 over _2_28, ...), so each glibc a developer or runner may
+# have is resolved on its own (ubuntu-latest 24.04: 2.39; 22.04: 2.35; RHEL 9: 2.34; RHEL 8: 2.28) and every
+# wheel any of them picks is hashed.
+def _linux(glibc: int) -> list[str]:
+    return [f"manylinux_2_{m}_x86_64" for m in range(glibc, 16, -1)] + [
+        "manylinux2014_x86_64", "manylinux_2_5_x86_64", "manylinux1_x86_64", "linux_x86_64"]
+
+
 PLATFORMS = {
-    "linux-x86_64": ["manylinux_2_28_x86_64", "manylinux_2_27_x86_64", "manylinux_2_17_x86_64", "manylinux2014_x86_64",
-                     "manylinux_2_5_x86_64", "manylinux1_x86_64"],
-    "macos-arm64": [f"macosx_{v}_0_arm64" for v in (14, 13, 12, 11)],
+    "linux-x86_64": _linux(39),
+    **{f"linux-x86_64-glibc2.{g}": _linux(g) for g in (35, 34, 31, 28)},
+    "macos-arm64": [f"macosx_{v}_0_arm64" for v in (15, 14, 13, 12, 11)],
     "macos-x86_64": [f"macosx_{v}_x86_64" for v in ("14_0", "13_0", "12_0", "11_0", "10_15", "10_14", "10_13",
                                                      "10_12", "10_9")] + ["macosx_10_9_universal2"],
     "windows-amd64": ["win_amd64"],
@@ -41,7 +49,7 @@ PLATFORMS = {
 PRIMARY = "linux-x86_64"
 # macOS x86_64: some pinned wheels no longer exist for it. Windows: pip evaluates environment markers for the host
 # even with --platform, so Windows-only dependencies (colorama for pytest) would be missing: not covered.
-OTHERS = ("macos-arm64",)
+OTHERS = (*[k for k in PLATFORMS if k.startswith("linux-x86_64-glibc")], "macos-arm64")
 MARKER = {"macos-arm64": "sys_platform == 'darwin'", "macos-x86_64": "sys_platform == 'darwin'",
           "windows-amd64": "sys_platform == 'win32'"}
 BUILD = ("setuptools",)  # the build backend of pyproject.toml [build-system]
@@ -104,7 +112,7 @@ def main() -> None:
              "# The project's own dependencies (pyproject.toml: dependencies + the extras of this level) and its build",
              "# backend, pinned and hash-locked: `make install` and CI install them with `pip install --require-hashes`,",
              "# then the project itself with --no-deps --no-build-isolation (nothing unlocked is fetched).",
-             f"# Python {PYTHON} on linux x86_64 (CI) and macOS arm64. Regenerate with the",
+             f"# Python {PYTHON} on linux x86_64 (glibc 2.28 to 2.39; CI) and macOS arm64. Regenerate with the",
              "# platform's templates/ml-project/lock_requirements.py; Dependabot (pip) proposes updates.",
              ""]
     by_level: dict[int, list[str]] = {}
