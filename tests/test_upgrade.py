@@ -236,19 +236,20 @@ def test_new_template_version_merges_against_the_recorded_commit(tmp_path):
     readme.write_text(readme.read_text().replace("## How to run", "## How to run (v2)"))
     (project_dir / "tests" / "test_local.py").unlink()
     cc = json.loads((template / "cookiecutter.json").read_text())
-    cc["_ladder_template_version"] = "2"
+    v1 = cc["_ladder_template_version"]
+    cc["_ladder_template_version"] = v2 = str(int(v1) + 1)
     (template / "cookiecutter.json").write_text(json.dumps(cc, indent=2))
     commit_all(platform, "template v2")
 
     behind = upgrade.upgrade(repo, stack_file=stack, check=True, template_dir=template)
     assert behind.behind and not behind.answers
-    assert behind.template["from"]["version"] == "1" and behind.template["to"]["version"] == "2"
+    assert behind.template["from"]["version"] == v1 and behind.template["to"]["version"] == v2
     plan = upgrade.upgrade(repo, stack_file=stack, template_dir=template)
     assert plan.conflicts == [] and plan.removed == ["tests/test_local.py"] and "README.md" in plan.updated
     assert "## How to run (v2)" in (repo / "README.md").read_text()
     assert not (repo / "tests" / "test_local.py").exists()
     assert (repo / "src" / "churn" / "train.py").read_text().endswith("# ours\n")
-    assert json.loads((repo / ".cruft.json").read_text())["ladder"]["template_version"] == "2"
+    assert json.loads((repo / ".cruft.json").read_text())["ladder"]["template_version"] == v2
     commit_all(repo, "upgrade to template v2")
     assert not upgrade.upgrade(repo, stack_file=stack, check=True, template_dir=template).behind
 
