@@ -5,10 +5,12 @@
    custom resources (IAM roles with a small static policy) under Pulumi mocks. Target <= 1.5x.
    Also printed: the same plan with a cold definition cache (``LADDER_NO_CACHE=1``: the SageMaker SDK builds), and a
    second floor that registers the very resources of the plan (same types, same inputs, importing the same
-   pulumi_aws/pulumi_aws_native modules) - what Pulumi alone costs for this stack.
+   pulumi_aws/pulumi_aws_native classes) as generic ``pulumi.CustomResource``s - what Pulumi alone costs for this
+   stack (a lower bound: typed classes also translate their arguments).
 2. ``ladder --help`` against a bare Typer app's ``--help`` (fresh processes). Target <= 2x.
 3. 100 level-4 projects planned in one process (imports warm) against the floor for the same resource count in
-   the same process (benchmarks/plan_scaling.py's floor). Target <= 1.5x.
+   the same process (benchmarks/plan_scaling.py's floor). Target <= 1.5x. Also printed: against the very
+   resources of that plan registered by bare Pulumi (same types and inputs) in the same process.
 
     python benchmarks/cli_latency.py [--repeat 5] [--json]
 """
@@ -72,6 +74,18 @@ made = [pulumi.CustomResource(r["type"], r["name"], r["inputs"]) for r in resour
 _sync_await(pulumi.Output.all(*[m.urn for m in made]).future())
 '''
 
+SAME_PROGRAM = '''
+import importlib, json, os
+import pulumi
+resources = json.load(open(os.environ["BENCH_RESOURCES"]))
+for type_ in sorted({r["type"] for r in resources}):
+    package, module = type_.split(":")[0], type_.split(":")[1].split("/")[0]
+    getattr(importlib.import_module(("pulumi_aws." if package == "aws" else "pulumi_aws_native.") + module),
+            type_.rsplit(":", 1)[1])
+for r in resources:
+    pulumi.CustomResource(r["type"], r["name"], r["inputs"])
+'''
+
 BARE_TYPER = '''
 import typer
 app = typer.Typer(add_completion=False)
@@ -113,11 +127,18 @@ def plan_100(repeat: int) -> dict:
     plan.run_program(s, cfg)  # fills the definition cache for these 100 projects (a cold cache's one-off cost)
     t_plan, graph = timed(lambda: plan.run_program(s, cfg), repeat)
     with tempfile.TemporaryDirectory() as tmp:
-        bare = Path(tmp) / "bare.py"
+        bare, same, dump = Path(tmp) / "bare.py", Path(tmp) / "same.py", Path(tmp) / "resources.json"
         bare.write_text(BARE_PROGRAM)
+        same.write_text(SAME_PROGRAM)
+        custom = [{"type": r.type, "name": r.name, "inputs": r.inputs} for r in graph.resources
+                  if r.custom and not r.type.startswith("pulumi:")]
+        dump.write_text(json.dumps(custom))
         os.environ["BENCH_N"] = str(len(graph.resources))
+        os.environ["BENCH_RESOURCES"] = str(dump)
         t_bare, _ = timed(lambda: plan.run_program(s, cfg, program=bare), repeat)
-    return {"resources": len(graph.resources), "plan_s": t_plan, "floor_s": t_bare}
+        t_same, _ = timed(lambda: plan.run_program(s, cfg, program=same), repeat)
+    return {"resources": len(graph.resources), "custom": len(custom), "plan_s": t_plan, "floor_s": t_bare,
+            "same_s": t_same}
 
 
 def main() -> None:
@@ -157,6 +178,9 @@ def main() -> None:
                  "s": ladder_help, "floor_s": typer_help},
         "plan_100": {"what": f"100 level-4 projects ({p100['resources']} resources) in one process vs the same "
                              "count of bare roles", "s": p100["plan_s"], "floor_s": p100["floor_s"]},
+        "plan_100_same_types": {"what": f"the same vs its {p100['custom']} resources (types, inputs) registered by "
+                                        "bare Pulumi in the same process", "s": p100["plan_s"],
+                                "floor_s": p100["same_s"]},
     }
     for key, row in rows.items():
         row["ratio"] = row["s"] / row["floor_s"]
