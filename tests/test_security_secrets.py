@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from modules import plan
-from tests.helpers import Sandbox
+from tests.helpers import Sandbox, fresh
 from tests.test_secrets import TOKEN, _invoke, _stack_file
 
 
@@ -42,6 +42,7 @@ def test_an_applied_stack_its_approval_dispatch_and_the_report_hold_no_token(tmp
         files = {f: f.read_bytes() for root in (state, Path(box.server.workdir)) for f in root.rglob("*") if f.is_file()}
     finally:
         os.environ.pop("AWS_ENDPOINT_URL", None) if saved is None else os.environ.__setitem__("AWS_ENDPOINT_URL", saved)
+        fresh(box.server)  # moto keeps state per process: leave none for the next module's sandbox
         box.stop()
     # the approval reached the stand-in for GitHub with the header recorded as a secret
     (request,) = [r for r in received if r["url"].endswith("/repos/acme-ml/mlops-platform/dispatches")]
