@@ -173,12 +173,13 @@ class ApprovalEvents(pulumi.ComponentResource):
                 {"Sid": "ApprovalRulePublishes", "Effect": "Allow",
                  "Principal": {"Service": "events.amazonaws.com"}, "Action": "sns:Publish",
                  "Resource": self.topic.arn, "Condition": {"ArnEquals": {"aws:SourceArn": self.rule.arn}}},
-                {"Sid": "MonitorFailureRulePublishes", "Effect": "Allow",  # level 4: a failed monitoring run
-                 "Principal": {"Service": "events.amazonaws.com"}, "Action": "sns:Publish",
-                 "Resource": self.topic.arn,
-                 "Condition": {"StringEquals": {"aws:SourceAccount": ctx.account_id},
-                               "ArnEquals": {"aws:SourceArn": ctx.arn(
-                                   "events", f"rule/{naming.project(project.name, 'monitor-failed')}")}}},
+                *([{"Sid": "MonitorFailureRulePublishes", "Effect": "Allow",  # level 4: a failed monitoring run
+                    "Principal": {"Service": "events.amazonaws.com"}, "Action": "sns:Publish",
+                    "Resource": self.topic.arn,
+                    "Condition": {"StringEquals": {"aws:SourceAccount": ctx.account_id},
+                                  "ArnEquals": {"aws:SourceArn": ctx.arn(
+                                      "events", f"rule/{naming.project(project.name, 'monitor-failed')}")}}}]
+                  if ctx.spec.has("monitoring") else []),
                 {"Sid": "ProjectAlarmsPublish", "Effect": "Allow",
                  "Principal": {"Service": "cloudwatch.amazonaws.com"}, "Action": "sns:Publish",
                  "Resource": self.topic.arn,
