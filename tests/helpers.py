@@ -139,3 +139,27 @@ def approved_package(client, bucket: str, project: str, group: str, code: str = 
                                 "SupportedContentTypes": ["text/csv"], "SupportedResponseMIMETypes": ["application/json"],
                                 "SupportedRealtimeInferenceInstanceTypes": ["ml.m5.large"]})["ModelPackageArn"]
     return arn
+
+
+def sandbox_env(endpoint: str):
+    """AWS_ENDPOINT_URL and dummy credentials for the block (what boto3 and the sandbox engine read)."""
+    from modules.plan import temporary_env
+
+    return temporary_env({"AWS_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": "testing",
+                          "AWS_SECRET_ACCESS_KEY": "testing"})
+
+
+def synthetic_rows(n, shift=0.0, cats=("a", "b", "c"), weights=None, missing=0.0, width=3):
+    """Synthetic headerless records (a Fractional, an Integral, a String column); the same arguments give the same
+    rows whatever tests run before (the seed comes from the arguments)."""
+    import numpy as np
+
+    rng = np.random.default_rng([n, int(shift * 100), len(cats), int(missing * 100), width,
+                                 int(100 * (weights or [0])[0])])
+    out = []
+    for _ in range(n):
+        row = [f"{rng.normal() + shift:.4f}", str(int(rng.integers(0, 5))), str(rng.choice(cats, p=weights))]
+        if missing and rng.random() < missing:
+            row[1] = ""
+        out.append(row[:width] + [str(int(rng.integers(0, 9)))] * (width - 3))
+    return out

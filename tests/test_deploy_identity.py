@@ -5,7 +5,6 @@ GitHub-environment trust on its own environment."""
 from __future__ import annotations
 
 import json
-import os
 import re
 
 import pytest
@@ -13,7 +12,7 @@ import pytest
 from modules import plan, spec
 from modules.components import deployment
 from modules.policies import rules
-from tests.helpers import config, fresh, policy, statements
+from tests.helpers import config, fresh, policy, sandbox_env, statements
 
 ACCOUNT = "123456789012"
 PLATFORM = "acme-ml/mlops-platform"
@@ -285,10 +284,7 @@ def test_sandbox_creates_the_deploy_role_with_its_trust_and_policy(tmp_path):
     s = spec.from_config(cfg, source="<test>", stack="staging")
     with MotoServer() as server:
         fresh(server)  # moto keeps state per process
-        saved = {k: os.environ.get(k) for k in ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")}
-        os.environ.update({"AWS_ENDPOINT_URL": server.endpoint, "AWS_ACCESS_KEY_ID": "testing",
-                           "AWS_SECRET_ACCESS_KEY": "testing"})
-        try:
+        with sandbox_env(server.endpoint):
             sandbox.apply(s, cfg, state_dir=tmp_path)
             iam = boto3.client("iam", endpoint_url=server.endpoint, region_name="us-east-1",
                                aws_access_key_id="testing", aws_secret_access_key="testing")
@@ -315,9 +311,3 @@ def test_sandbox_creates_the_deploy_role_with_its_trust_and_policy(tmp_path):
             assert [d["github"] for d in dispatches] == [{
                 "repository": PLATFORM, "status": 204, "message": "No Content", "event_type": "model-approved",
                 "client_payload": {"environment": "staging", "project": "churn", "model_package_arn": pkg}}]
-        finally:
-            for k, v in saved.items():
-                if v is None:
-                    os.environ.pop(k, None)
-                else:
-                    os.environ[k] = v

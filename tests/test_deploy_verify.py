@@ -7,7 +7,6 @@ success whatever served.
 
 from __future__ import annotations
 
-import os
 import threading
 import urllib.request
 
@@ -20,7 +19,7 @@ from modules import spec as spec_mod
 from modules.components.endpoint import slot
 from modules.sandbox import state as sandbox
 from modules.sandbox.server import MotoServer
-from tests.helpers import BASE, SERVE_CODE, approved_package
+from tests.helpers import BASE, SERVE_CODE, approved_package, sandbox_env
 
 REGION = "us-east-1"
 ENDPOINT = "acme-dev-churn"
@@ -32,15 +31,8 @@ def predict_fn(data, model):
 
 @pytest.fixture(scope="module")
 def server():
-    saved = {k: os.environ.get(k) for k in ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")}
-    with MotoServer() as srv:
-        os.environ.update({"AWS_ENDPOINT_URL": srv.endpoint, "AWS_ACCESS_KEY_ID": "testing",
-                           "AWS_SECRET_ACCESS_KEY": "testing"})
-        try:
-            yield srv
-        finally:
-            for k, v in saved.items():
-                os.environ.pop(k, None) if v is None else os.environ.__setitem__(k, v)
+    with MotoServer() as srv, sandbox_env(srv.endpoint):
+        yield srv
 
 
 @pytest.fixture

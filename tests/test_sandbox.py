@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import urllib.request
 from pathlib import Path
 from types import SimpleNamespace
@@ -21,25 +20,15 @@ from modules.sandbox.cli import register
 from modules.sandbox.engine import SandboxMocks
 from modules.sandbox.handlers import HANDLERS, Ctx, Request
 from modules.sandbox.server import MotoServer
-from tests.helpers import approved_package, config
+from tests.helpers import approved_package, config, sandbox_env
 
 REGION = "us-east-1"
 
 
 @pytest.fixture(scope="module")
 def endpoint():
-    saved = {k: os.environ.get(k) for k in ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")}
-    with MotoServer() as server:
-        os.environ.update({"AWS_ENDPOINT_URL": server.endpoint, "AWS_ACCESS_KEY_ID": "testing",
-                           "AWS_SECRET_ACCESS_KEY": "testing"})
-        try:
-            yield server.endpoint
-        finally:
-            for k, v in saved.items():
-                if v is None:
-                    os.environ.pop(k, None)
-                else:
-                    os.environ[k] = v
+    with MotoServer() as server, sandbox_env(server.endpoint):
+        yield server.endpoint
 
 
 def reset_moto(url: str) -> None:

@@ -12,7 +12,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from modules.sandbox.services.sagemaker.modelmonitor import dataquality as dq
-from tests.helpers import Sandbox, fresh
+from tests.helpers import Sandbox, fresh, synthetic_rows
 
 REGION = "us-east-1"
 BUCKET = "mon-bucket"
@@ -21,18 +21,7 @@ DATA_NS, MODEL_NS = "aws/sagemaker/Endpoints/data-metrics", "aws/sagemaker/Endpo
 RNG = np.random.default_rng(7)
 
 
-def rows(n, shift=0.0, cats=("a", "b", "c"), weights=None, missing=0.0, width=3):
-    """Synthetic headerless records (a Fractional, an Integral, a String column); the same arguments give the same
-    rows whatever tests run before (the seed comes from the arguments)."""
-    rng = np.random.default_rng([n, int(shift * 100), len(cats), int(missing * 100), width,
-                                 int(100 * (weights or [0])[0])])
-    out = []
-    for _ in range(n):
-        row = [f"{rng.normal() + shift:.4f}", str(int(rng.integers(0, 5))), str(rng.choice(cats, p=weights))]
-        if missing and rng.random() < missing:
-            row[1] = ""
-        out.append(row[:width] + [str(int(rng.integers(0, 9)))] * (width - 3))
-    return out
+rows = synthetic_rows  # tests/helpers.py
 
 
 # ---- in the sandbox --------------------------------------------------------------------------------------

@@ -11,21 +11,12 @@ import pytest
 from modules.sandbox.services.sagemaker.modelmonitor import dataquality as dq
 from modules.sandbox.services.sagemaker.modelmonitor import modelquality as mq
 
+from tests.helpers import synthetic_rows
+
 RNG = np.random.default_rng(11)
 
 
-def rows(n, shift=0.0, cats=("a", "b", "c"), weights=None, missing=0.0, width=3):
-    """Synthetic headerless records (a Fractional, an Integral, a String column); the same arguments give the same
-    rows whatever tests run before (the seed comes from the arguments)."""
-    rng = np.random.default_rng([n, int(shift * 100), len(cats), int(missing * 100), width,
-                                 int(100 * (weights or [0])[0])])
-    out = []
-    for _ in range(n):
-        row = [f"{rng.normal() + shift:.4f}", str(int(rng.integers(0, 5))), str(rng.choice(cats, p=weights))]
-        if missing and rng.random() < missing:
-            row[1] = ""
-        out.append(row[:width] + [str(int(rng.integers(0, 9)))] * (width - 3))
-    return out
+rows = synthetic_rows  # tests/helpers.py
 
 
 BASE_STATS, BASE_CONSTRAINTS = dq.suggest_baseline(rows(2000))

@@ -162,6 +162,7 @@ from .handlers_messaging import (  # noqa: E402 - the table below names them
     event_rule_delete, event_target_create, event_target_delete, log_group_create, log_group_delete,
     metric_alarm_create, metric_alarm_delete, schedule_create, schedule_delete, sns_subscription_create,
     sns_subscription_delete, sns_topic_create, sns_topic_delete, sns_topic_policy_create, sns_topic_policy_delete,
+    sns_topic_policy_update,
 )
 
 
@@ -268,7 +269,8 @@ HANDLERS: dict[str, Handler] = {
     "aws:sns/topic:Topic": Handler("sns", sns_topic_create, sns_topic_delete, sns_topic_retag),
     "aws:sns/topicSubscription:TopicSubscription": Handler("sns", sns_subscription_create, sns_subscription_delete),
     "aws:sns/topicPolicy:TopicPolicy": Handler("sns", sns_topic_policy_create, sns_topic_policy_delete,
-                                               notes="delete restores the default topic policy"),
+                                               notes="delete restores the default topic policy; a new policy is an "
+                                                     "in-place update", update=sns_topic_policy_update),
     # EventBridge
     "aws:cloudwatch/eventRule:EventRule": Handler("events", event_rule_create, event_rule_delete, events_retag),
     "aws:cloudwatch/eventTarget:EventTarget": Handler("events", event_target_create, event_target_delete),
