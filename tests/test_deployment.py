@@ -217,9 +217,12 @@ def test_topic_is_encrypted_and_only_the_rule_may_publish_as_events(without_mode
     rule_arn = without_model.find(T_RULE, "churn-approval-rule").outputs["arn"]
     doc = policy(without_model.find("aws:sns/topicPolicy:TopicPolicy", "churn-approval-topic-policy"))
     events = [s for s in statements(doc) if s.get("Principal") == {"Service": "events.amazonaws.com"}]
-    assert len(events) == 1
-    assert events[0]["Action"] == "sns:Publish" and events[0]["Resource"] == topic.outputs["arn"]
+    assert [s["Sid"] for s in events] == ["ApprovalRulePublishes", "MonitorFailureRulePublishes"]
+    assert all(s["Action"] == "sns:Publish" and s["Resource"] == topic.outputs["arn"] for s in events)
     assert events[0]["Condition"] == {"ArnEquals": {"aws:SourceArn": rule_arn}}
+    # only the level-4 failed-monitoring rule of this project, by exact ARN, from this account
+    assert events[1]["Condition"]["ArnEquals"] == {
+        "aws:SourceArn": rule_arn.replace("acme-dev-churn-model-approved", "acme-dev-churn-monitor-failed")}
     notify = without_model.find(T_EVENT_TARGET, "churn-approval-notify")
     assert notify.inputs["arn"] == topic.outputs["arn"] and notify.inputs["rule"] == "acme-dev-churn-model-approved"
 

@@ -173,13 +173,14 @@ class ApprovalEvents(pulumi.ComponentResource):
                 {"Sid": "ApprovalRulePublishes", "Effect": "Allow",
                  "Principal": {"Service": "events.amazonaws.com"}, "Action": "sns:Publish",
                  "Resource": self.topic.arn, "Condition": {"ArnEquals": {"aws:SourceArn": self.rule.arn}}},
-                *([{"Sid": "MonitorFailureRulePublishes", "Effect": "Allow",  # level 4: a failed monitoring run
-                    "Principal": {"Service": "events.amazonaws.com"}, "Action": "sns:Publish",
-                    "Resource": self.topic.arn,
-                    "Condition": {"StringEquals": {"aws:SourceAccount": ctx.account_id},
-                                  "ArnEquals": {"aws:SourceArn": ctx.arn(
-                                      "events", f"rule/{naming.project(project.name, 'monitor-failed')}")}}}]
-                  if ctx.spec.has("monitoring") else []),
+                # level 4's failed-monitoring rule (exact name, this account); declared from level 3 on so that
+                # raising the level only adds resources and never rewrites this policy
+                {"Sid": "MonitorFailureRulePublishes", "Effect": "Allow",
+                 "Principal": {"Service": "events.amazonaws.com"}, "Action": "sns:Publish",
+                 "Resource": self.topic.arn,
+                 "Condition": {"StringEquals": {"aws:SourceAccount": ctx.account_id},
+                               "ArnEquals": {"aws:SourceArn": ctx.arn(
+                                   "events", f"rule/{naming.project(project.name, 'monitor-failed')}")}}},
                 {"Sid": "ProjectAlarmsPublish", "Effect": "Allow",
                  "Principal": {"Service": "cloudwatch.amazonaws.com"}, "Action": "sns:Publish",
                  "Resource": self.topic.arn,
