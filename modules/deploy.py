@@ -196,6 +196,16 @@ def project_root() -> Path:
     return REPO_ROOT
 
 
+def up_blocker(stack: str, path: Path) -> Optional[str]:
+    """Why ``pulumi up`` cannot run here (the next step to print), or None when it can."""
+    command = f"pulumi up --stack {stack}"
+    if path.resolve() != spec_mod.stack_file(stack, project_root()).resolve():
+        return f"next: copy {path} to stacks/Pulumi.{stack}.yaml of the platform repository, then `{command}`"
+    if shutil.which("pulumi") is None:
+        return f"next: `{command}` (the Pulumi CLI is not installed here, so nothing was deployed yet)"
+    return None
+
+
 def pulumi_up(stack: str, path: Path, echo=typer.echo) -> Optional[dict[str, Any]]:
     """Run ``pulumi up`` for ``stack`` via the Automation API when the CLI is installed; else print the command.
 
@@ -203,12 +213,9 @@ def pulumi_up(stack: str, path: Path, echo=typer.echo) -> Optional[dict[str, Any
     """
     command = f"pulumi up --stack {stack}"
     root = project_root()
-    in_repo = path.resolve() == spec_mod.stack_file(stack, root).resolve()
-    if not in_repo:
-        echo(f"next: copy {path} to stacks/Pulumi.{stack}.yaml of the platform repository, then `{command}`")
-        return None
-    if shutil.which("pulumi") is None:
-        echo(f"next: `{command}` (the Pulumi CLI is not installed here, so nothing was deployed yet)")
+    blocker = up_blocker(stack, path)
+    if blocker is not None:
+        echo(blocker)
         return None
     from pulumi import automation as auto
 
@@ -290,7 +297,9 @@ def deploy(stack: Optional[str], stack_file: Optional[Path], project: str, model
         echo(f"note: could not read the package's code version ({type(exc).__name__}); training.codeVersion unchanged")
     if not s.has("monitoring"):
         baseline = None
-    original = path.read_text(encoding="utf-8") if path.is_file() else ""
+    if run_up and up_blocker(name, path) is None:
+        _preflight(s, project, path, echo)  # before anything is written: an update AWS would refuse stops here
+    original = path.read_text(encoding="utf-8")
     try:
         updated = write_arn(path, project, model_package_arn, code_version, baseline)
     except SpecError as exc:
@@ -308,7 +317,6 @@ def deploy(stack: Optional[str], stack_file: Optional[Path], project: str, model
         echo(f"warning: stack {name} is at level {updated.maturity} without the 'endpoint' capability; the ARN is "
              f"recorded but no endpoint is provisioned")
     if run_up:
-        _preflight(updated, project, path, original, echo)
         outputs = pulumi_up(name, path, echo)
         if outputs is not None:
             check_served(updated, project, outputs, path, original, echo)
@@ -327,11 +335,21 @@ def _clients(region: str):
 
 
 def _restore(path: Path, original: str) -> None:
-    path.write_text(original, encoding="utf-8")
+    """Put the stack file back as it was (temp file beside it, fsync'd, renamed over it: never half written)."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.restore.tmp")
+    try:
+        with open(tmp, "w", encoding="utf-8") as fh:
+            fh.write(original)
+            fh.flush()
+            os.fsync(fh.fileno())
+        shutil.copymode(path, tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
-def _preflight(s: StackSpec, project: str, path: Path, original: str, echo=typer.echo) -> None:
-    """Refuse (exit 2, stack file restored) an update AWS would refuse: see modules/deploy_verify.py."""
+def _preflight(s: StackSpec, project: str, path: Path, echo=typer.echo) -> None:
+    """Refuse (exit 2, nothing written) an update AWS would refuse: see modules/deploy_verify.py."""
     from .components.deployment import endpoint_name
     from .components.endpoint import instance_type_procedure
     from .deploy_verify import preflight
@@ -346,7 +364,6 @@ def _preflight(s: StackSpec, project: str, path: Path, original: str, echo=typer
         echo(f"note: preflight skipped ({type(exc).__name__}: {exc})")
         return
     if change is not None:
-        _restore(path, original)
         raise DeployError(instance_type_procedure(project, s.stack, *change) + f"\n{path} was left as it was.", code=2)
 
 
@@ -364,8 +381,13 @@ def check_served(s: StackSpec, project: str, outputs: dict[str, Any], path: Path
         echo(f"note: the stack has no endpoint output for {project}; nothing to verify")
         return None
     sm, _, cw = clients or _clients(s.region)
-    verdict = verify(sm, endpoint_name(s.naming, project), config, p.serving.model_package_arn or "",
-                     rollback_alarm_names(s.naming, p), cw)
+    try:
+        verdict = verify(sm, endpoint_name(s.naming, project), config, p.serving.model_package_arn or "",
+                         rollback_alarm_names(s.naming, p), cw)
+    except Exception as exc:  # noqa: BLE001 - no access or no endpoint: one clear failure, not a traceback
+        raise DeployError(f"deploy not verified: could not describe endpoint {endpoint_name(s.naming, project)} "
+                          f"({type(exc).__name__}: {exc}); the update ran, check what serves before relying on it",
+                          code=1) from None
     if verdict.ok:
         echo(f"verified: {verdict.message}")
         return verdict

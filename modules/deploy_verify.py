@@ -62,7 +62,7 @@ def served(sm, endpoint: str) -> tuple[str, str, str, dict[str, Any]]:
     return desc.get("EndpointStatus", ""), config, package, desc
 
 
-def verify(sm, endpoint: str, expected_config: str, expected_package: str, rollback_alarms: list[str] = (),
+def verify(sm, endpoint: str, expected_config: str, expected_package: str, rollback_alarms: tuple[str, ...] = (),
            cloudwatch=None) -> Verdict:
     """Does ``endpoint`` serve ``expected_config`` (of ``expected_package``), InService?"""
     status, config, package, _ = served(sm, endpoint)
@@ -95,9 +95,11 @@ def preflight(sm, autoscaling, endpoint: str, instance_type: str) -> Optional[tu
             return None  # first deploy: nothing to update
         raise
     variants = sm.describe_endpoint_config(EndpointConfigName=desc["EndpointConfigName"]).get("ProductionVariants", [])
+    if not variants:
+        return None
     targets = autoscaling.describe_scalable_targets(
         ServiceNamespace="sagemaker", ScalableDimension=SCALABLE_DIMENSION,
-        ResourceIds=[f"endpoint/{endpoint}/variant/{v['VariantName']}" for v in variants] or ["-"],
+        ResourceIds=[f"endpoint/{endpoint}/variant/{v['VariantName']}" for v in variants],
     ).get("ScalableTargets", [])
     scaled = {t["ResourceId"].rsplit("/", 1)[-1] for t in targets}
     for v in variants:

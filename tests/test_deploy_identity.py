@@ -311,3 +311,18 @@ def test_sandbox_creates_the_deploy_role_with_its_trust_and_policy(tmp_path):
             assert [d["github"] for d in dispatches] == [{
                 "repository": PLATFORM, "status": 204, "message": "No Content", "event_type": "model-approved",
                 "client_payload": {"environment": "staging", "project": "churn", "model_package_arn": pkg}}]
+
+
+# ---- what `ladder deploy` reads before and after `pulumi up` (modules/deploy_verify.py) -----------------------
+@pytest.mark.parametrize("action,resource,ctx", [
+    ("sagemaker:DescribeEndpoint", arn("sagemaker", "endpoint/acme-staging-churn"), tag("staging")),
+    ("sagemaker:DescribeEndpointConfig", arn("sagemaker", "endpoint-config/churn-endpoint-config-1a2b3c4d-7d2c198"),
+     tag("staging")),
+    ("sagemaker:DescribeModel", arn("sagemaker", "model/churn-endpoint-model-1a2b3c4d-40a1fc6"), tag("staging")),
+    ("cloudwatch:DescribeAlarms", arn("cloudwatch", "alarm:acme-staging-churn-5xx-errors"), {}),
+    ("application-autoscaling:DescribeScalableTargets", "*", {}),
+])
+def test_deploy_role_may_make_the_reads_of_the_deploy_verification(graphs, action, resource, ctx):
+    """Without them the preflight is skipped and the rollback check cannot run on a real account."""
+    _, doc = role_and_policy(graphs["staging"])
+    assert allowed(doc, action, resource, ctx)

@@ -58,7 +58,7 @@ def env(server, tmp_path):
 def apply(stack, state_dir):
     s, cfg = spec_mod.load_with_config(None, stack)
     result = sandbox.apply(s, cfg, state_dir=state_dir)
-    assert not result.failed if hasattr(result, "failed") else True
+    assert not result.failed
     return result
 
 
@@ -147,8 +147,9 @@ def test_instance_type_change_of_an_auto_scaled_endpoint_is_refused_with_the_pro
     original = stack.read_text()
     s = spec_mod.load(path=stack)
     with pytest.raises(deploy.DeployError, match="Two steps") as refused:
-        deploy._preflight(s, "churn", stack, original, echo=lambda *_: None)
+        deploy._preflight(s, "churn", stack, echo=lambda *_: None)
     assert refused.value.code == 2 and "serving.autoscaling: false" in str(refused.value)
+    assert stack.read_text() == original  # refused before anything is written
     # without the preflight, the update fails as AWS fails it
     with pytest.raises(Exception, match="instance type of production variant AllTraffic"):
         apply(stack, state_dir)

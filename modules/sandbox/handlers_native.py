@@ -108,12 +108,11 @@ def endpoint_update(ctx: Ctx, id_: str, old_outputs: dict[str, Any], old_inputs:
         ctx.aws.call("sagemaker", "UpdateEndpoint", params, fallback=False)
     old_tags = {t["Key"]: t["Value"] for t in _tags(old_inputs)}
     new_tags = {t["Key"]: t["Value"] for t in _tags(req.inputs)}
-    arn = old_outputs.get("endpointArn") or ctx.arn("sagemaker", f"endpoint/{id_.lower()}")
-    if {k: v for k, v in new_tags.items() if old_tags.get(k) != v}:
-        ctx.aws.call("sagemaker", "AddTags", {"ResourceArn": arn, "Tags": [
-            {"Key": k, "Value": v} for k, v in new_tags.items() if old_tags.get(k) != v]})
-    if [k for k in old_tags if k not in new_tags]:
-        ctx.aws.call("sagemaker", "DeleteTags", {"ResourceArn": arn, "TagKeys": [k for k in old_tags if k not in new_tags]})
+    if old_tags != new_tags:
+        from .handlers import sagemaker_retag  # AddTags / DeleteTags on the ARN, as for every SageMaker resource
+
+        arn = old_outputs.get("endpointArn") or ctx.arn("sagemaker", f"endpoint/{id_.lower()}")
+        sagemaker_retag(ctx, id_, {"arn": arn}, old_tags, new_tags)
     desc = _wait(ctx, id_, _budget(req.inputs))
     return Realised(id_, _outputs(req, desc))
 
