@@ -24,6 +24,8 @@ import threading
 from collections import Counter
 from typing import Any
 
+from .demo import DemoError  # demo.py imports this module lazily (inside its steps), so no import cycle
+
 TITLE = "Rollback drill: a regressed serving change trips the 5XX alarm while it bakes; the deploy fails"
 
 REGRESSION = '''
@@ -55,7 +57,7 @@ def canary(demo, r) -> str:
                       "--json"], demo.repo, "CI run of the regressed commit", env=env)
     execution = demo._wait(json.loads(proc.stdout)["execution_arn"])
     if execution.status != "Succeeded":
-        raise _error(f"training the regressed commit {execution.status}: {execution.failure}")
+        raise DemoError(f"training the regressed commit {execution.status}: {execution.failure}")
     package = execution.summary()["modelPackageArn"]
 
     # 3. approved (the event reaches the deploy trigger as in the approve step)
@@ -96,10 +98,10 @@ def canary(demo, r) -> str:
     except DeployError as exc:
         failure = str(exc)
     else:
-        raise _error(f"the regressed package {package} was deployed and verified: the rollback alarm never tripped "
+        raise DemoError(f"the regressed package {package} was deployed and verified: the rollback alarm never tripped "
                      f"(traffic {dict(outcomes)})")
     if demo.stack_path.read_text(encoding="utf-8") != original:
-        raise _error("the failed deploy left the stack file declaring the regressed package")
+        raise DemoError("the failed deploy left the stack file declaring the regressed package")
 
     # 5. the previous model still serves
     smoke = demo._run(["-m", "deploy.smoke_test", "--env", demo.spec.environment, "--poll", "1", "--timeout", "60"],
@@ -115,12 +117,6 @@ def canary(demo, r) -> str:
             f"({dict(outcomes)}); {rollback.get('reason', 'rolled back')}; endpoint serves {update.get('serving')}; "
             f"the deploy failed: {failure.split(': ', 1)[-1][:160]}...; "
             f"{smoke.stdout.strip().splitlines()[-1][:80]}")
-
-
-def _error(message: str) -> Exception:
-    from .demo import DemoError
-
-    return DemoError(message)
 
 
 def summary(invocations: list[dict[str, Any]]) -> dict[str, Any]:
