@@ -377,9 +377,12 @@ def check_served(s: StackSpec, project: str, outputs: dict[str, Any], path: Path
     p = _project(s, project, path)
     expected = ((outputs.get("projects") or {}).get(project) or {})
     config = expected.get("endpointConfigName")
-    if not config:
-        echo(f"note: the stack has no endpoint output for {project}; nothing to verify")
+    if not config and not s.has("endpoint"):
+        echo(f"note: stack {s.stack} provisions no endpoint (level {s.maturity}); nothing to verify")
         return None
+    if not config:  # an endpoint stack that exported nothing to check: unknown is not success
+        raise DeployError(f"deploy not verified: the stack's outputs have no projects.{project}.endpointConfigName; "
+                          f"check what the endpoint serves before relying on it", code=1)
     sm, _, cw = clients or _clients(s.region)
     try:
         verdict = verify(sm, endpoint_name(s.naming, project), config, p.serving.model_package_arn or "",

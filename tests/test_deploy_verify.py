@@ -175,3 +175,13 @@ def test_deploy_pins_the_packages_baseline_for_the_monitor(tmp_path):
     churn = out["config"]["mlops:projects"][0]
     assert churn["monitoring"]["baseline"] == {"statisticsUri": stats, "constraintsUri": cons}
     assert churn["serving"]["modelPackageArn"] == arn
+
+
+def test_an_endpoint_stack_without_the_output_to_check_is_not_verified(tmp_path):
+    """Unknown is not success: a level-3 stack whose outputs lack the endpoint config fails the verification."""
+    stack = tmp_path / "Pulumi.dev.yaml"
+    stack.write_text(yaml.safe_dump({"config": dict(BASE, **{"mlops:maturity": 3})}, sort_keys=False))
+    s = spec_mod.load(path=stack)
+    with pytest.raises(deploy.DeployError, match="not verified") as failure:
+        deploy.check_served(s, "churn", {"projects": {"churn": {}}}, stack, echo=lambda *_: None, clients=(None,) * 3)
+    assert failure.value.code == 1
