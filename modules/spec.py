@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, Optional
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
 from . import levels
@@ -35,7 +35,45 @@ SLUG_RE = re.compile(r"^[a-z]([a-z0-9-]*[a-z0-9])?$")
 ACCOUNT_RE = re.compile(r"^\d{12}$")
 # mlops:* keys that hold secrets: read by the components via pulumi.Config, not part of the spec.
 SECRET_KEYS = ("githubToken",)
-METRICS = ("auc", "accuracy", "f1", "precision", "recall")
+# Quality-gate vocabulary per problem type (issue 15): metric -> its bound, "min" for higher-is-better metrics (the
+# model registers when metric >= min), "max" for lower-is-better ones (metric <= max). Names are the evaluation
+# report's (evaluation.json, Model Monitor's model-quality format; see MONITOR_METRICS for Model Monitor's own).
+GATE_METRICS: dict[str, dict[str, str]] = {
+    "binary": {"auc": "min", "accuracy": "min", "f1": "min", "precision": "min", "recall": "min", "log_loss": "max"},
+    "multiclass": {"accuracy": "min", "f1_macro": "min", "f1_weighted": "min", "log_loss": "max"},
+    "regression": {"r2": "min", "rmse": "max", "mae": "max", "mape": "max"},
+}
+PROBLEM_TYPES = tuple(GATE_METRICS)                # binary | multiclass | regression
+METRICS = tuple(dict.fromkeys(m for v in GATE_METRICS.values() for m in v))  # every gate metric
+# Allowed values of a bound: probabilities in [0, 1]; r2 at most 1 (it is 1 - SSE/SST, unbounded below); errors >= 0.
+UNIT_METRICS = frozenset({"auc", "accuracy", "f1", "precision", "recall", "f1_macro", "f1_weighted"})
+NON_NEGATIVE_METRICS = frozenset({"log_loss", "rmse", "mae", "mape"})
+# Model Monitor's ProblemType (CreateModelQualityJobDefinition ModelQualityAppSpecification.ProblemType:
+# BinaryClassification | MulticlassClassification | Regression).
+MONITOR_PROBLEM_TYPES = {"binary": "BinaryClassification", "multiclass": "MulticlassClassification",
+                         "regression": "Regression"}
+# Gate metric -> the metric Model Monitor's model-quality job computes and publishes to CloudWatch under that name
+# (https://docs.aws.amazon.com/sagemaker/latest/dg/model-monitor-model-quality-metrics.html: binary recall,
+# precision, accuracy, auc, f1...; multiclass accuracy, weighted_recall, weighted_precision, weighted_f1...;
+# regression mae, mse, rmse, r2). None: Model Monitor has no such metric (no alarm can watch it).
+MONITOR_METRICS: dict[str, Optional[str]] = {
+    "auc": "auc", "accuracy": "accuracy", "f1": "f1", "precision": "precision", "recall": "recall",
+    "f1_weighted": "weighted_f1", "r2": "r2", "rmse": "rmse", "mae": "mae",
+    "log_loss": None, "f1_macro": None, "mape": None,
+}
+# Column names of the data contract: rendered into the generated repository's schema.json through cookiecutter
+# (which renders every answer as a Jinja template), so no template delimiters, quotes, backslashes or controls.
+_COLUMN_FORBIDDEN = re.compile(r'["\\\x00-\x1f\x7f]|\{\{|\{%|\{#|\}\}|%\}|#\}')
+
+
+def infer_problem_type(metric: str) -> str:
+    """The problem type a gate metric implies: the first whose vocabulary has it (accuracy, log_loss -> binary)."""
+    return next((t for t, vocab in GATE_METRICS.items() if metric in vocab), "binary")
+
+
+def describe_vocabulary(problem_type: str) -> str:
+    """``"r2 (min), rmse (max), ..."``: what a gate of this problem type may name, and with which bound."""
+    return ", ".join(f"{m} ({b})" for m, b in GATE_METRICS[problem_type].items())
 
 
 @dataclass(frozen=True)
@@ -64,15 +102,37 @@ class _Model(BaseModel):
 
 
 class QualityGate(_Model):
-    metric: Literal["auc", "accuracy", "f1", "precision", "recall"] = "auc"
-    min: float = Field(0.8, ge=0.0, le=1.0, description="the metric must be >= min to register the model")
+    """``{metric, min | max}``: exactly one bound, on the metric's side (checked with the problem type in
+    spec_checks, which names the key): ``min`` for higher-is-better metrics, ``max`` for lower-is-better ones."""
+
+    metric: Literal[METRICS] = "auc"  # type: ignore[valid-type]
+    min: Optional[float] = Field(None, description="higher-is-better metric: it must be >= min to register the model")
+    max: Optional[float] = Field(None, description="lower-is-better metric: it must be <= max to register the model")
+
+    @property
+    def bound(self) -> str:
+        """"min" or "max": the bound that is set (validation guarantees exactly one)."""
+        return "max" if self.max is not None and self.min is None else "min"
+
+    @property
+    def threshold(self) -> float:
+        value = self.max if self.bound == "max" else self.min
+        return float(value if value is not None else 0.0)
+
+    @property
+    def operator(self) -> str:
+        return "<=" if self.bound == "max" else ">="
+
+    def describe(self) -> str:
+        """``"auc >= 0.8"``: the condition a model must meet to be registered."""
+        return f"{self.metric} {self.operator} {self.threshold:g}"
 
 
 class Training(_Model):
     instance_type: str = "ml.m5.xlarge"
     processing_instance_type: str = "ml.m5.large"
     schedule: Optional[str] = None
-    quality_gate: QualityGate = QualityGate()
+    quality_gate: QualityGate = QualityGate(metric="auc", min=0.8)
     code_version: str = Field("initial", pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
     # Opt-in step caching (P30D) on preprocess/train/evaluate; refused with a schedule or the retraining loop
     # (see _training_problems): SageMaker's cache key is the step's arguments, not the S3 contents.
@@ -212,10 +272,47 @@ class Registry(_Model):
         return v
 
 
+def _column_name(name: str) -> str:
+    if not isinstance(name, str) or not name or len(name) > 255 or name != name.strip():
+        raise ValueError(f"{shown(name)} is not a column name; allowed: 1-255 characters, no leading or trailing "
+                         f"spaces (as the CSV header names the column)")
+    if _COLUMN_FORBIDDEN.search(name):
+        raise ValueError(f"{shown(name)} is not a column name the generated repository can hold; allowed: no quotes, "
+                         f"backslashes, control characters or template delimiters ({{{{ }}}} {{% %}} {{# #}})")
+    return name
+
+
+class Data(_Model):
+    """The project's data contract (issue 15): the label by name, categorical columns (encoded inside the model
+    pipeline) and columns dropped before training (ids); every other CSV column is a numerical feature. Rendered
+    into the generated repository's schema.json, which preprocess, train, evaluate, serving and drift read."""
+
+    label: str
+    categorical: list[str] = Field(default_factory=list)
+    drop: list[str] = Field(default_factory=list)
+
+    _v_label = field_validator("label")(classmethod(lambda cls, v: _column_name(v)))
+
+    @field_validator("categorical", "drop")
+    @classmethod
+    def _columns(cls, v: list[str]) -> list[str]:
+        seen: set[str] = set()
+        for name in v:
+            _column_name(name)
+            if name in seen:
+                raise ValueError(f"{shown(name)} is listed twice; allowed: each column once")
+            seen.add(name)
+        return v
+
+
 class Project(_Model):
     name: str
     repository: Optional[str] = None
     framework: Literal["sklearn", "xgboost"] = "sklearn"
+    # Resolved after validation: the given value, else inferred from training.qualityGate.metric
+    # (infer_problem_type); `problem_type_given` tells which.
+    problem_type: Optional[Literal[PROBLEM_TYPES]] = None  # type: ignore[valid-type]
+    data: Optional[Data] = None  # absent: the template's bundled sample data of the problem type (label "target")
     training: Training = Training()
     serving: Serving = Serving()
     deploy: Deploy = Deploy()
@@ -234,6 +331,26 @@ class Project(_Model):
     @classmethod
     def _repo(cls, v: Optional[str]) -> Optional[str]:
         return None if v is None else validate_github_repository(v)
+
+    @model_validator(mode="after")
+    def _resolve_problem_type(self) -> "Project":
+        if self.problem_type is None:  # frozen model: set once, here, before anyone reads it
+            object.__setattr__(self, "problem_type", infer_problem_type(self.training.quality_gate.metric))
+        return self
+
+    @property
+    def problem_type_given(self) -> bool:
+        """True when the spec says problemType (then the gate metric is checked against it)."""
+        return "problem_type" in self.model_fields_set
+
+    @property
+    def monitor_problem_type(self) -> str:
+        """Model Monitor's ProblemType for this project (MONITOR_PROBLEM_TYPES)."""
+        return MONITOR_PROBLEM_TYPES[self.problem_type]
+
+    @property
+    def label(self) -> str:
+        return self.data.label if self.data is not None else "target"
 
 
 class GitHub(_Model):
@@ -524,12 +641,6 @@ def _problems_from_pydantic(exc: ValidationError) -> list[Problem]:
             msg = f"{shown(err.get('input'))} is out of range; {msg[0].lower()}{msg[1:]}"
         problems.append(Problem(_fmt_loc(loc), msg))
     return problems
-
-
-# Quality-gate metric -> Model Monitor problem type (ModelQualityAppSpecification.ProblemType); metrics of other
-# problem types (issue 15) join here when the spec accepts them.
-PROBLEM_TYPES = {"auc": "BinaryClassification", "accuracy": "BinaryClassification", "f1": "BinaryClassification",
-                 "precision": "BinaryClassification", "recall": "BinaryClassification"}
 
 
 def from_pulumi() -> StackSpec:

@@ -8,7 +8,8 @@ import difflib
 
 from . import levels
 from .naming import LIMITS
-from .spec import PROBLEM_TYPES, Problem, Project, Serving, StackSpec, Training
+from .spec import (GATE_METRICS, MONITOR_METRICS, NON_NEGATIVE_METRICS, UNIT_METRICS, Problem, Project, Serving,
+                   StackSpec, Training, describe_vocabulary, infer_problem_type)
 from .validation import endpoint_problems, validate_model_package_arn, validate_oidc_provider_arn
 
 def semantic_problems(spec: StackSpec) -> list[Problem]:
@@ -64,6 +65,8 @@ def semantic_problems(spec: StackSpec) -> list[Problem]:
             problems.append(Problem(f"{path}.serving.minInstances",
                                     f"{project.serving.min_instances} is greater than maxInstances "
                                     f"({project.serving.max_instances}); need minInstances <= maxInstances"))
+        problems.extend(_gate_problems(project, path))
+        problems.extend(_data_problems(project, f"{path}.data"))
         problems.extend(_monitoring_problems(project, f"{path}.monitoring"))
         problems.extend(_training_problems(caps, project.training, f"{path}.training"))
         if project.serving.model_package_arn:
@@ -115,13 +118,75 @@ def _training_problems(caps: frozenset[str], training: Training, path: str) -> l
                     f"the schedule/retraining off")]
 
 
-def _monitoring_problems(project: Project, path: str) -> list[Problem]:
-    monitoring, problems = project.monitoring, []
-    metric = project.training.quality_gate.metric
-    if (monitoring.model_quality or monitoring.bias is not None) and metric not in PROBLEM_TYPES:
-        key = "modelQuality" if monitoring.model_quality else "bias"
-        problems.append(Problem(f"{path}.{key}", f"needs a problem type, taken from training.qualityGate.metric; "
-                                                 f"{metric!r} has none; allowed metrics: {', '.join(PROBLEM_TYPES)}"))
+def _gate_problems(project: Project, path: str) -> list[Problem]:
+    """training.qualityGate against the project's problem type: a metric of its vocabulary, exactly one bound, on
+    the metric's side (min: higher is better, max: lower is better), in the metric's range."""
+    gate, kind = project.training.quality_gate, project.problem_type
+    key = f"{path}.training.qualityGate"
+    vocab = GATE_METRICS[kind]
+    allowed = f"allowed for problemType {kind}: {describe_vocabulary(kind)}"
+    if gate.metric not in vocab:
+        if "quality_gate" not in project.training.model_fields_set:
+            return [Problem(key, f"required for problemType {kind}: the default gate (auc, min 0.8) is a binary "
+                                 f"metric; {allowed}")]
+        return [Problem(f"{key}.metric", f"{gate.metric!r} is not a {kind} metric (problemType: {kind}; "
+                                         f"{gate.metric} is a {infer_problem_type(gate.metric)} metric); {allowed}")]
+    side = vocab[gate.metric]
+    other = "max" if side == "min" else "min"
+    op = ">=" if side == "min" else "<="
+    sense = f"{'higher' if side == 'min' else 'lower'}-is-better (the model registers when {gate.metric} {op} {side})"
+    given = {b for b in ("min", "max") if getattr(gate, b) is not None}
+    if given == {"min", "max"}:
+        return [Problem(f"{key}.{other}", f"not allowed together with {side}: give exactly one bound; {gate.metric} "
+                                          f"is {sense}")]
+    if not given:
+        return [Problem(f"{key}.{side}", f"required: a gate needs exactly one bound; {gate.metric} is {sense}")]
+    if other in given:
+        return [Problem(f"{key}.{other}", f"not allowed: {gate.metric} is {sense}; use {side}; "
+                                          f"{allowed}")]
+    value = float(getattr(gate, side))
+    if gate.metric in UNIT_METRICS and not 0.0 <= value <= 1.0:
+        return [Problem(f"{key}.{side}", f"{value:g} is out of range; {gate.metric} lies in [0, 1]: allowed "
+                                         f"0 <= {side} <= 1")]
+    if gate.metric == "r2" and value > 1.0:
+        return [Problem(f"{key}.{side}", f"{value:g} is out of range; r2 is at most 1 (a perfect fit): allowed "
+                                         f"{side} <= 1")]
+    if gate.metric in NON_NEGATIVE_METRICS and value < 0.0:
+        return [Problem(f"{key}.{side}", f"{value:g} is out of range; {gate.metric} is never negative: allowed "
+                                         f"{side} >= 0")]
+    return []
+
+
+def _data_problems(project: Project, path: str) -> list[Problem]:
+    """A column is the label, categorical or dropped: one of them (duplicates within a list: spec.Data)."""
+    data, problems = project.data, []
+    if data is None:
+        return problems
+    for key, names in (("categorical", data.categorical), ("drop", data.drop)):
+        if data.label in names:
+            problems.append(Problem(f"{path}.{key}", f"{data.label!r} is the label (data.label); allowed: the other "
+                                                     f"columns (a column is the label, categorical or dropped)"))
+    both = [n for n in data.categorical if n in data.drop]
+    if both:
+        problems.append(Problem(f"{path}.drop", f"{', '.join(map(repr, both))} also in data.categorical; a dropped "
+                                                f"column is not a feature, so it cannot be categorical too"))
     return problems
 
 
+def _monitoring_problems(project: Project, path: str) -> list[Problem]:
+    """Model quality: the alarm watches the gate's metric as Model Monitor publishes it (MONITOR_METRICS); a gate
+    metric Model Monitor does not compute has nothing to alarm on. Bias and explainability (SageMaker Clarify)
+    take every problem type: BiasConfig's label_values_or_threshold is a positive value for binary, positive
+    categories for multiclass and "one threshold that defines the exclusive lower bound of positive values" for
+    regression (sagemaker.core.clarify.BiasConfig); what the analysis needs is the project's analysis config."""
+    monitoring, problems = project.monitoring, []
+    gate = project.training.quality_gate
+    if monitoring.model_quality and gate.metric in GATE_METRICS[project.problem_type] \
+            and MONITOR_METRICS.get(gate.metric) is None:
+        published = [m for m in GATE_METRICS[project.problem_type] if MONITOR_METRICS.get(m)]
+        problems.append(Problem(f"{path}.modelQuality",
+                                f"true needs a gate metric Model Monitor publishes: its model-quality job computes "
+                                f"no {gate.metric!r}, so no alarm could watch it; allowed: false, or a "
+                                f"training.qualityGate.metric among {', '.join(published)} "
+                                f"(problemType {project.problem_type})"))
+    return problems
