@@ -4,7 +4,7 @@ The platform owns orchestration, the project repository owns step code (DESIGN.m
 project's training settings into the pipeline definition JSON that ``aws.sagemaker.Pipeline`` takes:
 
     preprocess (ProcessingStep) -> train (TrainingStep) -> evaluate (ProcessingStep + PropertyFile)
-      -> gate (ConditionStep: metrics.<metric>.value >= threshold)
+      -> gate (ConditionStep: <group>.<metric>.value >= min, or <= max for lower-is-better metrics)
            true  -> register (ModelStep: model package, PendingManualApproval, evaluation.json as ModelMetrics,
                               the baseline as DriftCheckBaselines.ModelDataQuality)
            false -> fail (FailStep)
@@ -65,10 +65,12 @@ __all__ = [
 # dependency (`ladder new` passes `library` as the template's sklearn_version; pyproject scikit-learn==<library>.*)
 # and its hash-locked requirements-serving.txt pin the same minor (tests/test_framework_versions.py).
 # 1.9-0: the newest scikit-learn framework image in the SDK's image_uris config (sklearn.json), training and
-# inference alike (1.4-2 has no inference image, only 1.4-2-py312).
+# inference alike (1.4-2 has no inference image, only 1.4-2-py312). xgboost 3.2-0: the newest XGBoost framework
+# image in image_uri_config/xgboost.json, training and inference alike; `library` is the xgboost minor the
+# generated project pins (`ladder new` passes it as xgboost_version).
 SUPPORTED_FRAMEWORKS: dict[str, dict[str, str]] = {
     "sklearn": {"image": "sklearn", "version": "1.9-0", "library": "1.9"},
-    "xgboost": {"image": "xgboost", "version": "1.7-1"},
+    "xgboost": {"image": "xgboost", "version": "3.2-0", "library": "3.2"},
 }
 
 PARAM_CODE_VERSION = "CodeVersion"
@@ -109,13 +111,19 @@ INFERENCE_PROGRAM = "inference.py"   # inside model.tar.gz under code/ (train.py
 INFERENCE_CODE_DIR = "/opt/ml/model/code"
 CODE_LOCAL_PATH = "/opt/ml/processing/input/code"
 CACHE_EXPIRE_AFTER = "P30D"
-# Model Monitor model-quality statistics (what the registry's ModelQuality.Statistics holds):
-# {"binary_classification_metrics": {"auc": {"value": x, "standard_deviation": s}, ...}}
-METRICS_GROUP = "binary_classification_metrics"
+# Model Monitor model-quality statistics (what the registry's ModelQuality.Statistics holds), one group per problem
+# type: {"binary_classification_metrics": {"auc": {"value": x, "standard_deviation": s}, ...}}
+# (https://docs.aws.amazon.com/sagemaker/latest/dg/model-monitor-model-quality-metrics.html). evaluate.py writes
+# every gate metric of the problem type under the spec's name in its group.
+METRICS_GROUPS = {"binary": "binary_classification_metrics", "multiclass": "multiclass_classification_metrics",
+                  "regression": "regression_metrics"}
+METRICS_GROUP = METRICS_GROUPS["binary"]
+BOUNDS = ("min", "max")  # min: metric >= threshold registers; max: metric <= threshold registers
 
 
-def gate_json_path(metric: str) -> str:
-    return f"{METRICS_GROUP}.{metric}.value"
+def gate_json_path(metric: str, problem_type: str = "binary") -> str:
+    """What the gate's JsonGet reads from evaluation.json: ``<group>.<metric>.value``."""
+    return f"{METRICS_GROUPS[problem_type]}.{metric}.value"
 
 
 _NAME_RE = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,255}$")
@@ -140,6 +148,8 @@ class PipelineInputs:
     processing_instance_type: str = "ml.m5.large"
     metric: str = "auc"
     threshold: float = 0.8
+    bound: str = "min"            # min: metric >= threshold; max: metric <= threshold (lower-is-better metrics)
+    problem_type: str = "binary"  # binary | multiclass | regression: the evaluation report's metrics group
     kms_key_arn: str | None = None  # output / volume encryption when given
     serving_instance_type: str = "ml.m5.large"  # the package's SupportedRealtimeInferenceInstanceTypes
     cache_steps: bool = False  # spec training.cacheSteps: P30D caching on preprocess/train/evaluate
@@ -186,6 +196,10 @@ def _validate(inputs: PipelineInputs) -> None:
         problems.append(f"framework {inputs.framework!r} is not one of {sorted(SUPPORTED_FRAMEWORKS)}")
     if not _METRIC_RE.match(inputs.metric or ""):
         problems.append(f"metric {inputs.metric!r} must be an identifier (it is read as metrics.<metric>.value)")
+    if inputs.bound not in BOUNDS:
+        problems.append(f"bound {inputs.bound!r} is not one of {list(BOUNDS)}")
+    if inputs.problem_type not in METRICS_GROUPS:
+        problems.append(f"problem_type {inputs.problem_type!r} is not one of {sorted(METRICS_GROUPS)}")
     if isinstance(inputs.threshold, bool) or not isinstance(inputs.threshold, (int, float)) \
             or not math.isfinite(inputs.threshold):
         problems.append(f"threshold {inputs.threshold!r} must be a finite number")
@@ -278,7 +292,7 @@ def _sdk() -> Any:
             OutputDataConfig,
             StoppingCondition,
         )
-        from sagemaker.core.workflow.conditions import ConditionGreaterThanOrEqualTo
+        from sagemaker.core.workflow.conditions import ConditionGreaterThanOrEqualTo, ConditionLessThanOrEqualTo
         from sagemaker.core.workflow.execution_variables import ExecutionVariables
         from sagemaker.core.workflow.functions import Join, JsonGet
         from sagemaker.core.workflow.parameters import ParameterString
@@ -311,7 +325,8 @@ def _sdk() -> Any:
         DriftCheckBaselines=DriftCheckBaselines, NetworkConfig=NetworkConfig,
         Processor=Processor, ProcessingInput=ProcessingInput, ProcessingOutput=ProcessingOutput,
         ProcessingS3Input=ProcessingS3Input, ProcessingS3Output=ProcessingS3Output,
-        ConditionGreaterThanOrEqualTo=ConditionGreaterThanOrEqualTo, ExecutionVariables=ExecutionVariables,
+        ConditionGreaterThanOrEqualTo=ConditionGreaterThanOrEqualTo,
+        ConditionLessThanOrEqualTo=ConditionLessThanOrEqualTo, ExecutionVariables=ExecutionVariables,
         Join=Join, JsonGet=JsonGet,
         ParameterString=ParameterString, PipelineSession=PipelineSession, PropertyFile=PropertyFile,
         ConditionStep=ConditionStep, FailStep=FailStep, ModelStep=ModelStep, Pipeline=Pipeline,
@@ -535,16 +550,24 @@ def _build_with_sdk(inputs: PipelineInputs) -> str:
             }),
         retry_policies=[_job_retry_policies(sdk)[0]])
 
+    # The gate: JsonGet on evaluate's property file, compared with the spec's bound. Pipelines' condition step
+    # takes GreaterThanOrEqualTo and LessThanOrEqualTo conditions ("Condition step" in the Pipelines step docs;
+    # sagemaker.core.workflow.conditions.ConditionGreaterThanOrEqualTo / ConditionLessThanOrEqualTo): min for
+    # higher-is-better metrics (auc, r2...), max for lower-is-better ones (rmse, log_loss...).
     threshold = float(inputs.threshold)
+    lower = inputs.bound == "max"
+    op, side = ("<=", "above") if lower else (">=", "below")
     fail = sdk.FailStep(
         name=STEP_FAIL,
-        error_message=f"Quality gate failed: {inputs.metric} is below the threshold {threshold:g} "
-                      f"({inputs.metric} >= {threshold:g} required)")
+        error_message=f"Quality gate failed: {inputs.metric} is {side} the threshold {threshold:g} "
+                      f"({inputs.metric} {op} {threshold:g} required)")
+    condition = sdk.ConditionLessThanOrEqualTo if lower else sdk.ConditionGreaterThanOrEqualTo
     gate = sdk.ConditionStep(
         name=STEP_GATE,
-        description=f"{inputs.metric} >= {threshold:g}",
-        conditions=[sdk.ConditionGreaterThanOrEqualTo(
-            left=sdk.JsonGet(step_name=STEP_EVALUATE, property_file=report, json_path=gate_json_path(inputs.metric)),
+        description=f"{inputs.metric} {op} {threshold:g}",
+        conditions=[condition(
+            left=sdk.JsonGet(step_name=STEP_EVALUATE, property_file=report,
+                             json_path=gate_json_path(inputs.metric, inputs.problem_type)),
             right=threshold)],
         if_steps=[register], else_steps=[fail])
 

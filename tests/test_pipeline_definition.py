@@ -207,6 +207,37 @@ def test_condition_uses_the_spec_metric_and_threshold(metric, threshold):
     assert metric in message and f"{float(threshold):g}" in message
 
 
+# The condition step compares with GreaterThanOrEqualTo (min: higher-is-better) or LessThanOrEqualTo (max:
+# lower-is-better), on the problem type's group of Model Monitor's model-quality statistics
+# (docs: Pipelines "Condition step"; model-monitor-model-quality-metrics.html for the groups).
+@pytest.mark.parametrize("problem_type,metric,bound,kind,group", [
+    ("regression", "rmse", "max", "LessThanOrEqualTo", "regression_metrics"),
+    ("regression", "r2", "min", "GreaterThanOrEqualTo", "regression_metrics"),
+    ("multiclass", "f1_weighted", "min", "GreaterThanOrEqualTo", "multiclass_classification_metrics"),
+    ("multiclass", "log_loss", "max", "LessThanOrEqualTo", "multiclass_classification_metrics"),
+    ("binary", "log_loss", "max", "LessThanOrEqualTo", "binary_classification_metrics"),
+])
+def test_gate_direction_and_group_follow_the_problem_type(problem_type, metric, bound, kind, group):
+    steps = steps_by_name(definition(metric=metric, threshold=0.4, bound=bound, problem_type=problem_type))
+    (condition,) = steps["gate"]["Arguments"]["Conditions"]
+    assert condition["Type"] == kind
+    assert condition["LeftValue"]["Std:JsonGet"]["Path"] == f"{group}.{metric}.value"
+    assert condition["RightValue"] == 0.4
+    op = "<=" if bound == "max" else ">="
+    assert steps["gate"]["Description"] == f"{metric} {op} 0.4"
+    message = steps["fail"]["Arguments"]["ErrorMessage"]
+    assert f"{metric} {op} 0.4 required" in message
+    assert ("above" if bound == "max" else "below") in message
+
+
+def test_gate_inputs_change_the_definition_cache_key():
+    from modules import definition_cache
+
+    keys = {definition_cache.key(replace(BASE, **o)) for o in
+            ({}, {"bound": "max"}, {"problem_type": "regression"}, {"threshold": 0.81})}
+    assert len(keys) == 4
+
+
 def test_register_targets_the_group_pending_manual_approval_as_a_literal():
     d = definition(model_package_group="acme-dev-fraud")
     register = steps_by_name(d)["register"]["Arguments"]
@@ -266,9 +297,13 @@ def test_inference_instance_types_come_from_the_spec(instance_type):
 
 
 def test_xgboost_uses_the_xgboost_images_for_the_region():
-    steps = steps_by_name(definition(framework="xgboost", framework_version="1.7-1", region="eu-west-1"))
+    from modules.pipeline_definition import SUPPORTED_FRAMEWORKS
+
+    version = SUPPORTED_FRAMEWORKS["xgboost"]["version"]
+    assert version == "3.2-0"  # the newest in the SDK's image_uri_config/xgboost.json, training and inference
+    steps = steps_by_name(definition(framework="xgboost", framework_version=version, region="eu-west-1"))
     image = steps["train"]["Arguments"]["AlgorithmSpecification"]["TrainingImage"]
-    assert image.endswith(".dkr.ecr.eu-west-1.amazonaws.com/sagemaker-xgboost:1.7-1")
+    assert image.endswith(".dkr.ecr.eu-west-1.amazonaws.com/sagemaker-xgboost:3.2-0")
     assert steps["register"]["Arguments"]["InferenceSpecification"]["Containers"][0]["Image"] == image
     assert steps["evaluate"]["Arguments"]["AppSpecification"]["ImageUri"] == image
 
@@ -362,7 +397,8 @@ def test_kms_key_encrypts_outputs_and_volumes_only_when_given():
 def test_invalid_inputs_are_rejected_with_a_clear_error():
     for field, value in (("framework", "tensorflow"), ("metric", "auc; drop"), ("threshold", float("nan")),
                          ("artifact_bucket", "Not_A_Bucket"), ("role_arn", "my-role"), ("code_version", "a/b"),
-                         ("serving_instance_type", "m5.large"), ("cache_steps", "yes")):
+                         ("serving_instance_type", "m5.large"), ("cache_steps", "yes"), ("bound", "above"),
+                         ("problem_type", "ranking")):
         with pytest.raises(ValueError, match=field):
             build_definition(replace(BASE, **{field: value}))
 

@@ -66,6 +66,7 @@ class TrainingPipeline(pulumi.ComponentResource):
         tags = ctx.tags(project=project.name, component="training")
         self.pipeline_name = naming.project(project.name, "training")
         training = project.training
+        gate = training.quality_gate
 
         from ..pipeline_definition import SUPPORTED_FRAMEWORKS, PipelineInputs, build_definition
 
@@ -77,14 +78,15 @@ class TrainingPipeline(pulumi.ComponentResource):
                 framework_version=SUPPORTED_FRAMEWORKS[project.framework]["version"],
                 training_instance_type=training.instance_type,
                 processing_instance_type=training.processing_instance_type,
-                metric=training.quality_gate.metric, threshold=training.quality_gate.min, kms_key_arn=v[2],
+                metric=gate.metric, threshold=gate.threshold, bound=gate.bound, problem_type=project.problem_type,
+                kms_key_arn=v[2],
                 serving_instance_type=project.serving.instance_type, cache_steps=training.cache_steps)))
         self.pipeline = aws.sagemaker.Pipeline(
             f"{name}-pipeline",
             pipeline_name=self.pipeline_name,
             pipeline_display_name=self.pipeline_name,
-            pipeline_description=f"{project.name}: preprocess -> train -> evaluate -> quality gate "
-                                 f"({training.quality_gate.metric} >= {training.quality_gate.min}) -> register",
+            pipeline_description=f"{project.name} ({project.problem_type}): preprocess -> train -> evaluate -> "
+                                 f"quality gate ({gate.describe()}) -> register",
             role_arn=args.execution_role_arn,
             pipeline_definition=definition,
             tags=tags,
