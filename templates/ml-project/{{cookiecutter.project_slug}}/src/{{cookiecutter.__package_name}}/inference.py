@@ -1,104 +1,256 @@
-"""Serving hooks of SageMaker's framework (scikit-learn) container, shipped INSIDE model.tar.gz.
+"""Serving hooks of SageMaker's framework containers (scikit-learn, XGBoost), shipped INSIDE model.tar.gz.
 
-train.py copies this file to <model-dir>/code/inference.py, so the registered package carries its own code:
-the package's container runs with SAGEMAKER_PROGRAM=inference.py and SAGEMAKER_SUBMIT_DIRECTORY=/opt/ml/model/code
-(a network-isolated endpoint cannot download code from S3, and rollback loads exactly the code it was trained
-with). Standard library + numpy/pandas/joblib only: nothing else of this package is imported.
+train.py copies this file and predictor.py to <model-dir>/code/, so the registered package carries its own code:
+the package's container runs with SAGEMAKER_PROGRAM=inference.py and SAGEMAKER_SUBMIT_DIRECTORY=/opt/ml/model/code,
+a directory the container puts on sys.path, so `predictor` is imported as a top-level module there (inside this
+package it is the sibling module). The project's own container (serving/app.py) calls the same functions: one
+validation code path, the same bodies.
 
-The answers are the same bodies the project's own container (serving/app.py) gives:
+Requests are validated against the resolved schema training wrote (<model-dir>/schema.json, predictor.load):
 
-- request  text/csv (one row of features per line, no header) or application/json ({"instances": [[...], ...]},
-  {"instances": [{"feature": value, ...}, ...]} or a bare list of either)
-- response application/json {"predictions": [{"label": 0|1, "score": p}, ...]} (the default), or
-  text/csv "label,score" lines when the request's Accept is text/csv
+- application/json {"instances": [...]} (or "inputs", or a bare list) of
+  - records by name {"age": 41, "plan": "pro"}: numerical columns take a number or null, categorical columns a
+    string or null; null (and "" for a categorical column) is a missing value, imputed by the model; every feature
+    must be present; a key that is no feature is refused (a column of the contract's `drop` list is ignored);
+  - lists of values in schema order (same types), or one flat list for one row;
+- text/csv, one row per line in schema order, an optional header row (then columns are matched by name); an empty
+  cell is a missing value; a numerical cell must be a finite number; a categorical cell is taken as text, so
+  `3` in a categorical column is the category "3". In JSON a number in a categorical column is refused: send "3".
 
-The container calls model_fn(model_dir) once, then input_fn -> predict_fn -> output_fn per request; output_fn
-returns (body, content type), which the container turns into the response.
+Anything else is a RequestError (a ValueError) naming the column and the row: a missing, unknown or wrongly typed
+column, NaN / Infinity (not JSON, and not a value a model can score: send null or an empty cell), numbers beyond
++-1.8e308, invalid UTF-8, JSON nested too deeply; an unsupported content type has status 415.
+
+Answers (output_fn): application/json {"predictions": [...]} with one object per row - binary and multiclass
+{"label": <class>, "score": p}, regression {"value": y} - or, when Accept is text/csv, "label,score" lines
+(classification) or "value" lines (regression). JSON never holds NaN/Infinity.
+
+Error status in the framework containers: the XGBoost container (Multi Model Server + sagemaker-inference-toolkit)
+answers a raised BaseInferenceToolkitError with its status_code and message, so RequestError derives from it where
+that package is installed: the client gets the 4xx and the column. The scikit-learn container's Flask server
+(sagemaker-containers) answers any exception from a hook with 500 (its Transformer maps only
+UnsupportedFormatError): the message is logged to CloudWatch, the caller sees ModelError 500. The project's own
+container (serving/app.py) always answers 4xx with the message.
 """
 
 import csv
 import io
 import json
 import math
-from pathlib import Path
 
-import joblib
 import numpy as np
 import pandas as pd
 
-MODEL_FILE = "model.joblib"
+try:  # inside the package
+    from . import predictor as _predictor
+except ImportError:  # the framework container: SAGEMAKER_SUBMIT_DIRECTORY (code/) is on sys.path
+    import predictor as _predictor
+
+try:  # the XGBoost framework container's inference toolkit: a raised instance is answered with its status
+    from sagemaker_inference.errors import BaseInferenceToolkitError as _ToolkitError
+except ImportError:
+    class _ToolkitError(Exception):
+        def __init__(self, status_code, message, phrase):
+            super().__init__(message)
+            self.status_code, self.message, self.phrase = status_code, message, phrase
+
 CSV, JSON = "text/csv", "application/json"
+PHRASES = {400: "Bad Request", 413: "Payload Too Large", 415: "Unsupported Media Type"}
+SHOWN = 10  # feature names listed in an error message
+
+
+class RequestError(ValueError, _ToolkitError):
+    """A request the schema refuses: status 400 (415 for an unsupported content type); the message names the column."""
+
+    def __init__(self, message: str, status: int = 400):
+        _ToolkitError.__init__(self, status, message, PHRASES.get(status, "Bad Request"))
+        self.args = (message,)
+        self.status_code, self.message = status, message
+
+    def __str__(self):
+        return self.message
+
+
+class _Constant:
+    """NaN / Infinity / -Infinity met while parsing JSON: refused where the column is known."""
+
+    def __init__(self, name):
+        self.name = name
+
+
+class Request:
+    """A parsed request: records (dicts by name) or rows (values in schema order); text=True for CSV cells."""
+
+    def __init__(self, rows: list, records: bool, text: bool):
+        self.rows, self.records, self.text = rows, records, text
 
 
 def model_fn(model_dir):
-    return joblib.load(Path(model_dir) / MODEL_FILE)
+    """The trained model and its resolved schema (predictor.Predictor)."""
+    return _predictor.load(model_dir)
 
 
-def _names(model) -> list:
-    return list(getattr(model, "feature_names_in_", []))
-
-
-def _finite(values: list) -> list:
-    for row in values:
-        for value in row:
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-                raise ValueError(f"features must be finite numbers, got {value!r}")
-    return values
-
-
-def _reject_constant(name):
-    raise ValueError(f"{name} is not a number JSON allows; features must be finite numbers")
+def _kind(content_type) -> str:
+    return (content_type or JSON).split(";")[0].strip().lower() or JSON
 
 
 def input_fn(body, content_type):
-    """The request as rows of numbers (lists) or records (dicts); ValueError for anything else."""
-    kind = (content_type or JSON).split(";")[0].strip().lower()
-    text = body.decode("utf-8") if isinstance(body, (bytes, bytearray)) else str(body)
-    if kind == CSV:
+    """The request parsed (not yet checked against the schema, which predict_fn has); RequestError otherwise."""
+    kind = _kind(content_type)
+    if kind not in (CSV, JSON):
+        raise RequestError(f"unsupported content type {kind!r}; use text/csv or application/json", status=415)
+    try:
+        text = bytes(body).decode("utf-8") if isinstance(body, (bytes, bytearray, memoryview)) else str(body)
+    except UnicodeDecodeError as exc:
+        raise RequestError(f"the body must be UTF-8 text: {exc}") from None
+    return _parse_csv(text) if kind == CSV else _parse_json(text)
+
+
+def _parse_csv(text: str) -> Request:
+    try:
         rows = [row for row in csv.reader(io.StringIO(text)) if row and any(cell.strip() for cell in row)]
-        if not rows:
-            raise ValueError("no rows in the request")
-        return _finite([[float(cell) for cell in row] for row in rows])
-    if kind == JSON:
-        payload = json.loads(text, parse_constant=_reject_constant)
-        if isinstance(payload, dict):
-            payload = payload.get("instances", payload.get("inputs"))
-        if not isinstance(payload, list) or not payload:
-            raise ValueError('JSON must be {"instances": [...]} or a non-empty list')
-        if all(isinstance(r, dict) for r in payload):
-            return payload
-        if all(isinstance(r, (int, float)) and not isinstance(r, bool) for r in payload):
-            payload = [payload]  # a single row
-        if not all(isinstance(r, list) for r in payload):
-            raise ValueError("instances must be lists of numbers or objects of feature -> number")
-        return _finite(payload)
-    raise ValueError(f"unsupported content type {kind!r}; use text/csv or application/json")
+    except csv.Error as exc:
+        raise RequestError(f"malformed CSV: {exc}") from None
+    if not rows:
+        raise RequestError("no rows in the request")
+    return Request(rows, records=False, text=True)
 
 
-def predict_fn(data, model):
-    """[(label, score), ...]: the positive-class probability and the label at 0.5, as serving/app.py."""
-    names = _names(model)
-    if data and isinstance(data[0], dict):
-        missing = sorted(set(names) - set().union(*(r.keys() for r in data)))
-        if missing:
-            raise ValueError(f"missing features: {missing[:5]}")
-        frame = pd.DataFrame.from_records(data)[names].astype(float)
+def _parse_json(text: str) -> Request:
+    try:
+        payload = json.loads(text, parse_constant=_Constant)
+    except RecursionError:
+        raise RequestError("invalid JSON: nested too deeply") from None
+    except ValueError as exc:  # also integers over Python's 4300-digit limit
+        raise RequestError(f"invalid JSON: {str(exc)[:200]}") from None
+    if isinstance(payload, dict):
+        payload = payload.get("instances", payload.get("inputs"))
+    if not isinstance(payload, list) or not payload:
+        raise RequestError('JSON must be {"instances": [...]} (records by name or lists of values) or a non-empty list')
+    if all(isinstance(row, dict) for row in payload):
+        return Request(payload, records=True, text=False)
+    if not any(isinstance(row, (list, dict)) for row in payload):
+        payload = [payload]  # one flat row
+    if not all(isinstance(row, list) for row in payload):
+        raise RequestError("instances must all be records (objects by column name) or all lists of values")
+    return Request(payload, records=False, text=False)
+
+
+def _names(schema: dict) -> list:
+    return [f["name"] for f in schema["features"]]
+
+
+def _listed(names: list) -> str:
+    return ", ".join(names[:SHOWN]) + (", ..." if len(names) > SHOWN else "")
+
+
+def _records(data: Request, schema: dict) -> list:
+    """The rows as dicts: records as sent, CSV rows under a header by name, positional rows by schema order."""
+    names = _names(schema)
+    rows = data.rows
+    if data.records:
+        return rows
+    if data.text and rows[0][0].strip() in names:  # a header row
+        header = [c.strip() for c in rows[0]]
+        if len(rows) == 1:
+            raise RequestError("no rows in the request (only a header)")
+        for i, row in enumerate(rows[1:]):
+            if len(row) != len(header):
+                raise RequestError(f"row {i} has {len(row)} values; the header has {len(header)} columns")
+        return [dict(zip(header, row, strict=True)) for row in rows[1:]]
+    for i, row in enumerate(rows):
+        if len(row) != len(names):
+            raise RequestError(f"row {i} has {len(row)} values; the schema has {len(names)} columns in this order: "
+                               f"{_listed(names)}")
+    return [dict(zip(names, row, strict=True)) for row in rows]
+
+
+def _describe(value) -> str:
+    if isinstance(value, _Constant):
+        return value.name
+    return type(value).__name__ if not isinstance(value, str) else repr(value[:40])
+
+
+def _number(value, name: str, row: int, text: bool) -> float:
+    where = f"column {name!r} (row {row}) is numerical"
+    if text:
+        cell = value.strip()
+        if not cell:
+            return math.nan
+        try:
+            number = float(cell)
+        except ValueError:
+            raise RequestError(f"{where}: {value[:40]!r} is not a number (an empty cell is a missing value)") from None
     else:
-        widths = {len(row) for row in data}
-        if names and widths != {len(names)}:
-            raise ValueError(f"expected {len(names)} features per row, got {sorted(widths)[:5]}")
-        frame = pd.DataFrame(data, columns=names or None, dtype=float)
-    if not np.isfinite(frame.to_numpy(dtype=float)).all():
-        raise ValueError("features must be finite numbers")
-    scores = model.predict_proba(frame)[:, 1]
-    labels = (scores >= 0.5).astype(int)
-    return [(int(label), float(score)) for label, score in zip(labels, scores, strict=True)]
+        if value is None:
+            return math.nan
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise RequestError(f"{where}: got {_describe(value)}; send a number, or null for a missing value")
+        try:
+            number = float(value)
+        except OverflowError:
+            raise RequestError(f"{where}: {str(value)[:20]}... is beyond +-1.8e308") from None
+    if not math.isfinite(number):
+        raise RequestError(f"{where}: {str(value)[:40]} is not a finite number; send "
+                           f"{'an empty cell' if text else 'null'} for a missing value")
+    return number
 
 
-def output_fn(prediction, accept):
-    """(body, content type): JSON by default, "label,score" CSV lines when text/csv is accepted."""
-    if CSV in (accept or ""):
-        return "".join(f"{label},{score:.6f}\n" for label, score in prediction), CSV
-    # serialised as serving/app.py's JSONResponse does (Starlette: compact separators, no NaN)
-    body = {"predictions": [{"label": label, "score": score} for label, score in prediction]}
+def _category(value, name: str, row: int, text: bool):
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if isinstance(value, str):
+        return value
+    raise RequestError(f"column {name!r} (row {row}) is categorical: got {_describe(value)}; send the category as "
+                       f"a string (e.g. \"3\"), or null for a missing value")
+
+
+def to_frame(data: Request, schema: dict) -> pd.DataFrame:
+    """The request as predictor.predict takes it: the schema's columns in order, numerical float (NaN missing),
+    categorical object (None missing). RequestError naming the column and row for anything else."""
+    names = _names(schema)
+    known, ignored = set(names), set(schema.get("drop") or [])
+    label = schema.get("label")
+    records = _records(data, schema)
+    for i, record in enumerate(records):
+        unknown = [k for k in record if k not in known and k not in ignored]
+        if unknown:
+            hint = " (the label, which the model predicts)" if unknown[0] == label else ""
+            raise RequestError(f"unknown column {str(unknown[0])[:60]!r}{hint} in row {i}; the schema's columns "
+                               f"are {_listed(names)}")
+        missing = [n for n in names if n not in record]
+        if missing:
+            raise RequestError(f"missing column {missing[0]!r} in row {i} (send null for a missing value); the "
+                               f"schema's columns are {_listed(names)}")
+    columns = {}
+    for feature in schema["features"]:
+        name = feature["name"]
+        if feature["type"] == "categorical":
+            columns[name] = pd.Series([_category(r[name], name, i, data.text) for i, r in enumerate(records)],
+                                      dtype=object)
+        else:
+            columns[name] = pd.Series(np.array([_number(r[name], name, i, data.text) for i, r in enumerate(records)],
+                                               dtype=float))
+    return pd.DataFrame(columns, columns=names)
+
+
+def predict_fn(data: Request, model) -> list:
+    """[{"label", "score"} | {"value"}, ...]: one prediction per row (predictor.Predictor.predict)."""
+    return model.predict(to_frame(data, model.schema))
+
+
+def output_fn(prediction: list, accept):
+    """(body, content type): JSON by default, CSV lines when the request's Accept names text/csv."""
+    if CSV in (accept or "").lower():
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        for p in prediction:
+            writer.writerow([repr(float(p["value"]))] if "value" in p else [p["label"], f"{float(p['score']):.6f}"])
+        return out.getvalue(), CSV
+    body = {"predictions": prediction}
     return json.dumps(body, ensure_ascii=False, allow_nan=False, separators=(",", ":")), JSON
+
+
+def invoke(model, body, content_type, accept=JSON):
+    """input_fn -> predict_fn -> output_fn, as the container calls them: (body, content type)."""
+    return output_fn(predict_fn(input_fn(body, content_type), model), accept)
