@@ -77,7 +77,7 @@ def test_cached_definition_equals_a_fresh_sdk_build_for_the_sample_stacks(stack,
     ("framework_version", "1.7-1"), ("training_instance_type", "ml.m5.2xlarge"),
     ("processing_instance_type", "ml.m5.xlarge"), ("metric", "f1"), ("threshold", 0.81),
     ("kms_key_arn", "arn:aws:kms:us-east-1:123456789012:key/k"), ("serving_instance_type", "ml.c5.large"),
-    ("cache_steps", True),
+    ("cache_steps", True), ("bound", "max"), ("problem_type", "regression"),
 ])
 def test_every_input_field_is_in_the_key(field, value):
     assert {f.name for f in dataclasses.fields(PipelineInputs)} >= {field}
@@ -87,7 +87,7 @@ def test_every_input_field_is_in_the_key(field, value):
 def test_every_input_field_is_covered_by_the_test_above():
     tested = {"project", "pipeline_name", "region", "artifact_bucket", "role_arn", "model_package_group",
               "code_version", "framework", "framework_version", "training_instance_type", "processing_instance_type",
-              "metric", "threshold", "kms_key_arn", "serving_instance_type", "cache_steps"}
+              "metric", "threshold", "kms_key_arn", "serving_instance_type", "cache_steps", "bound", "problem_type"}
     assert {f.name for f in dataclasses.fields(PipelineInputs)} == tested
 
 
