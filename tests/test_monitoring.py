@@ -491,3 +491,70 @@ def test_policy_pack_passes_the_monitoring_resources(g4, variant):
     assert mine(g4) == []  # incl. "prod endpoint at level 4 has a Model Monitor schedule"
     assert mine(variant) == []  # in a VPC too (EC2 Describe* have no resource-level permissions)
     assert [v for v in runner.run_checks(variant).violations if v.severity == "mandatory"] == []
+
+
+# ---------------------------------------------------------------------------------------------------
+# Problem types (issue 15): Model Monitor's ProblemType, where it finds the prediction, the alarm's metric
+# ---------------------------------------------------------------------------------------------------
+
+# ModelQualityAppSpecification.ProblemType: BinaryClassification | MulticlassClassification | Regression; metric
+# names per problem type as Model Monitor publishes them (model-monitor-model-quality-metrics.html: multiclass
+# weighted_f1, regression rmse/mae/r2); a lower-is-better gate alarms above its max.
+@pytest.mark.parametrize("project, problem, endpoint_input, alarm", [
+    ({"training": {"qualityGate": {"metric": "rmse", "max": 3.5}}}, "Regression",
+     {"inferenceAttribute": "predictions[*].value"}, ("rmse", "GreaterThanThreshold", 3.5)),
+    ({"training": {"qualityGate": {"metric": "r2", "min": 0.4}}}, "Regression",
+     {"inferenceAttribute": "predictions[*].value"}, ("r2", "LessThanThreshold", 0.4)),
+    ({"problemType": "multiclass", "training": {"qualityGate": {"metric": "f1_weighted", "min": 0.7}}},
+     "MulticlassClassification", {"inferenceAttribute": "predictions[*].label"},
+     ("weighted_f1", "LessThanThreshold", 0.7)),
+    ({"problemType": "multiclass", "training": {"qualityGate": {"metric": "accuracy", "min": 0.9}}},
+     "MulticlassClassification", {"inferenceAttribute": "predictions[*].label"},
+     ("accuracy", "LessThanThreshold", 0.9)),
+    ({"training": {"qualityGate": {"metric": "auc", "min": 0.8}}}, "BinaryClassification",
+     {"inferenceAttribute": "predictions[*].label", "probabilityAttribute": "predictions[*].score",
+      "probabilityThresholdAttribute": 0.5}, ("auc", "LessThanThreshold", 0.8)),
+], ids=["regression-rmse", "regression-r2", "multiclass-f1_weighted", "multiclass-accuracy", "binary-auc"])
+def test_model_quality_follows_the_problem_type(project, problem, endpoint_input, alarm):
+    cfg = prod(4, modelQuality=True)
+    cfg["mlops:projects"][0].update(copy.deepcopy(project))
+    g = run(cfg)
+    (job,) = g.by_type("aws-native:sagemaker:ModelQualityJobDefinition")
+    assert job.inputs["modelQualityAppSpecification"]["problemType"] == problem
+    found = job.inputs["modelQualityJobInput"]["endpointInput"]
+    attributes = {k: v for k, v in found.items() if k.endswith("Attribute")}
+    assert attributes == endpoint_input  # a multiclass/regression monitor has no probability attribute
+    i = one(g, ALARM, "churn-monitoring-quality-alarm").inputs
+    assert (i["metricName"], i["comparisonOperator"], i["threshold"]) == alarm
+    widgets = json.loads(one(g, DASHBOARD, "churn-monitoring-dashboard").inputs["dashboardBody"])["widgets"]
+    assert any(alarm[0] in json.dumps(w["properties"]["metrics"]) for w in widgets)
+
+
+def test_explainability_of_a_regression_model_locates_its_value():
+    cfg = prod(4, explainability={})
+    cfg["mlops:projects"][0]["training"] = {"qualityGate": {"metric": "mae", "max": 40}}
+    (job,) = run(cfg).by_type("aws-native:sagemaker:ModelExplainabilityJobDefinition")
+    found = job.inputs["modelExplainabilityJobInput"]["endpointInput"]
+    assert found["inferenceAttribute"] == "predictions[*].value" and "probabilityAttribute" not in found
+
+
+@pytest.mark.parametrize("gate", [{"metric": "mape", "max": 0.2}, {"metric": "log_loss", "max": 0.5},
+                                  {"metric": "f1_macro", "min": 0.6}])
+def test_model_quality_with_a_metric_model_monitor_does_not_publish_is_a_spec_error(gate):
+    cfg = prod(4, modelQuality=True)
+    cfg["mlops:projects"][0]["training"] = {"qualityGate": gate}
+    if gate["metric"] == "f1_macro":
+        cfg["mlops:projects"][0]["problemType"] = "multiclass"
+    with pytest.raises(spec.SpecError) as exc:
+        spec.from_config(cfg, source="stacks/Pulumi.prod.yaml")
+    (line,) = str(exc.value).splitlines()
+    assert line.startswith("stacks/Pulumi.prod.yaml: mlops:projects[0].monitoring.modelQuality: ")
+    assert f"computes no {gate['metric']!r}" in line and "allowed: false" in line
+
+
+def test_bias_is_accepted_for_every_problem_type():
+    # Clarify's BiasConfig takes a label threshold for regression (sagemaker.core.clarify.BiasConfig docstring)
+    cfg = prod(4, bias={})
+    cfg["mlops:projects"][0]["training"] = {"qualityGate": {"metric": "rmse", "max": 50}}
+    (job,) = run(cfg).by_type("aws-native:sagemaker:ModelBiasJobDefinition")
+    assert job.inputs["modelBiasJobInput"]["endpointInput"]["inferenceAttribute"] == "predictions[*].value"

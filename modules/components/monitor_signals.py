@@ -25,8 +25,10 @@ The signal (issue 13, DESIGN 6): the monitor itself, no person or project script
 * **Model quality** - the model-quality monitor merges captured predictions with the ground truth the project
   writes and publishes the metrics in ``aws/sagemaker/Endpoints/model-metrics`` (dimensions ``Endpoint`` and
   ``MonitoringSchedule``; https://docs.aws.amazon.com/sagemaker/latest/dg/model-monitor-model-quality-cw.html).
-  The platform knows the metric that matters: the quality gate's. The alarm fires when it falls below the
-  gate's ``min`` and its ALARM state-change event feeds the same retraining rule (``$or``).
+  The platform knows the metric that matters: the quality gate's, under Model Monitor's name for it
+  (``spec.MONITOR_METRICS``: f1_weighted is ``weighted_f1``; log_loss, f1_macro and mape are not published, so
+  ``monitoring.modelQuality`` with such a gate is a spec error). The alarm fires when it falls below the gate's
+  ``min`` (or rises above its ``max``) and its ALARM state-change event feeds the same retraining rule (``$or``).
   ``treat_missing_data="missing"``: a model-quality monitor that stops publishing (no ground truth, failing
   executions, a stopped schedule) takes the alarm to INSUFFICIENT_DATA, which notifies the project topic
   (``insufficient_data_actions``) - visible, but no retraining: retraining cannot repair a silent monitor, and
@@ -49,7 +51,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from ..naming import Naming
-from ..spec import PROBLEM_TYPES, Baseline, Project
+from ..spec import MONITOR_METRICS, Baseline, Project
 
 ANALYZER_CONFIG = ("core", "image_uri_config", "model-monitor.json")  # inside the `sagemaker` (namespace) package
 CLARIFY_CONFIG = ("core", "image_uri_config", "clarify.json")
@@ -72,10 +74,15 @@ MONITOR_TYPES = {
     "ModelExplainability": ("explain", "model-explainability"),
 }
 
-# The serving container's JSON response: {"predictions": [{"label": 0|1, "score": p}, ...]} (template inference.py)
+# The serving container's JSON response (template predictor.py / inference.py): {"predictions": [...]} with
+# binary {"label": <class>, "score": p(positive)}, multiclass {"label": <class>, "score": p(label)}, regression
+# {"value": y}. Model Monitor locates predictions in the capture with EndpointInput.InferenceAttribute (and, for a
+# binary model, ProbabilityAttribute + ProbabilityThresholdAttribute: the label is probability >= threshold).
+# A multiclass "score" is the probability of the predicted label, not of a positive class: no probability attribute.
 INFERENCE_ATTRIBUTE = "predictions[*].label"
 PROBABILITY_ATTRIBUTE = "predictions[*].score"
 PROBABILITY_THRESHOLD = 0.5
+REGRESSION_ATTRIBUTE = "predictions[*].value"
 
 DATA_METRICS_NAMESPACE = "aws/sagemaker/Endpoints/data-metrics"    # Model Monitor, real-time endpoints
 MODEL_METRICS_NAMESPACE = "aws/sagemaker/Endpoints/model-metrics"  # model quality, real-time endpoints
@@ -194,8 +201,25 @@ def schedule_arn(region: str, account: str, name: str, partition: str = "aws") -
 
 
 def problem_type(project: Project) -> str:
-    """Model Monitor's ProblemType, from the quality gate's metric (spec.PROBLEM_TYPES)."""
-    return PROBLEM_TYPES[project.training.quality_gate.metric]
+    """Model Monitor's ProblemType (BinaryClassification | MulticlassClassification | Regression), from the
+    project's problem type (spec: problemType, else inferred from the gate metric)."""
+    return project.monitor_problem_type
+
+
+def inference_attributes(project: Project) -> dict[str, Any]:
+    """EndpointInput attributes of the project's problem type (snake_case, pulumi-aws-native's spelling):
+    inference_attribute always; probability_attribute and probability_threshold_attribute for binary only."""
+    if project.problem_type == "regression":
+        return {"inference_attribute": REGRESSION_ATTRIBUTE}
+    if project.problem_type == "multiclass":
+        return {"inference_attribute": INFERENCE_ATTRIBUTE}
+    return {"inference_attribute": INFERENCE_ATTRIBUTE, "probability_attribute": PROBABILITY_ATTRIBUTE,
+            "probability_threshold_attribute": PROBABILITY_THRESHOLD}
+
+
+def monitor_metric(metric: str) -> Optional[str]:
+    """Model Monitor's name of a gate metric (what model-metrics publishes), None when it computes none."""
+    return MONITOR_METRICS.get(metric)
 
 
 def quality_alarm_name(naming: Naming, project: str) -> str:
@@ -204,11 +228,15 @@ def quality_alarm_name(naming: Naming, project: str) -> str:
 
 
 def quality_alarm(project: Project) -> dict[str, Any]:
-    """The model-quality alarm's metric and condition: the gate's metric against the gate's bound."""
+    """The model-quality alarm's metric and condition: the gate's metric (Model Monitor's name) against the gate's
+    bound - below min (higher-is-better) or above max (lower-is-better) alarms."""
     gate = project.training.quality_gate
-    upper = getattr(gate, "max", None)  # lower-is-better gates (issue 15) alarm above their max
-    return {"metricName": gate.metric, "threshold": float(upper if upper is not None else gate.min),
-            "comparisonOperator": "GreaterThanThreshold" if upper is not None else "LessThanThreshold",
+    name = monitor_metric(gate.metric)
+    if name is None:  # spec_checks refuses monitoring.modelQuality with such a gate
+        raise ValueError(f"Model Monitor publishes no {gate.metric!r} metric; no model-quality alarm can watch it")
+    upper = gate.bound == "max"
+    return {"metricName": name, "threshold": gate.threshold,
+            "comparisonOperator": "GreaterThanThreshold" if upper else "LessThanThreshold",
             "statistic": "Average", "treatMissingData": "missing"}
 
 

@@ -17,8 +17,9 @@ daily as ``monitoring.schedule`` says):
   ("baseline ... not found") and the plan says so;
 * model quality (``monitoring.modelQuality: true``): ``ModelQualityJobDefinition`` (pulumi-aws-native: pulumi-aws
   has none) merging captured predictions with the ground truth the project writes to
-  ``s3://<bucket>/ground-truth/<project>/`` (JSONL, the capture's ``yyyy/mm/dd/hh`` layout); problem type from the
-  quality gate's metric;
+  ``s3://<bucket>/ground-truth/<project>/`` (JSONL, the capture's ``yyyy/mm/dd/hh`` layout); ProblemType from the
+  project's problem type, the prediction located per problem type (``monitor_signals.inference_attributes``:
+  ``predictions[*].label`` + binary ``predictions[*].score``, regression ``predictions[*].value``);
 * bias / explainability (``monitoring.bias`` / ``monitoring.explainability``, pulumi-aws-native
   ``ModelBiasJobDefinition`` / ``ModelExplainabilityJobDefinition``): SageMaker Clarify with the analysis
   configuration the project writes (its facets and SHAP baseline come from the data contract).
@@ -48,7 +49,8 @@ from .monitor_signals import (  # noqa: F401  (re-exported: the platform's monit
     DATA_METRICS_NAMESPACE, ENDPOINT_INPUT_PATH, INFERENCE_ATTRIBUTE, MAX_RUNTIME_SECONDS, MODEL_METRICS_NAMESPACE,
     MONITOR_TYPES, OFFSETS, OUTPUT_PATH, PROBABILITY_ATTRIBUTE, PROBABILITY_THRESHOLD, SCHEDULES, VOLUME_SIZE_GB,
     alarm_pattern, analyzer_image_uri, analyzer_repository_arn, baseline_prefix, baseline_uris, clarify_config_uri,
-    clarify_image_uri, clarify_repository_arn, dashboard_body, ground_truth_prefix, monitor_name, monitor_names,
+    clarify_image_uri, clarify_repository_arn, dashboard_body, ground_truth_prefix, inference_attributes,
+    monitor_name, monitor_names,
     monitor_failure_pattern, monitoring_output, package_baseline_uris, problem_type, quality_alarm, quality_alarm_name,
     retraining_pattern,
     schedule_arn, schedule_expression, violations_event, violations_pattern,
@@ -260,14 +262,15 @@ class ProjectMonitoring(pulumi.ComponentResource):
 
     def _endpoint_input(self, args: ProjectMonitoringArgs, endpoint: pulumi.Output[str], *,
                         window: bool) -> dict[str, Any]:
+        attributes = inference_attributes(args.project)
+        threshold = attributes.pop("probability_threshold_attribute", None)
         found: dict[str, Any] = {"endpoint_name": endpoint, "local_path": ENDPOINT_INPUT_PATH, "s3_input_mode": "File",
-                                 "s3_data_distribution_type": "FullyReplicated",
-                                 "inference_attribute": INFERENCE_ATTRIBUTE,
-                                 "probability_attribute": PROBABILITY_ATTRIBUTE}
+                                 "s3_data_distribution_type": "FullyReplicated", **attributes}
         if window:
             start, end = OFFSETS[args.project.monitoring.schedule]
-            found.update(start_time_offset=start, end_time_offset=end,
-                         probability_threshold_attribute=PROBABILITY_THRESHOLD)
+            found.update(start_time_offset=start, end_time_offset=end)
+            if threshold is not None:
+                found["probability_threshold_attribute"] = threshold
         return found
 
     def _model_quality(self, name: str, args: ProjectMonitoringArgs, endpoint: pulumi.Output[str],
