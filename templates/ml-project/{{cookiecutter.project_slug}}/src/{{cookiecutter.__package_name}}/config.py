@@ -10,10 +10,14 @@ ENVIRONMENT = "{{ cookiecutter.environment }}"
 AWS_REGION = "{{ cookiecutter.aws_region }}"
 GITHUB_REPOSITORY = "{{ cookiecutter.github_repository }}"
 MATURITY_LEVEL = {{ cookiecutter.maturity_level }}
-FRAMEWORK = "{{ cookiecutter.framework }}"
+FRAMEWORK = "{{ cookiecutter.framework }}"  # sklearn | xgboost
+PROBLEM_TYPE = "{{ cookiecutter.problem_type }}"  # binary | multiclass | regression (also in schema.json)
 
+# The pipeline's quality gate: evaluation.json's QUALITY_GATE_METRIC must be >= the threshold ("min", a
+# higher-is-better metric) or <= it ("max", lower-is-better: rmse, mae, mape, log_loss).
 QUALITY_GATE_METRIC = "{{ cookiecutter.quality_gate_metric }}"
-QUALITY_GATE_MIN = {{ cookiecutter.quality_gate_min }}
+QUALITY_GATE_BOUND = "{{ cookiecutter.quality_gate_bound }}"
+QUALITY_GATE_THRESHOLD = {{ cookiecutter.quality_gate_threshold }}
 DRIFT_THRESHOLD = {{ cookiecutter.drift_threshold }}
 
 

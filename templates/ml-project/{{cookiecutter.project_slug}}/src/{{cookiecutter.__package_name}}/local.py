@@ -1,11 +1,13 @@
-"""Run preprocess -> train -> evaluate locally, then the quality gate (`make train-local`).
+"""Run preprocess -> train -> evaluate locally, then the quality gate (`make train-local [DATA=<csv>]`).
 
-    python -m {{ cookiecutter.__package_name }}.local [--build-dir build] [--input-dir data]
+    python -m {{ cookiecutter.__package_name }}.local [--build-dir build] [--data data.csv | --data <folder>]
 
 Lays out build/ like the SageMaker pipeline does (train/ validation/ test/ manifest/ baseline/ model/ evaluation/
-baseline-dataset/: what the pipeline's Model Monitor baseline step analyzes), reads
-the newest data version under --input-dir (<version>/*.csv; the bundled dataset when there is none) and exits
-non-zero when the gate metric is below the minimum baked from the platform's spec.
+baseline-dataset/: what the pipeline's Model Monitor baseline step analyzes). --data is a CSV file or a folder
+of data versions (<version>/*.csv, the newest is used) read under the data contract (schema.json); without
+--data the folder data/ is read when it holds CSV, else the bundled sample of the problem type. Exit 1 when
+the gate metric misses the bound baked from the platform's spec (min: >= threshold, max: <= threshold), 2 when
+the data does not fit the contract.
 """
 
 import argparse
@@ -13,49 +15,71 @@ import json
 import sys
 from pathlib import Path
 
-from . import config, evaluate, preprocess, train
+from . import config, evaluate, predictor, preprocess, schema, train
 
 
 class GateError(RuntimeError):
     pass
 
 
-def check_gate(report: dict, metric: str, minimum: float) -> float:
-    """Return the metric's value; raise GateError when it is missing or below minimum."""
+def check_gate(report: dict, metric: str, bound: str, threshold: float) -> float:
+    """Return the metric's value; raise GateError when it is missing or on the wrong side of the threshold."""
     try:
         value = evaluate.metric_value(report, metric)
     except (KeyError, TypeError, ValueError) as exc:
         raise GateError(f"quality gate: metric {metric!r} missing from the evaluation report") from exc
-    if value < minimum:
-        raise GateError(f"quality gate FAILED: {metric} = {value:.4f} < {minimum}")
+    if bound == "min" and not value >= threshold:
+        raise GateError(f"quality gate FAILED: {metric} = {value:.4f} < {threshold} (min)")
+    if bound == "max" and not value <= threshold:
+        raise GateError(f"quality gate FAILED: {metric} = {value:.4f} > {threshold} (max)")
+    if bound not in ("min", "max"):
+        raise GateError(f"quality gate: bound must be min or max, got {bound!r}")
     return value
 
 
-def run(build_dir, input_dir=None, metric: str = config.QUALITY_GATE_METRIC,
-        minimum: float = config.QUALITY_GATE_MIN) -> dict:
+def run(build_dir, data=None, metric: str = config.QUALITY_GATE_METRIC, bound: str = config.QUALITY_GATE_BOUND,
+        threshold: float = config.QUALITY_GATE_THRESHOLD, sample_fallback: bool = True) -> dict:
     build = Path(build_dir)
-    preprocess.run(input_dir, build, sample_fallback=True)  # local runs only: the bundled dataset when no data
-    train.run(build / "train", build / "model", build / "validation")
+    preprocess.run(data, build, sample_fallback=sample_fallback)
+    train.run(build / "train", build / "model", build / "validation", metric=metric)
     report_path = evaluate.run(build / "model", build / "test", build / "evaluation", build / "baseline",
                                build / "baseline-dataset")
     report = json.loads(report_path.read_text())
-    value = check_gate(report, metric, minimum)
-    print(f"quality gate passed: {metric} = {value:.4f} >= {minimum}")
+    value = check_gate(report, metric, bound, threshold)
+    print(f"quality gate passed: {metric} = {value:.4f} {'>=' if bound == 'min' else '<='} {threshold}")
     return report
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--build-dir", default="build")
-    parser.add_argument("--input-dir", default="data")
+    parser.add_argument("--data", "--input-dir", dest="data", default=None,
+                        help="a CSV file or a folder of <version>/*.csv (default: data/, else the bundled sample)")
     parser.add_argument("--gate-metric", default=config.QUALITY_GATE_METRIC)
-    parser.add_argument("--gate-min", type=float, default=config.QUALITY_GATE_MIN)
+    gate = parser.add_mutually_exclusive_group()
+    gate.add_argument("--gate-min", type=float, default=None, help="pass when the metric is >= this")
+    gate.add_argument("--gate-max", type=float, default=None, help="pass when the metric is <= this")
     args = parser.parse_args(argv)
+    bound, threshold = config.QUALITY_GATE_BOUND, config.QUALITY_GATE_THRESHOLD
+    if args.gate_min is not None:
+        bound, threshold = "min", args.gate_min
+    elif args.gate_max is not None:
+        bound, threshold = "max", args.gate_max
+    explicit = args.data is not None
+    if explicit and not Path(args.data).exists():
+        print(f"train-local: DATA={args.data} does not exist (a CSV file or a folder of <version>/*.csv)",
+              file=sys.stderr)
+        return 2
     try:
-        run(args.build_dir, args.input_dir, args.gate_metric, args.gate_min)
+        # the bundled sample only when no data was named: DATA=<csv> trains on that or fails
+        run(args.build_dir, args.data if explicit else "data", args.gate_metric, bound, threshold,
+            sample_fallback=not explicit)
     except GateError as exc:
         print(exc, file=sys.stderr)
         return 1
+    except (preprocess.NoDataError, preprocess.ContractError, schema.ContractError, predictor.SchemaError) as exc:
+        print(f"train-local: error: {exc}", file=sys.stderr)
+        return 2
     return 0
 
 
