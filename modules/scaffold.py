@@ -6,8 +6,12 @@ overwrite of a non-empty directory, nothing left behind on failure, and the temp
 the error instead of cookiecutter's "Hook script failed".
 
 Context keys (all optional, defaults in templates/ml-project/cookiecutter.json): project_name,
-project_slug, maturity_level (0-4), framework (sklearn), aws_region, environment, github_repository,
-quality_gate_metric (auc|accuracy|f1|precision|recall), quality_gate_min [0,1], drift_threshold [0,1].
+project_slug, maturity_level (0-4), framework (sklearn|xgboost), aws_region, environment, github_repository,
+problem_type (binary|multiclass|regression), quality_gate_metric (the problem type's vocabulary, spec.GATE_METRICS),
+quality_gate_bound (min|max), quality_gate_threshold (a number), data_label (default "target"), data_categorical and
+data_drop (JSON lists as strings, default "[]"), drift_threshold (0,1]. The platform's framework pins are added
+by `answers_for` (framework_context): framework_image_version (the chosen framework's image version),
+sklearn_version and xgboost_version (library minors); a different value for one of them is refused.
 
 Every baked repository records where it came from in cruft's `.cruft.json` (template, commit, the full
 cookiecutter context, plus a `ladder` block: template version and content hash, stack and project), so
@@ -61,18 +65,23 @@ def _normalise(context: dict) -> dict:
 
 def framework_context(framework: str = "sklearn") -> dict[str, str]:
     """The framework versions the platform pins (pipeline_definition.SUPPORTED_FRAMEWORKS, the one place): the
-    training/serving image version and the library minor version the project's dependencies pin."""
+    chosen framework's training/serving image version, and the library minors the project's dependencies pin
+    (scikit-learn always - preprocessing, metrics - and xgboost)."""
     from .pipeline_definition import SUPPORTED_FRAMEWORKS
 
     pinned = SUPPORTED_FRAMEWORKS.get(framework) or {}
     if "library" not in pinned:
         return {}  # not a template framework: the template's hook names the allowed ones
-    return {"framework_image_version": pinned["version"], "sklearn_version": pinned["library"]}
+    return {"framework_image_version": pinned["version"],
+            "sklearn_version": SUPPORTED_FRAMEWORKS["sklearn"]["library"],
+            "xgboost_version": SUPPORTED_FRAMEWORKS["xgboost"]["library"]}
 
 
 def context_for(s, project) -> dict:
-    """The template context a stack's spec gives a project (level, region, environment, repository, gates).
-    `ladder new` and `ladder upgrade` both use it, so an upgrade computes exactly what a fresh `new` would."""
+    """The template context a stack's spec gives a project (level, region, environment, repository, problem type,
+    gate, data contract). `ladder new` and `ladder upgrade` both use it, so an upgrade computes exactly what a
+    fresh `new` would."""
+    gate, data = project.training.quality_gate, project.data
     return {
         "project_name": project.name,
         "project_slug": project.name,
@@ -81,8 +90,13 @@ def context_for(s, project) -> dict:
         "aws_region": s.region,
         "environment": s.environment,
         "github_repository": s.repository_of(project),
-        "quality_gate_metric": project.training.quality_gate.metric,
-        "quality_gate_min": project.training.quality_gate.min,
+        "problem_type": project.problem_type,
+        "quality_gate_metric": gate.metric,
+        "quality_gate_bound": gate.bound,
+        "quality_gate_threshold": gate.threshold,
+        "data_label": project.label,
+        "data_categorical": json.dumps(list(data.categorical) if data is not None else []),
+        "data_drop": json.dumps(list(data.drop) if data is not None else []),
         "drift_threshold": project.monitoring.drift_threshold,
     }
 

@@ -34,6 +34,9 @@ from typing import Optional
 from . import scaffold
 
 CONFLICT_EXIT = 1
+# Context keys renamed between template versions: new key -> the key older repositories recorded (template 3,
+# issue 15: the gate's bound has a side, quality_gate_min became quality_gate_bound + quality_gate_threshold).
+RENAMED_KEYS = {"quality_gate_threshold": "quality_gate_min"}
 
 
 class UpgradeError(ValueError):
@@ -188,8 +191,9 @@ def upgrade(path: Path, stack: Optional[str] = None, stack_file: Optional[Path] 
     s, project, target = _spec_answers(state, stack, stack_file)
     plan = Plan(path=repo, stack=s.stack, project=project)
     for key in sorted(set(target) | set(_answers(recorded))):
-        if key in target and str(recorded.get(key)) != target[key]:
-            plan.answers[key] = {"from": recorded.get(key), "to": target[key]}
+        before = recorded.get(key, recorded.get(RENAMED_KEYS.get(key, "")))
+        if key in target and str(before) != target[key]:
+            plan.answers[key] = {"from": before, "to": target[key]}
     new_hash = scaffold.template_hash(template_dir)
     if ladder.get("template_hash") != new_hash:
         new_version = str(json.loads((template_dir / "cookiecutter.json").read_text())

@@ -76,7 +76,7 @@ def test_new_records_template_version_and_answers(level2):
     # cruft's schema (cruft create writes template, commit, checkout, context, directory)
     assert {"template", "commit", "checkout", "context", "directory"} <= set(state)
     answers = state["context"]["cookiecutter"]
-    assert answers["maturity_level"] == "2" and answers["quality_gate_min"] == "0.8"
+    assert answers["maturity_level"] == "2" and answers["quality_gate_threshold"] == "0.8"
     assert answers["project_slug"] == "churn" and answers["_template"] == state["template"]
     assert state["ladder"]["template_hash"] == scaffold.template_hash()
     assert state["ladder"]["template_version"] == scaffold.template_context()["_ladder_template_version"]
@@ -97,7 +97,7 @@ def test_raise_to_level4_keeps_edits_adds_files_reports_conflict_updates_gate(le
     behind = json.loads(check.output)
     assert behind["behind"] is True and behind["applied"] is False
     assert behind["answers"]["maturity_level"] == {"from": "2", "to": "4"}
-    assert behind["answers"]["quality_gate_min"] == {"from": "0.8", "to": "0.85"}
+    assert behind["answers"]["quality_gate_threshold"] == {"from": "0.8", "to": "0.85"}
     assert git(repo, "status", "--porcelain") == ""  # --check changed nothing
 
     result = ladder("upgrade", "--json", "--stack-file", str(stack), str(repo))
@@ -121,10 +121,10 @@ def test_raise_to_level4_keeps_edits_adds_files_reports_conflict_updates_gate(le
     assert level2["phony"] + " team-report" in makefile and "baseline drift" in makefile
     # the baked gate value follows the spec
     config_py = (repo / "src" / "churn" / "config.py").read_text()
-    assert re.search(r"^QUALITY_GATE_MIN = 0\.85$", config_py, re.M), config_py
+    assert re.search(r"^QUALITY_GATE_THRESHOLD = 0\.85$", config_py, re.M), config_py
     state = json.loads((repo / ".cruft.json").read_text())
     assert state["context"]["cookiecutter"]["maturity_level"] == "4"
-    assert state["context"]["cookiecutter"]["quality_gate_min"] == "0.85"
+    assert state["context"]["cookiecutter"]["quality_gate_threshold"] == "0.85"
 
     # the team resolves the conflict (keeps its target and the new ones) and commits
     resolved = re.sub(r"<<<<<<< repository\n(.*?)\n=======\n(.*?)\n>>>>>>> template \(new render\)\n",
@@ -311,3 +311,19 @@ def test_no_stack_recorded_nor_given_is_one_clear_error(level2):
     assert result.exit_code == 2 and "give --stack <name> or --stack-file <path>" in result.output
     unknown = ladder("upgrade", "--check", "--stack", "nope", str(level2["repo"]))
     assert unknown.exit_code == 2 and "no such stack file" in unknown.output
+
+
+def test_check_reads_a_renamed_key_under_its_old_name(level2):
+    """A repository generated before template 3 recorded quality_gate_min: --check compares the spec's threshold
+    with it (upgrade.RENAMED_KEYS), so an unchanged gate is not reported as a change from nothing."""
+    repo, stack = level2["repo"], level2["stack"]
+    cruft = repo / ".cruft.json"
+    state = json.loads(cruft.read_text())
+    answers = state["context"]["cookiecutter"]
+    answers["quality_gate_min"] = answers.pop("quality_gate_threshold")
+    cruft.write_text(json.dumps(state))
+    plan = upgrade.upgrade(repo, stack_file=stack, check=True)
+    assert "quality_gate_threshold" not in plan.answers, plan.answers
+    write_stack(stack, 2, gate=0.9)
+    plan = upgrade.upgrade(repo, stack_file=stack, check=True)
+    assert plan.answers["quality_gate_threshold"] == {"from": "0.8", "to": "0.9"}
