@@ -1,20 +1,27 @@
 """Data-quality baseline from the training data, in SageMaker Model Monitor's JSON format.
 
-    python -m monitoring.baseline --data build/train/train.csv --output-dir build/baseline
+    python -m monitoring.baseline --data build/train/train.csv --output-dir build/baseline [--schema schema.json]
 
-Writes statistics.json and constraints.json in the format Model Monitor's baselining job writes. The endpoint
-receives features only, so the label (first column) is dropped unless --keep-label is given.
+Writes statistics.json and constraints.json in the format Model Monitor's baselining job writes, for the features
+of the data contract (src/<package>/schema.json, or --schema: a contract or the resolved schema training wrote):
+every column except the label and the contract's `drop` columns, in CSV order (the serving order). A column the
+contract declares categorical is a String feature (string_statistics: the share of each category, its domain),
+whatever its values look like - Model Monitor's own analyzer infers types from the values, so a categorical
+column of digits is Integral there. Missing values (empty cells) are counted per column (num_missing) and
+constrain completeness.
 
 This is the local counterpart of the training pipeline's baseline step, for people (`make baseline`, `make
 drift`). The monitor does not read it: the pipeline's baseline step runs Model Monitor's own analyzer on
-preprocess's baseline/baseline.csv (the training split without header and label, as the endpoint captures it),
-the registered package records that baseline, and `ladder deploy` points the monitor at the deployed package's.
+evaluate's baseline/baseline.csv (the model's outputs, then the features, headerless, as the endpoint captures
+them), the registered package records that baseline, and `ladder deploy` points the monitor at the deployed
+package's.
 
 statistics.json: {"version": 0.0, "dataset": {"item_count": n}, "features": [{"name", "inferred_type",
 "numerical_statistics": {"common", "mean", "sum", "std_dev", "min", "max", "distribution": {"kll":
-{"buckets", "sketch"}}}}]} (or "string_statistics" for text columns). The KLL sketch holds the sorted
-values in its first compactor: exact for up to k = 2048 rows (which is what a real KLL sketch with
-k = 2048 holds too), evenly spaced quantiles beyond that.
+{"buckets", "sketch"}}}}]} (or "string_statistics": {"common", "distinct_count", "distribution": {"categorical":
+{"buckets": [{"value", "count"}]}}} for categorical columns). The KLL sketch holds the sorted values in its first
+compactor: exact for up to k = 2048 rows (which is what a real KLL sketch with k = 2048 holds too), evenly spaced
+quantiles beyond that.
 """
 
 import argparse
@@ -24,6 +31,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from {{ cookiecutter.__package_name }} import schema as contract_schema
 
 DRIFT_THRESHOLD = {{ cookiecutter.drift_threshold }}
 KLL_PARAMETERS = {"c": 0.64, "k": 2048.0}
@@ -53,8 +62,8 @@ def kll(values: np.ndarray) -> dict:
     }
 
 
-def feature_statistics(name: str, series: pd.Series) -> dict:
-    kind = inferred_type(series)
+def feature_statistics(name: str, series: pd.Series, categorical: bool = False) -> dict:
+    kind = "String" if categorical else inferred_type(series)
     present = series.dropna()
     common = {"num_present": int(len(present)), "num_missing": int(series.isna().sum())}
     if kind == "String":
@@ -63,7 +72,10 @@ def feature_statistics(name: str, series: pd.Series) -> dict:
             "common": common, "distinct_count": float(len(counts)),
             "distribution": {"categorical": {"buckets": [{"value": v, "count": int(c)} for v, c in counts.items()]}},
         }}
-    values = present.astype(float).to_numpy()
+    values = pd.to_numeric(present, errors="coerce").to_numpy(dtype=float)
+    if np.isnan(values).any():
+        raise ValueError(f"column {name!r} is numerical in the contract but holds text such as "
+                         f"{present[np.isnan(values)].iloc[0]!r}; declare it categorical")
     if not len(values):
         raise ValueError(f"feature {name!r} has no values")
     return {"name": name, "inferred_type": kind, "numerical_statistics": {
@@ -74,9 +86,31 @@ def feature_statistics(name: str, series: pd.Series) -> dict:
     }}
 
 
-def statistics(frame: pd.DataFrame) -> dict:
+def statistics(frame: pd.DataFrame, categorical=()) -> dict:
+    """statistics.json of the frame's columns; those named in ``categorical`` are String features."""
     return {"version": 0.0, "dataset": {"item_count": int(len(frame))},
-            "features": [feature_statistics(str(c), frame[c]) for c in frame.columns]}
+            "features": [feature_statistics(str(c), frame[c], str(c) in set(categorical)) for c in frame.columns]}
+
+
+def features_frame(data, schema_path=None) -> pd.DataFrame:
+    """(frame, categorical names): the contract's features of a labelled CSV in CSV order (label and dropped
+    columns removed), categorical columns as the text written (empty = missing)."""
+    raw = json.loads(Path(schema_path).read_text()) if schema_path else None
+    if raw and "features" in raw:  # a resolved schema (<model_dir>/schema.json)
+        names = [f["name"] for f in raw["features"]]
+        categorical = [f["name"] for f in raw["features"] if f["type"] == "categorical"]
+        frame = pd.read_csv(data, dtype={n: str for n in categorical})
+        absent = [n for n in names if n not in frame.columns]
+        if absent:
+            raise ValueError(f"{data}: lacks the schema's feature columns {absent[:5]}")
+        return frame[names], categorical
+    contract = contract_schema.load(schema_path)
+    frame = contract_schema.read_csv(data, contract)
+    if contract["label"] not in frame.columns:
+        raise ValueError(f"{data}: no label column {contract['label']!r} (the contract's label); columns found: "
+                         f"{list(frame.columns)[:10]}")
+    names = [c for c in frame.columns if c != contract["label"] and c not in contract["drop"]]
+    return frame[names], [c for c in contract["categorical"] if c in names]
 
 
 def constraints(stats: dict, threshold: float = DRIFT_THRESHOLD) -> dict:
@@ -91,7 +125,7 @@ def constraints(stats: dict, threshold: float = DRIFT_THRESHOLD) -> dict:
             entry["num_constraints"] = {"is_non_negative": block["min"] >= 0}
         else:
             buckets = block["distribution"]["categorical"]["buckets"]
-            entry["string_constraints"] = {"domains": [b["value"] for b in buckets]}
+            entry["string_constraints"] = {"domains": sorted(b["value"] for b in buckets)}
         features.append(entry)
     return {
         "version": 0.0,
@@ -101,17 +135,19 @@ def constraints(stats: dict, threshold: float = DRIFT_THRESHOLD) -> dict:
             "emit_metrics": "Enabled",
             "datatype_check_threshold": 1.0,
             "domain_content_threshold": 1.0,
+            # model-monitor-byoc-constraints.html: comparison_* for numerical features, categorical_* (LInfinity:
+            # the largest difference of a category's share) for String features
             "distribution_constraints": {"perform_comparison": "Enabled", "comparison_threshold": float(threshold),
-                                         "comparison_method": "Robust"},
+                                         "comparison_method": "Robust",
+                                         "categorical_comparison_threshold": float(threshold),
+                                         "categorical_drift_method": "LInfinity"},
         },
     }
 
 
-def run(data, output_dir, keep_label: bool = False, threshold: float = DRIFT_THRESHOLD) -> tuple[Path, Path]:
-    frame = pd.read_csv(data)
-    if not keep_label:
-        frame = frame.iloc[:, 1:]
-    stats = statistics(frame)
+def run(data, output_dir, threshold: float = DRIFT_THRESHOLD, schema_path=None) -> tuple[Path, Path]:
+    frame, categorical = features_frame(data, schema_path)
+    stats = statistics(frame, categorical)
     out = Path(output_dir)
     out.mkdir(parents=True, exist_ok=True)
     (out / "statistics.json").write_text(json.dumps(stats, indent=2))
@@ -124,10 +160,15 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", required=True, help="CSV with a header row (training split)")
     parser.add_argument("--output-dir", required=True)
-    parser.add_argument("--keep-label", action="store_true", help="keep the first column (the label)")
+    parser.add_argument("--schema", default=None, help="the data contract or a resolved schema.json (default: the "
+                        "package's schema.json)")
     parser.add_argument("--threshold", type=float, default=DRIFT_THRESHOLD)
     args = parser.parse_args(argv)
-    run(args.data, args.output_dir, args.keep_label, args.threshold)
+    try:
+        run(args.data, args.output_dir, args.threshold, args.schema)
+    except (OSError, ValueError, KeyError) as exc:  # ContractError is a ValueError
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     return 0
 
 

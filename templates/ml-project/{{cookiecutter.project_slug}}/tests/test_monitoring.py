@@ -1,12 +1,16 @@
-"""Baseline in Model Monitor's format, and the drift check: none on the training data, drift on shifted data."""
+"""Baseline in Model Monitor's format from the data contract, and the drift check: none on the training data,
+drift on shifted numerical and categorical data, incomplete columns when more values are missing."""
 
 import json
 
 import numpy as np
 import pandas as pd
 import pytest
+from test_inference import synthetic
 
 from monitoring import baseline, drift
+
+LABEL = baseline.contract_schema.load()["label"]  # the package's data contract (schema.json)
 
 
 @pytest.fixture(scope="module")
@@ -25,7 +29,7 @@ def test_statistics_format(baseline_files, train_frame):
     assert stats["version"] == 0.0
     assert stats["dataset"]["item_count"] == len(train_frame)
     names = [f["name"] for f in stats["features"]]
-    assert names == list(train_frame.columns[1:])  # label dropped: the endpoint sees features only
+    assert names == [c for c in train_frame.columns if c != LABEL]  # label dropped: the endpoint sees features only
     for feature in stats["features"]:
         assert feature["inferred_type"] == "Fractional"
         numerical = feature["numerical_statistics"]
@@ -46,7 +50,8 @@ def test_constraints_format(baseline_files):
     assert feature["num_constraints"] == {"is_non_negative": True}
     assert constraints["monitoring_config"]["evaluate_constraints"] == "Enabled"
     assert constraints["monitoring_config"]["distribution_constraints"] == {
-        "perform_comparison": "Enabled", "comparison_threshold": 0.1, "comparison_method": "Robust"}
+        "perform_comparison": "Enabled", "comparison_threshold": 0.1, "comparison_method": "Robust",
+        "categorical_comparison_threshold": 0.1, "categorical_drift_method": "LInfinity"}
 
 
 def test_types_and_negative_values():
@@ -91,7 +96,7 @@ def test_linf_distance():
 
 def test_cli_headerless_data_and_exit_codes(baseline_files, train_frame, tmp_path):
     statistics_path = str(baseline_files[0])
-    features = train_frame.iloc[:, 1:]
+    features = train_frame.drop(columns=[LABEL])
     features.to_csv(tmp_path / "same.csv", header=False, index=False)
     assert drift.main(["--baseline", statistics_path, "--data", str(tmp_path / "same.csv"), "--no-header"]) == 0
     (features * 1.5).to_csv(tmp_path / "scaled.csv", index=False)
@@ -128,3 +133,107 @@ def test_drift_score_is_above_the_threshold_exactly_when_a_feature_drifted():
     assert drift.drift_score(drifted) > 0.1
     large_window = report((0.12, 0.1))  # critical value below the threshold: the raw distance
     assert drift.drift_score(large_window) == pytest.approx(0.12)
+
+
+# ---- categorical columns and missing values (the data contract) ----
+
+@pytest.fixture(scope="module")
+def contract_data(tmp_path_factory):
+    """A labelled CSV (label not first, an id column, categorical columns of letters and of digits, missing
+    values), its contract and the baseline built from them."""
+    out = tmp_path_factory.mktemp("contract")
+    frame, signal = synthetic(600, seed=5)
+    frame.insert(0, "customer_id", [f"c{i}" for i in range(len(frame))])
+    frame["target"] = (signal > 0).astype(int)
+    frame.to_csv(out / "train.csv", index=False)
+    contract = {"version": 1, "problem_type": "binary", "label": "target", "categorical": ["plan", "region"],
+                "drop": ["customer_id"]}
+    (out / "schema.json").write_text(json.dumps(contract))
+    stats_path, constraints_path = baseline.run(out / "train.csv", out / "baseline", threshold=0.1,
+                                                schema_path=out / "schema.json")
+    return out, frame, json.loads(stats_path.read_text()), json.loads(constraints_path.read_text())
+
+
+def test_baseline_follows_the_contract(contract_data):
+    _, frame, stats, constraints = contract_data
+    by_name = {f["name"]: f for f in stats["features"]}
+    assert list(by_name) == ["age", "plan", "income", "region"]  # CSV order, no label, no id
+    assert by_name["region"]["inferred_type"] == "String"  # digits, but declared categorical
+    buckets = by_name["region"]["string_statistics"]["distribution"]["categorical"]["buckets"]
+    assert {b["value"] for b in buckets} == {"1", "2", "north"}
+    assert by_name["region"]["string_statistics"]["common"]["num_missing"] == int(frame["region"].isna().sum()) > 0
+    assert by_name["income"]["numerical_statistics"]["common"]["num_missing"] == int(frame["income"].isna().sum())
+    completeness = {f["name"]: f["completeness"] for f in constraints["features"]}
+    assert completeness["age"] == 1.0 and completeness["region"] == pytest.approx(1 - frame["region"].isna().mean())
+    assert {f["name"]: f.get("string_constraints") for f in constraints["features"]}["plan"] == {
+        "domains": ["a", "b", "c"]}
+
+
+def _report(contract_data, frame, tmp_path):
+    out = contract_data[0]
+    frame.to_csv(tmp_path / "new.csv", index=False)
+    code = drift.main(["--baseline", str(out / "baseline" / "statistics.json"), "--data", str(tmp_path / "new.csv"),
+                       "--output", str(tmp_path / "report.json")])
+    return code, json.loads((tmp_path / "report.json").read_text()) if code in (0, 1) else None
+
+
+def test_no_drift_on_new_data_of_the_same_kind(contract_data, tmp_path):
+    frame, _ = synthetic(300, seed=6)
+    code, report = _report(contract_data, frame, tmp_path)
+    assert code == 0, report
+    assert report["drifted_features"] == [] and report["incomplete_features"] == []
+    assert report["features"]["plan"]["type"] == "categorical" and report["features"]["plan"]["distance"] < 0.1
+
+
+def test_a_complete_categorical_shift_is_drift_on_that_column(contract_data, tmp_path, capsys):
+    frame, _ = synthetic(300, seed=6)
+    frame["plan"] = "enterprise"  # a category the baseline never saw, on every row
+    code, report = _report(contract_data, frame, tmp_path)
+    assert code == 1
+    assert report["drifted_features"] == ["plan"]
+    assert report["features"]["plan"]["distance"] == pytest.approx(1.0)
+    assert "DRIFT plan (categorical)" in capsys.readouterr().out
+
+
+def test_a_share_shift_between_known_categories_is_drift(contract_data, tmp_path):
+    frame, _ = synthetic(300, seed=6)
+    frame["region"] = np.where(frame["region"].isna(), None, "north")
+    _, report = _report(contract_data, frame, tmp_path)
+    assert report["drifted_features"] == ["region"]
+    assert 0.5 < report["features"]["region"]["distance"] < 0.8  # share of "north": about 1/3 -> 1
+
+
+def test_more_missing_values_than_the_baseline_is_an_incomplete_column(contract_data, tmp_path, capsys):
+    frame, _ = synthetic(300, seed=6)
+    frame.loc[: len(frame) // 2, "region"] = None
+    code, report = _report(contract_data, frame, tmp_path)
+    assert code == 1 and report["incomplete_features"] == ["region"] and report["drifted_features"] == []
+    assert report["features"]["region"]["missing_share"] > 0.5 > report["features"]["region"]["baseline_missing_share"]
+    assert "MISSING region" in capsys.readouterr().out
+    frame, _ = synthetic(300, seed=6)
+    frame["age"] = np.nan  # a numerical column: missing values are not part of its distribution, but are counted
+    code, report = _report(contract_data, frame, tmp_path)
+    assert code == 1 and report["incomplete_features"] == ["age"]
+
+
+def test_headerless_capture_keeps_categories_as_text(contract_data, tmp_path):
+    out = contract_data[0]
+    frame, _ = synthetic(300, seed=6)
+    frame.to_csv(tmp_path / "captured.csv", header=False, index=False)
+    assert drift.main(["--baseline", str(out / "baseline" / "statistics.json"), "--data",
+                       str(tmp_path / "captured.csv"), "--no-header"]) == 0
+
+
+def test_bad_inputs_are_one_error_naming_the_column(contract_data, tmp_path, capsys):
+    out = contract_data[0]
+    frame, _ = synthetic(50, seed=6)
+    frame["income"] = "lots"
+    frame.to_csv(tmp_path / "text.csv", index=False)
+    assert drift.main(["--baseline", str(out / "baseline" / "statistics.json"), "--data",
+                       str(tmp_path / "text.csv")]) == 2
+    assert "column 'income' is numerical" in capsys.readouterr().err
+    pd.DataFrame({"age": [1], "plan": ["x"]}).to_csv(tmp_path / "labelless.csv", index=False)
+    assert baseline.main(["--data", str(tmp_path / "labelless.csv"), "--output-dir", str(tmp_path / "b"),
+                          "--schema", str(out / "schema.json")]) == 2
+    assert "no label column 'target'" in capsys.readouterr().err
+    assert not (tmp_path / "b").exists()
