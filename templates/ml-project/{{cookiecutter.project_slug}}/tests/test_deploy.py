@@ -6,7 +6,9 @@ sagemaker-runtime invoke_endpoint (static answers, queued through moto's
 /moto-api/static/sagemaker/endpoint-results).
 """
 
+import io
 import json
+import tarfile
 
 import boto3
 import pytest
@@ -48,8 +50,28 @@ def model_package(sm, status="Approved", group=GROUP) -> str:
     )["ModelPackageArn"]
 
 
-def platform_endpoint(sm, arn: str) -> None:
+BINARY_SCHEMA = {"version": 1, "problem_type": "binary", "label": "target", "drop": [], "classes": [0, 1],
+                 "features": [{"name": "age", "type": "numerical"},
+                              {"name": "plan", "type": "categorical", "categories": ["basic", "pro"]}]}
+
+
+def model_artefact(schema: dict, url: str = "s3://acme-artifacts/model.tar.gz") -> None:
+    """model.tar.gz as training packs it: the model files and schema.json at the archive's root."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        data = json.dumps(schema).encode()
+        info = tarfile.TarInfo("./schema.json")
+        info.size = len(data)
+        tar.addfile(info, io.BytesIO(data))
+    bucket, key = url[5:].split("/", 1)
+    s3 = boto3.client("s3", region_name=REGION)
+    s3.create_bucket(Bucket=bucket)
+    s3.put_object(Bucket=bucket, Key=key, Body=buffer.getvalue())
+
+
+def platform_endpoint(sm, arn: str, schema: dict = BINARY_SCHEMA) -> None:
     """What the platform's `pulumi up` creates from the package (model, endpoint config, endpoint)."""
+    model_artefact(schema)
     sm.create_model(ModelName="m1", ExecutionRoleArn=ROLE, PrimaryContainer={"ModelPackageName": arn})
     sm.create_endpoint_config(EndpointConfigName="c1", ProductionVariants=[
         {"VariantName": "AllTraffic", "ModelName": "m1", "InstanceType": "ml.m5.large",
@@ -200,6 +222,43 @@ def test_smoke_test_fails_on_a_malformed_answer(aws, capsys):
     assert "malformed prediction" in capsys.readouterr().err
 
 
+MULTICLASS_SCHEMA = {**BINARY_SCHEMA, "problem_type": "multiclass", "classes": ["high", "low", "mid"]}
+REGRESSION_SCHEMA = {k: v for k, v in BINARY_SCHEMA.items() if k != "classes"} | {"problem_type": "regression"}
+
+
+@pytest.mark.parametrize("schema,answer,passes", [
+    (MULTICLASS_SCHEMA, {"label": "mid", "score": 0.6}, True),
+    (MULTICLASS_SCHEMA, {"label": "other", "score": 0.6}, False),  # not one of the schema's classes
+    (REGRESSION_SCHEMA, {"value": 151.5}, True),
+    (REGRESSION_SCHEMA, {"label": 1, "score": 0.9}, False),
+    (BINARY_SCHEMA, {"label": 1, "score": 0.93}, True),
+    (BINARY_SCHEMA, {"value": 0.93}, False),
+])
+def test_smoke_test_accepts_the_problem_types_answer_shape(aws, capsys, schema, answer, passes):
+    """The request and the expected answer follow the schema inside the deployed model.tar.gz (moto answers one
+    body per distinct request, so each answer is its own test)."""
+    platform_endpoint(aws, model_package(aws), schema)
+    queue_endpoint_answer(json.dumps({"predictions": [answer]}))
+    assert smoke_test.main(["--env", ENV, "--poll", "0"]) == (0 if passes else 1)
+    if not passes:
+        assert f"for a {schema['problem_type']} model" in capsys.readouterr().err
+
+
+def test_the_request_follows_the_schema():
+    # not the bundled sample's columns: a synthetic row, categorical values from the schema's categories
+    assert smoke_test.sample_payload(2, BINARY_SCHEMA) == "0.0,basic\n0.0,basic\n"
+
+
+def test_smoke_test_without_a_readable_schema_says_how_to_pass_one(aws, capsys, tmp_path):
+    platform_endpoint(aws, model_package(aws))
+    boto3.client("s3", region_name=REGION).delete_object(Bucket="acme-artifacts", Key="model.tar.gz")
+    assert smoke_test.main(["--env", ENV, "--poll", "0"]) == 1
+    assert "pass --schema" in capsys.readouterr().err
+    (tmp_path / "schema.json").write_text(json.dumps(REGRESSION_SCHEMA))
+    queue_endpoint_answer(json.dumps({"predictions": [{"value": 3.5}]}))
+    assert smoke_test.main(["--env", ENV, "--poll", "0", "--schema", str(tmp_path / "schema.json")]) == 0
+
+
 def test_smoke_test_fails_without_endpoint_name(aws, capsys):
     boto3.client("ssm", region_name=REGION).delete_parameter(Name=f"/mlops/{ENV}/{PROJECT}/endpoint-name")
     assert smoke_test.main(["--env", ENV]) == 1
@@ -231,8 +290,12 @@ def test_wait_fails_on_failed_or_timeout():
                                    sleep=lambda s: None, clock=lambda: next(ticks))
 
 
-def test_sample_payload_matches_the_training_features():
-    from {{ cookiecutter.__package_name }}.preprocess import load_bundled_dataset
+def test_sample_payload_is_a_row_of_the_bundled_data_the_model_accepts(model_dir):
+    from {{ cookiecutter.__package_name }} import inference
 
-    row = smoke_test.sample_payload(1).strip().split(",")
-    assert len(row) == load_bundled_dataset().shape[1] - 1
+    schema = json.loads((model_dir / "schema.json").read_text())
+    payload = smoke_test.sample_payload(3, schema)
+    assert payload == smoke_test.sample_payload(3)  # the bundled schema is the trained one
+    model = inference.model_fn(str(model_dir))
+    answer, _ = inference.invoke(model, payload, "text/csv")
+    smoke_test.check_predictions(answer, 3, schema)
