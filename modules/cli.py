@@ -281,9 +281,22 @@ def new(project: str = typer.Argument(..., help="Project name as declared in the
     console.print(f"next: cd {path} && make install && make test && make train-local")
 
 
-def main() -> None:  # pragma: no cover - console entry point
-    app()
+# Commands whose process ends when they return and that allocate a lot on the way (the typed SDK imports, the
+# program's registrations): their process runs without the cyclic garbage collector (modules/plan.py
+# gc_paused says why; whatever a cycle holds is returned to the system at exit). Everything else - the demo, the
+# sandbox server, deploy, upgrade, and every in-process caller of `app` (tests) - keeps it.
+ONE_SHOT = frozenset({"plan", "check", "validate", "levels"})
+
+
+def main(argv: list[str] | None = None) -> None:
+    """The ``ladder`` console entry point (pyproject ``[project.scripts]``)."""
+    args = sys.argv[1:] if argv is None else argv
+    if args and args[0] in ONE_SHOT:
+        import gc
+
+        gc.disable()
+    app(args=args, prog_name="ladder")
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(app())
+    main()

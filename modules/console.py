@@ -92,13 +92,21 @@ def load(stack: Optional[str], stack_file: Optional[Path], **kw) -> StackSpec:
 
 def plan_graph(stack: Optional[str], stack_file: Optional[Path], maturity: Optional[int] = None) -> Graph:
     """The offline plan of the stack (exit 2 on a spec problem, 1 when the program fails under mocks)."""
-    from . import plan as plan_mod
-    from . import spec as spec_mod
+    import gc
 
     stack, stack_file = resolve(stack, stack_file)
+    was_enabled = gc.isenabled()
+    gc.disable()  # the imports below (Pulumi, the spec's models) as well as the run: see plan.gc_paused
     try:
-        return plan_mod.plan(stack=stack, path=stack_file, maturity=maturity)
-    except spec_mod.SpecError as exc:
-        errors(str(exc), 2)
-    except plan_mod.ProgramError as exc:
-        fail(f"the program failed under the offline engine: {exc}", 1)
+        from . import plan as plan_mod
+        from . import spec as spec_mod
+
+        try:
+            return plan_mod.plan(stack=stack, path=stack_file, maturity=maturity)
+        except spec_mod.SpecError as exc:
+            errors(str(exc), 2)
+        except plan_mod.ProgramError as exc:
+            fail(f"the program failed under the offline engine: {exc}", 1)
+    finally:
+        if was_enabled:
+            gc.enable()
