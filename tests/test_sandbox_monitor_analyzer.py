@@ -156,3 +156,86 @@ def test_model_quality_reads_the_projects_json_predictions_by_jsonpath(tmp_path)
                                                 probability_attribute="$.predictions[*].score")
     assert (predicted, probs, actual) == (["1", "0"], ["0.9", "0.2"], ["1", "1"])
     assert capture.monitored_rows(tmp_path) == [["1", "0.9", "1", "2"], ["0", "0.2", "3", "4"]]  # outputs first
+
+
+# ---- every problem type the template serves (issue 15): captured JSON answers, categorical and missing values ----
+
+def _capture(tmp_path, records):
+    """Capture files as the endpoint writes them: one record per InvokeEndpoint (Input and Output)."""
+    lines = []
+    for i, (ctype, request, answer) in enumerate(records):
+        lines.append({"captureData": {
+            "endpointInput": {"observedContentType": ctype, "mode": "INPUT", "data": request,
+                              "encoding": "JSON" if "json" in ctype else "CSV"},
+            "endpointOutput": {"observedContentType": "application/json", "mode": "OUTPUT",
+                               "data": json.dumps(answer), "encoding": "JSON"}},
+            "eventMetadata": {"eventId": f"e{i}", "inferenceTime": "2026-12-02T00:00:00Z"}, "eventVersion": "0"})
+    (tmp_path / "capture.jsonl").write_text("\n".join(json.dumps(x) for x in lines))
+    return tmp_path
+
+
+def test_regression_answers_become_one_output_column_and_model_quality_reads_predictions_value(tmp_path):
+    """Regression answers {"predictions": [{"value": y}]}: data quality sees value then the features (the
+    baseline's layout, model-monitor-create-baseline.html); model quality locates the prediction with the JSONPath
+    inference attribute predictions[*].value (model-monitor-model-quality-schedule.html)."""
+    from modules.sandbox.services.sagemaker.modelmonitor import capture
+
+    root = _capture(tmp_path, [("text/csv", "1.5,pro\n2.5,", {"predictions": [{"value": 10.0}, {"value": 20.5}]}),
+                               ("text/csv", "3.5,basic", {"predictions": [{"value": 31.0}]})])
+    assert capture.monitored_rows(root) == [["10.0", "1.5", "pro"], ["20.5", "2.5", ""], ["31.0", "3.5", "basic"]]
+    predicted, probs, actual = mq.merge_records(capture.outputs(root), {"e0": ["11", "19"], "e1": ["30"]},
+                                                inference_attribute="predictions[*].value", probability_attribute=None)
+    assert predicted == ["10.0", "20.5", "31.0"] and probs == [None] * 3
+    m = mq.statistics("Regression", actual, predicted, probs)["regression_metrics"]
+    assert m["mae"]["value"] == pytest.approx((1 + 1.5 + 1) / 3) and set(m) == {"mae", "mse", "rmse", "r2"}
+
+
+def test_multiclass_answers_with_text_classes_are_read_by_predictions_label(tmp_path):
+    from modules.sandbox.services.sagemaker.modelmonitor import capture
+
+    answer = {"predictions": [{"label": "high", "score": 0.7}, {"label": "low", "score": 0.5},
+                              {"label": "mid", "score": 0.9}]}
+    root = _capture(tmp_path, [("application/json", json.dumps({"instances": [[1, "a"], [2, "b"], [3, None]]}),
+                                answer)])
+    assert capture.monitored_rows(root) == [["high", "0.7", "1", "a"], ["low", "0.5", "2", "b"],
+                                            ["mid", "0.9", "3", ""]]
+    predicted, _, actual = mq.merge_records(capture.outputs(root), {"e0": ["high", "mid", "mid"]},
+                                            inference_attribute="predictions[*].label", probability_attribute=None)
+    m = mq.statistics("MulticlassClassification", actual, predicted, [None] * 3)["multiclass_classification_metrics"]
+    assert m["accuracy"]["value"] == pytest.approx(2 / 3)
+    assert m["confusion_matrix"]["mid"] == {"high": 0, "low": 1, "mid": 1}
+
+
+def _served(n, plans=("basic", "pro"), missing=0.0, seed=1):
+    """Captured rows of a binary model: label, score, a numerical and a categorical feature (empty = missing)."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for _ in range(n):
+        plan = "" if rng.random() < missing else str(rng.choice(plans))
+        rows.append([str(int(rng.random() > 0.5)), f"{rng.random():.3f}", f"{rng.normal(40, 5):.1f}", plan])
+    return rows
+
+
+def test_a_categorical_feature_with_missing_values_is_string_typed_and_constrains_completeness():
+    stats, constraints = dq.suggest_baseline(_served(1000, missing=0.1))
+    plan = {f["name"]: f for f in stats["features"]}["_c3"]
+    assert plan["inferred_type"] == "String"
+    assert 0.85 < plan["string_statistics"]["common"]["num_present"] / 1000 < 0.95
+    by = {f["name"]: f for f in constraints["features"]}
+    assert by["_c3"]["string_constraints"]["domains"] == ["basic", "pro"]
+    assert 0.85 < by["_c3"]["completeness"] < 0.95
+    same = {(v["feature_name"], v["constraint_check_type"]) for v in
+            dq.check(dq.frame_of(_served(400, missing=0.05, seed=2)), stats, constraints)[1]}
+    assert same == set()
+    more_missing = {(v["feature_name"], v["constraint_check_type"]) for v in
+                    dq.check(dq.frame_of(_served(400, missing=0.5, seed=2)), stats, constraints)[1]}
+    assert ("_c3", "completeness_check") in more_missing
+
+
+def test_a_complete_categorical_shift_is_drift_with_distance_one():
+    stats, constraints = dq.suggest_baseline(_served(1000))
+    _, found, distances = dq.check(dq.frame_of(_served(300, plans=("enterprise",), seed=3)), stats, constraints)
+    checks = {(v["feature_name"], v["constraint_check_type"]) for v in found}
+    assert ("_c3", "baseline_drift_check") in checks and ("_c3", "categorical_values_check") in checks
+    assert distances["_c3"] == pytest.approx(1.0)
+    assert not {c for c in checks if c[0] == "_c2"}  # the numerical feature did not move
