@@ -430,6 +430,12 @@ CASES.extend([  # rules_monitoring (the graph's own job definitions: tests/test_
       [R("alarm", **_MODEL_METRICS, treatMissingData="missing",
          insufficientDataActions=["arn:aws:sns:us-east-1:123456789012:t"]),
        R("alarm", **{**_MODEL_METRICS, "namespace": "AWS/SageMaker"}, treatMissingData="notBreaching")]),
+    C("LADDER-MON-007", [R("alarm", **{**_MODEL_METRICS, "metricName": "rmse"}, comparisonOperator="LessThanThreshold"),
+                         R("alarm", **_MODEL_METRICS, comparisonOperator="GreaterThanThreshold")],
+      [R("alarm", **{**_MODEL_METRICS, "metricName": "rmse"}, comparisonOperator="GreaterThanThreshold"),
+       R("alarm", **{**_MODEL_METRICS, "metricName": "weighted_f1"}, comparisonOperator="LessThanThreshold"),
+       R("alarm", **{**_MODEL_METRICS, "namespace": "AWS/SageMaker", "metricName": "Invocations"},
+         comparisonOperator="GreaterThanThreshold")]),
 ])
 
 

@@ -73,6 +73,28 @@ def check_monitor_alarm_missing_data(props: Mapping[str, Any]) -> Iterator[str]:
                "and nobody hears of it")
 
 
+# Model Monitor's model-quality metrics by direction (model-monitor-model-quality-metrics.html: binary, multiclass
+# and regression groups); a quality alarm must fire when its metric degrades. Names outside both sets: not checked.
+HIGHER_IS_BETTER = frozenset({"accuracy", "auc", "au_prc", "f0_5", "f1", "f2", "precision", "recall",
+                              "true_positive_rate", "true_negative_rate", "weighted_f0_5", "weighted_f1", "weighted_f2",
+                              "weighted_precision", "weighted_recall", "r2"})
+LOWER_IS_BETTER = frozenset({"false_positive_rate", "false_negative_rate", "mae", "mse", "rmse"})
+_BELOW = ("LessThanThreshold", "LessThanOrEqualToThreshold")
+_ABOVE = ("GreaterThanThreshold", "GreaterThanOrEqualToThreshold")
+
+
+def check_quality_alarm_direction(props: Mapping[str, Any]) -> Iterator[str]:
+    if get(props, "namespace") != MONITOR_NAMESPACES[1]:
+        return
+    metric, operator = str(get(props, "metricName", default="")), str(get(props, "comparisonOperator", default=""))
+    if metric in HIGHER_IS_BETTER and operator not in _BELOW:
+        yield (f"{metric} is higher-is-better but the alarm compares {operator or '(nothing)'}: it would fire on a "
+               f"better model and never on a worse one; use LessThanThreshold (below the gate's min)")
+    elif metric in LOWER_IS_BETTER and operator not in _ABOVE:
+        yield (f"{metric} is lower-is-better but the alarm compares {operator or '(nothing)'}: it would fire on a "
+               f"better model and never on a worse one; use GreaterThanThreshold (above the gate's max)")
+
+
 RULES: tuple[Rule, ...] = (
     Rule("LADDER-MON-001", "Model-quality, bias and explainability reports are KMS-encrypted",
          "the reports hold statistics of production data and, for quality and bias, its ground-truth labels",
@@ -94,4 +116,8 @@ RULES: tuple[Rule, ...] = (
          "Model Monitor publishes only when an execution runs and finds data: 'notBreaching' turns a monitor that "
          "never runs into a green alarm, and retraining that depends on it never starts",
          ADVISORY, T_ALARM, check_monitor_alarm_missing_data),
+    Rule("LADDER-MON-007", "Model-quality alarms fire when their metric degrades",
+         "a regression error (rmse, mae) alarms above its bound, a score (auc, r2, weighted_f1) below it; the wrong "
+         "direction retrains on every good period and never on drift",
+         MANDATORY, T_ALARM, check_quality_alarm_direction),
 )
