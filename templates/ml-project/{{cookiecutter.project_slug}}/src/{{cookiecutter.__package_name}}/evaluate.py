@@ -108,7 +108,8 @@ def _values(problem_type: str, y: np.ndarray, scores: np.ndarray) -> dict:
                 "mape": skm.mean_absolute_percentage_error(y, scores), "mse": mse}
     k = scores.shape[1]
     predicted = scores.argmax(axis=1) if problem_type == "multiclass" else (scores[:, 1] >= 0.5).astype(int)
-    loss = skm.log_loss(y, np.clip(scores, 1e-15, 1.0), labels=list(range(k)))
+    clipped = np.clip(scores, 1e-15, 1.0)
+    loss = skm.log_loss(y, clipped / clipped.sum(axis=1, keepdims=True), labels=list(range(k)))
     if problem_type == "binary":
         auc = skm.roc_auc_score(y, scores[:, 1]) if len(set(y)) == 2 else float("nan")
         return {"auc": auc, "accuracy": skm.accuracy_score(y, predicted),

@@ -127,6 +127,8 @@ class Predictor:
             raw = np.asarray(self.model.predict(matrix), dtype=float)
             if self.problem_type == "binary":
                 return np.column_stack([1.0 - raw, raw])
+            if self.problem_type == "multiclass":  # float32 from xgboost: rows summing to 1 in float64
+                return raw / raw.sum(axis=1, keepdims=True)
             return raw
         if self.problem_type in CLASSIFICATION:
             probabilities = np.asarray(self.model.predict_proba(frame), dtype=float)
