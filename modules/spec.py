@@ -22,6 +22,10 @@ from pydantic.alias_generators import to_camel
 
 from . import levels
 from .naming import Naming
+from .problem_types import (  # noqa: F401  (the vocabulary, re-exported: spec.GATE_METRICS, ...)
+    _COLUMN_FORBIDDEN, GATE_METRICS, METRICS, MONITOR_METRICS, MONITOR_PROBLEM_TYPES, NON_NEGATIVE_METRICS,
+    PROBLEM_TYPES, UNIT_METRICS, describe_vocabulary, infer_problem_type,
+)
 from .validation import (YamlProblem, namespace_warnings, non_finite_paths, parse_stack_yaml,
                          region_problem, shown, validate_github_owner, validate_github_repository,
                          validate_instance_type, validate_model_package_arn, validate_oidc_provider_arn,
@@ -35,45 +39,6 @@ SLUG_RE = re.compile(r"^[a-z]([a-z0-9-]*[a-z0-9])?$")
 ACCOUNT_RE = re.compile(r"^\d{12}$")
 # mlops:* keys that hold secrets: read by the components via pulumi.Config, not part of the spec.
 SECRET_KEYS = ("githubToken",)
-# Quality-gate vocabulary per problem type (issue 15): metric -> its bound, "min" for higher-is-better metrics (the
-# model registers when metric >= min), "max" for lower-is-better ones (metric <= max). Names are the evaluation
-# report's (evaluation.json, Model Monitor's model-quality format; see MONITOR_METRICS for Model Monitor's own).
-GATE_METRICS: dict[str, dict[str, str]] = {
-    "binary": {"auc": "min", "accuracy": "min", "f1": "min", "precision": "min", "recall": "min", "log_loss": "max"},
-    "multiclass": {"accuracy": "min", "f1_macro": "min", "f1_weighted": "min", "log_loss": "max"},
-    "regression": {"r2": "min", "rmse": "max", "mae": "max", "mape": "max"},
-}
-PROBLEM_TYPES = tuple(GATE_METRICS)                # binary | multiclass | regression
-METRICS = tuple(dict.fromkeys(m for v in GATE_METRICS.values() for m in v))  # every gate metric
-# Allowed values of a bound: probabilities in [0, 1]; r2 at most 1 (it is 1 - SSE/SST, unbounded below); errors >= 0.
-UNIT_METRICS = frozenset({"auc", "accuracy", "f1", "precision", "recall", "f1_macro", "f1_weighted"})
-NON_NEGATIVE_METRICS = frozenset({"log_loss", "rmse", "mae", "mape"})
-# Model Monitor's ProblemType (CreateModelQualityJobDefinition ModelQualityAppSpecification.ProblemType:
-# BinaryClassification | MulticlassClassification | Regression).
-MONITOR_PROBLEM_TYPES = {"binary": "BinaryClassification", "multiclass": "MulticlassClassification",
-                         "regression": "Regression"}
-# Gate metric -> the metric Model Monitor's model-quality job computes and publishes to CloudWatch under that name
-# (https://docs.aws.amazon.com/sagemaker/latest/dg/model-monitor-model-quality-metrics.html: binary recall,
-# precision, accuracy, auc, f1...; multiclass accuracy, weighted_recall, weighted_precision, weighted_f1...;
-# regression mae, mse, rmse, r2). None: Model Monitor has no such metric (no alarm can watch it).
-MONITOR_METRICS: dict[str, Optional[str]] = {
-    "auc": "auc", "accuracy": "accuracy", "f1": "f1", "precision": "precision", "recall": "recall",
-    "f1_weighted": "weighted_f1", "r2": "r2", "rmse": "rmse", "mae": "mae",
-    "log_loss": None, "f1_macro": None, "mape": None,
-}
-# Column names of the data contract: rendered into the generated repository's schema.json through cookiecutter
-# (which renders every answer as a Jinja template), so no template delimiters, quotes, backslashes or controls.
-_COLUMN_FORBIDDEN = re.compile(r'["\\\x00-\x1f\x7f]|\{\{|\{%|\{#|\}\}|%\}|#\}')
-
-
-def infer_problem_type(metric: str) -> str:
-    """The problem type a gate metric implies: the first whose vocabulary has it (accuracy, log_loss -> binary)."""
-    return next((t for t, vocab in GATE_METRICS.items() if metric in vocab), "binary")
-
-
-def describe_vocabulary(problem_type: str) -> str:
-    """``"r2 (min), rmse (max), ..."``: what a gate of this problem type may name, and with which bound."""
-    return ", ".join(f"{m} ({b})" for m, b in GATE_METRICS[problem_type].items())
 
 
 @dataclass(frozen=True)
@@ -240,7 +205,7 @@ class Monitoring(_Model):
     instance_type: str = "ml.m5.large"
     baseline: Baseline = Baseline()
     # Model quality: predictions compared with the labels the project writes to s3://<bucket>/ground-truth/<p>/;
-    # problem type and alarm metric follow training.qualityGate (components.monitoring.problem_type).
+    # ProblemType from the project's problemType, the alarm's metric and bound from training.qualityGate (monitor_signals).
     model_quality: bool = False
     bias: Optional[ClarifyMonitor] = None            # given (even {}): a model-bias monitor
     explainability: Optional[ClarifyMonitor] = None  # given (even {}): a model-explainability monitor
