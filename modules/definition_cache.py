@@ -11,9 +11,10 @@ pandas), most of a cold ``ladder plan``; a build then takes ~10 ms. The definiti
 - the versions of the SDK distributions (their code and bundled image tables) and of Python.
 
 Entries live in ``.ladder/cache/definitions/<key>.json`` under the checkout (ignored by git, removed by
-``make clean``), or ``$LADDER_CACHE_DIR``. Writes are a temp file + ``os.replace`` in the same directory, so
-concurrent writers and readers see a whole entry or none. An entry that does not parse, names another key or is
-not the canonical serialisation is ignored and rebuilt. ``LADDER_NO_CACHE=1`` turns the cache off; an
+``make clean``; an installed wheel uses ``~/.cache/mlops-ladder/definitions``), or ``$LADDER_CACHE_DIR``.
+Writes are a temp file + ``os.replace`` in the same directory, so concurrent writers and readers see a whole
+entry or none. An entry that does not parse, names another key or is not the canonical serialisation is ignored
+and rebuilt. ``LADDER_NO_CACHE=1`` turns the cache off; an
 unwritable directory only loses the speed-up.
 """
 
@@ -43,9 +44,16 @@ def enabled() -> bool:
 
 
 def directory() -> Path:
-    """``$LADDER_CACHE_DIR``, else ``.ladder/cache/definitions`` under the checkout."""
+    """``$LADDER_CACHE_DIR``, else ``.ladder/cache/definitions`` under the checkout (an editable install too),
+    else - an installed wheel, whose ``modules`` sits in site-packages - the user's cache directory
+    (``$XDG_CACHE_HOME/mlops-ladder/definitions``, default ``~/.cache``), never site-packages."""
     override = os.environ.get(CACHE_ENV)
-    return Path(override) if override else _HERE.parent / ".ladder" / "cache" / "definitions"
+    if override:
+        return Path(override)
+    root = _HERE.parent
+    if (root / "pyproject.toml").is_file():
+        return root / ".ladder" / "cache" / "definitions"
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "mlops-ladder" / "definitions"
 
 
 @functools.lru_cache(maxsize=1)

@@ -214,3 +214,18 @@ def test_a_warm_plan_does_not_import_the_sagemaker_sdk(tmp_path):
     assert warm_plan == cold_plan
     off_plan, off = _plan_in_fresh_process(tmp_path / "c", **{definition_cache.NO_CACHE_ENV: "1"})
     assert off["sagemaker"] and off_plan == cold_plan  # LADDER_NO_CACHE=1: the SDK builds again
+
+
+def test_the_default_directory_is_the_checkouts_else_the_users_cache_never_site_packages(tmp_path, monkeypatch):
+    monkeypatch.delenv(definition_cache.CACHE_ENV, raising=False)
+    assert definition_cache.directory() == ROOT / ".ladder" / "cache" / "definitions"  # this checkout
+    installed = tmp_path / "site-packages" / "modules"  # a wheel: no pyproject.toml beside the package
+    installed.mkdir(parents=True)
+    monkeypatch.setattr(definition_cache, "_HERE", installed)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert definition_cache.directory() == tmp_path / "xdg" / "mlops-ladder" / "definitions"
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert definition_cache.directory() == tmp_path / "home" / ".cache" / "mlops-ladder" / "definitions"
+    monkeypatch.setenv(definition_cache.CACHE_ENV, str(tmp_path / "explicit"))
+    assert definition_cache.directory() == tmp_path / "explicit"
