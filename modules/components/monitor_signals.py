@@ -78,7 +78,9 @@ MONITOR_TYPES = {
 # binary {"label": <class>, "score": p(positive)}, multiclass {"label": <class>, "score": p(label)}, regression
 # {"value": y}. Model Monitor locates predictions in the capture with EndpointInput.InferenceAttribute (and, for a
 # binary model, ProbabilityAttribute + ProbabilityThresholdAttribute: the label is probability >= threshold).
-# A multiclass "score" is the probability of the predicted label, not of a positive class: no probability attribute.
+# A multiclass "score" is the probability of the predicted label, not of a positive class: no probability attribute
+# (API_EndpointInput: ProbabilityThresholdAttribute is "the threshold for the class probability to be evaluated as
+# a positive result", a binary notion).
 INFERENCE_ATTRIBUTE = "predictions[*].label"
 PROBABILITY_ATTRIBUTE = "predictions[*].score"
 PROBABILITY_THRESHOLD = 0.5
