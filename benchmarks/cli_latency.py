@@ -8,6 +8,10 @@
    pulumi_aws/pulumi_aws_native classes) as generic ``pulumi.CustomResource``s - what Pulumi alone costs for this
    stack (a lower bound: typed classes also translate their arguments).
 2. ``ladder --help`` against a bare Typer app's ``--help`` (fresh processes). Target <= 2x.
+   And where the plan's time goes (fresh processes, medians): the CLI's own imports (typer, rich), Pulumi's
+   runtime, the pulumi_aws/pulumi_aws_native modules of the types the plan declares (the floor imports only
+   pulumi_aws and its iam module), our modules (spec, components), and the run (spec load, the program's
+   registrations under mocks, rendering) - each imported in that order before the command runs.
 3. 100 level-4 projects planned in one process (imports warm) against the floor for the same resource count in
    the same process (benchmarks/plan_scaling.py's floor). Target <= 1.5x. Also printed: against the very
    resources of that plan registered by bare Pulumi (same types and inputs) in the same process.
@@ -86,6 +90,31 @@ for r in resources:
     pulumi.CustomResource(r["type"], r["name"], r["inputs"])
 '''
 
+BREAKDOWN = '''
+import gc, importlib, json, sys, time
+gc.disable()  # as `ladder plan` runs (modules/cli.py ONE_SHOT)
+marks = [time.perf_counter()]
+import typer, rich.console, modules.cli  # noqa: E401
+marks.append(time.perf_counter())
+import pulumi, pulumi.runtime.mocks  # noqa: E401
+marks.append(time.perf_counter())
+for type_ in json.load(open(sys.argv[1])):
+    package, module = type_.split(":")[0], type_.split(":")[1].split("/")[0]
+    getattr(importlib.import_module(("pulumi_aws." if package == "aws" else "pulumi_aws_native.") + module),
+            type_.rsplit(":", 1)[1])
+marks.append(time.perf_counter())
+import modules.plan, modules.platform, modules.spec  # noqa: E401
+marks.append(time.perf_counter())
+try:
+    modules.cli.main(["plan", "--stack", "prod"])
+except SystemExit:
+    pass
+marks.append(time.perf_counter())
+print("BREAKDOWN", json.dumps([b - a for a, b in zip(marks, marks[1:])]), file=sys.stderr)
+'''
+BREAKDOWN_PARTS = ("cli imports (typer, rich)", "pulumi runtime import", "pulumi_aws(+native) modules of the plan",
+                   "our modules (spec, components)", "run: spec load, registrations, render")
+
 BARE_TYPER = '''
 import typer
 app = typer.Typer(add_completion=False)
@@ -111,6 +140,19 @@ def run(cmd: list[str], env: dict | None = None) -> float:
 
 def median(cmd: list[str], repeat: int, env: dict | None = None) -> float:
     return statistics.median(run(cmd, env) for _ in range(repeat))
+
+
+def breakdown(script: Path, types: Path, repeat: int) -> dict[str, float]:
+    """Medians of each part of a fresh-process plan (BREAKDOWN), plus the interpreter's own start."""
+    parts: list[list[float]] = [[] for _ in BREAKDOWN_PARTS]
+    for _ in range(repeat):
+        proc = subprocess.run([PY, str(script), str(types)], cwd=ROOT, check=True, capture_output=True, text=True)
+        line = next(ln for ln in reversed(proc.stderr.splitlines()) if ln.startswith("BREAKDOWN "))
+        for i, value in enumerate(json.loads(line[10:])):
+            parts[i].append(value)
+    out = {"interpreter start (python -c pass)": median([PY, "-c", "pass"], repeat)}
+    out.update({name: statistics.median(values) for name, values in zip(BREAKDOWN_PARTS, parts, strict=True)})
+    return out
 
 
 def plan_100(repeat: int) -> dict:
@@ -154,7 +196,10 @@ def main() -> None:
     resources = [r for r in json.loads(out)["resources"] if not r["type"].startswith(("mlops:", "pulumi:"))]
     custom = len(resources)
     with tempfile.TemporaryDirectory() as tmp:
-        roles, same, typer_app, dump = (Path(tmp) / f for f in ("roles.py", "same.py", "typer_app.py", "res.json"))
+        roles, same, typer_app, dump, split, types = (
+            Path(tmp) / f for f in ("roles.py", "same.py", "typer_app.py", "res.json", "breakdown.py", "types.json"))
+        split.write_text(BREAKDOWN)
+        types.write_text(json.dumps(sorted({r["type"] for r in resources})))
         roles.write_text(FLOOR_ROLES)
         same.write_text(FLOOR_SAME)
         typer_app.write_text(BARE_TYPER)
@@ -165,6 +210,7 @@ def main() -> None:
         floor_same = median([PY, str(same), str(dump)], n)
         ladder_help = median([*LADDER, "--help"], n)
         typer_help = median([PY, str(typer_app), "--help"], n)
+        parts = breakdown(split, types, n)
     p100 = plan_100(max(1, n // 2))
     rows = {
         "plan_prod": {"what": f"cold `ladder plan --stack prod` (fresh process, warm definition cache), {custom} "
@@ -187,13 +233,17 @@ def main() -> None:
         row["target"] = TARGETS.get(key)
         row["met"] = None if row["target"] is None else row["ratio"] <= row["target"]
     if args.json:
-        print(json.dumps(rows, indent=2))
+        print(json.dumps({**rows, "plan_prod_breakdown_s": parts}, indent=2))
         return
     print(f"{'':22} {'ours s':>7} {'floor s':>8} {'ratio':>6} {'target':>7}")
     for key, row in rows.items():
         target = f"<= {row['target']}" if row["target"] else ""
         mark = "" if row["met"] is None else (" ok" if row["met"] else " MISSED")
         print(f"{key:22} {row['s']:7.3f} {row['floor_s']:8.3f} {row['ratio']:6.2f} {target:>7}{mark}  {row['what']}")
+    total = sum(parts.values())
+    print(f"\nwhere a fresh-process `ladder plan --stack prod` spends its time (medians, sum {total:.3f} s):")
+    for name, seconds in parts.items():
+        print(f"  {seconds:7.3f} s {seconds / total:6.1%}  {name}")
 
 
 if __name__ == "__main__":
