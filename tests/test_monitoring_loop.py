@@ -346,12 +346,12 @@ def baked_run(tmp_path_factory):
     try:
         smoke = _load(root / "deploy" / "smoke_test.py", "baked_smoke_test")
         inference = _load(root / "src" / "churn_model" / "inference.py", "baked_inference")
+        payload = smoke.sample_payload(50)  # from the package's contract and bundled sample (imports churn_model)
+        model = inference.model_fn(build / "model")
+        rows = inference.input_fn(payload, "text/csv")
+        body, ctype = inference.output_fn(inference.predict_fn(rows, model), "application/json")
     finally:
         del sys.path[:2]
-    payload = smoke.sample_payload(50)
-    model = inference.model_fn(build / "model")
-    rows = inference.input_fn(payload, "text/csv")
-    body, ctype = inference.output_fn(inference.predict_fn(rows, model), "application/json")
     captured = tmp_path_factory.mktemp("capture") / "capture.jsonl"
     captured.write_text(json.dumps({  # SageMaker's capture record for one InvokeEndpoint
         "captureData": {"endpointInput": {"observedContentType": "text/csv", "mode": "INPUT", "data": payload,

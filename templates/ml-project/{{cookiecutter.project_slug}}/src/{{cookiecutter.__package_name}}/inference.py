@@ -2,8 +2,8 @@
 
 train.py copies this file and predictor.py to <model-dir>/code/, so the registered package carries its own code:
 the package's container runs with SAGEMAKER_PROGRAM=inference.py and SAGEMAKER_SUBMIT_DIRECTORY=/opt/ml/model/code,
-a directory the container puts on sys.path, so `predictor` is imported as a top-level module there (inside this
-package it is the sibling module). The project's own container (serving/app.py) calls the same functions: one
+where the container imports this file as the top-level module `inference`; predictor.py is then loaded from the
+file next to it (inside this package it is the sibling module). The project's own container (serving/app.py) calls the same functions: one
 validation code path, the same bodies.
 
 Requests are validated against the resolved schema training wrote (<model-dir>/schema.json, predictor.load):
@@ -34,17 +34,27 @@ container (serving/app.py) always answers 4xx with the message.
 """
 
 import csv
+import importlib.util
 import io
 import json
 import math
+import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+_SIBLING = Path(__file__).with_name("predictor.py")
+
 try:  # inside the package
     from . import predictor as _predictor
-except ImportError:  # the framework container: SAGEMAKER_SUBMIT_DIRECTORY (code/) is on sys.path
-    import predictor as _predictor
+except ImportError:  # the framework container imports code/inference.py as a top-level module: the file next to it
+    _predictor = sys.modules.get("predictor")
+    if _predictor is None or Path(getattr(_predictor, "__file__", "")).resolve() != _SIBLING.resolve():
+        _spec = importlib.util.spec_from_file_location("predictor", _SIBLING)
+        _predictor = importlib.util.module_from_spec(_spec)
+        sys.modules["predictor"] = _predictor
+        _spec.loader.exec_module(_predictor)
 
 try:  # the XGBoost framework container's inference toolkit: a raised instance is answered with its status
     from sagemaker_inference.errors import BaseInferenceToolkitError as _ToolkitError
