@@ -112,13 +112,28 @@ def answers_for(context: dict) -> dict:
     return extra
 
 
+def _is_cache(template_dir: Path, path: Path) -> bool:
+    """Tool caches inside the template (``__pycache__``, ``*.pyc``, and directories tagged as caches with a
+    CACHEDIR.TAG, as ruff and pytest write them, ignoring themselves in git): not template content. Counting them
+    made the hash of a checkout differ from the hash of its own commit, so `ladder upgrade` found no base."""
+    if "__pycache__" in path.parts or path.suffix == ".pyc":
+        return True
+    parent = path.parent
+    while parent != template_dir and template_dir in parent.parents:
+        if (parent / "CACHEDIR.TAG").is_file():
+            return True
+        parent = parent.parent
+    return False
+
+
 def template_hash(template_dir: Path = TEMPLATE_DIR) -> str:
     """Content hash of a template directory (paths, bytes, executable bits): what `upgrade --check` compares to
     tell a new template version from the one a repository was generated from."""
     digest = hashlib.sha256()
-    for path in sorted(p for p in Path(template_dir).rglob("*") if p.is_file()):
+    template_dir = Path(template_dir)
+    for path in sorted(p for p in template_dir.rglob("*") if p.is_file()):
         rel = path.relative_to(template_dir).as_posix()
-        if "__pycache__" in rel or rel.endswith(".pyc"):
+        if _is_cache(template_dir, path):
             continue
         digest.update(f"{rel}\0{os.access(path, os.X_OK)}\0".encode())
         digest.update(path.read_bytes())

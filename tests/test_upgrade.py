@@ -327,3 +327,20 @@ def test_check_reads_a_renamed_key_under_its_old_name(level2):
     write_stack(stack, 2, gate=0.9)
     plan = upgrade.upgrade(repo, stack_file=stack, check=True)
     assert plan.answers["quality_gate_threshold"] == {"from": "0.8", "to": "0.9"}
+
+
+def test_tool_caches_in_the_template_do_not_change_its_hash(tmp_path):
+    """ruff/pytest caches (CACHEDIR.TAG directories that git ignores) are not template content: counting them made a
+    clean checkout's hash differ from its commit's, and `ladder upgrade` then found no base to merge against."""
+    template = tmp_path / "ml-project"
+    shutil.copytree(scaffold.TEMPLATE_DIR, template, ignore=shutil.ignore_patterns("__pycache__", ".*_cache"))
+    before = scaffold.template_hash(template)
+    cache = template / ".ruff_cache" / "0.1"
+    cache.mkdir(parents=True)
+    (template / ".ruff_cache" / "CACHEDIR.TAG").write_text("Signature: 8a477f597d28d172789f06886806bc55\n")
+    (cache / "entry").write_bytes(b"\x01cache")
+    (template / "hooks" / "__pycache__").mkdir(exist_ok=True)
+    (template / "hooks" / "__pycache__" / "x.cpython-311.pyc").write_bytes(b"pyc")
+    assert scaffold.template_hash(template) == before
+    (template / "hooks" / "extra.py").write_text("# content\n")
+    assert scaffold.template_hash(template) != before
