@@ -169,3 +169,59 @@ def test_the_emulated_framework_container_imports_predictor_next_to_inference(tm
         handlers.predict_fn(handlers.input_fn(b'[{"age": 1, "plan": 2, "tenure": 1}]', "application/json"))
     for name in ("inference", "predictor"):
         sys.modules.pop(name, None)
+
+
+@pytest.mark.parametrize("framework,status", [("xgboost", 400), ("sklearn", 500)])
+def test_a_refused_request_through_each_emulated_framework_container(tmp_path, framework, status):
+    """sagemaker-xgboost-container serves the user module through sagemaker-inference-toolkit, whose Transformer
+    answers a raised BaseInferenceToolkitError with its status_code: inference.RequestError derives from it there,
+    so the caller gets 400 naming the column. sagemaker-scikit-learn-container (sagemaker-containers' Flask worker)
+    answers any hook exception with 500 - the limit the project's own container (serving/app.py) does not have."""
+    import socket
+    import subprocess
+    import time
+    import urllib.error
+    import urllib.request
+
+    from modules.sandbox.services.sagemaker import framework_serving
+
+    fit_model(tmp_path)
+    code = tmp_path / "code"
+    code.mkdir()
+    for name in ("inference.py", "predictor.py"):
+        shutil.copyfile(PKG_DIR / name, code / name)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {"PATH": "/usr/bin:/bin", "SAGEMAKER_PROGRAM": "inference.py", "SAGEMAKER_SUBMIT_DIRECTORY": str(code),
+           "SM_MODEL_DIR": str(tmp_path), "SANDBOX_FRAMEWORK_CONTAINER": framework}
+    process = subprocess.Popen([sys.executable, framework_serving.__file__, "--port", str(port)], env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        for _ in range(200):
+            try:
+                urllib.request.urlopen(f"{url}/ping", timeout=1).close()
+                break
+            except OSError:
+                assert process.poll() is None, process.stdout.read().decode()[-500:]
+                time.sleep(0.05)
+
+        def post(body: bytes):
+            request = urllib.request.Request(f"{url}/invocations", data=body,
+                                             headers={"Content-Type": "application/json"})
+            try:
+                with urllib.request.urlopen(request, timeout=10) as response:
+                    return response.status, response.read().decode()
+            except urllib.error.HTTPError as exc:
+                return exc.code, exc.read().decode()
+
+        ok, answer = post(b'[{"age": 33, "plan": "pro", "tenure": null}]')
+        assert ok == 200 and set(json.loads(answer)["predictions"][0]) == {"label", "score"}
+        code_, message = post(b'[{"age": 33, "plan": 3, "tenure": 1}]')
+        assert code_ == status
+        assert ("column 'plan'" in message) == (framework == "xgboost")  # Flask's generic 500 page for sklearn
+    finally:
+        process.terminate()
+        log = process.communicate(timeout=10)[0].decode()
+    assert "column 'plan'" in log  # the container log (CloudWatch) has the reason either way

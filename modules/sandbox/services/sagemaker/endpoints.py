@@ -202,6 +202,7 @@ class EndpointRuntime:
         env.setdefault("SAGEMAKER_SUBMIT_DIRECTORY", str(model_dir / "code"))
         env.update(_credentials(ctx, role, isolated))
         env["SM_MODEL_DIR"] = str(model_dir)
+        env["SANDBOX_FRAMEWORK_CONTAINER"] = "xgboost" if "sagemaker-xgboost" in image else "sklearn"
         port = _free_port()
         clean = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "SM_", "SAGEMAKER_"))
                  and k != "PYTHONPATH"}

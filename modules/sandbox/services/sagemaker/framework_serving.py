@@ -16,6 +16,15 @@ module does not define (https://github.com/aws/sagemaker-scikit-learn-container,
 
 reads the same environment the container would (``SAGEMAKER_PROGRAM``, ``SAGEMAKER_SUBMIT_DIRECTORY``,
 ``SM_MODEL_DIR`` standing in for ``/opt/ml/model``). Standard library + numpy only, besides what the user module imports.
+
+Errors raised by the user module's hooks differ by container (``SANDBOX_FRAMEWORK_CONTAINER``, set by the sandbox
+from the image: ``sklearn`` or ``xgboost``):
+
+* scikit-learn (sagemaker-containers' Flask worker): its Transformer maps only UnsupportedFormatError (415/406);
+  any other exception is a 500;
+* XGBoost (Multi Model Server + sagemaker-inference-toolkit): ``sagemaker_inference.errors.BaseInferenceToolkitError``
+  is importable, and a raised instance is answered with its ``status_code`` and message (``Transformer.handle_error``);
+  any other exception is a 500 with the message. The sandbox provides that module for xgboost images.
 """
 
 from __future__ import annotations
@@ -32,6 +41,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 MAX_BODY = 6 * 1024 * 1024  # InvokeEndpoint payload limit for real-time endpoints
+FRAMEWORK = os.environ.get("SANDBOX_FRAMEWORK_CONTAINER", "")  # sklearn | xgboost (set by the sandbox from the image)
+FLASK_500 = (b"<!doctype html>\n<html lang=en>\n<title>500 Internal Server Error</title>\n<h1>Internal Server Error</h1>\n"
+             b"<p>The server encountered an internal error and was unable to complete your request. Either the server "
+             b"is overloaded or there is an error in the application.</p>\n")
 
 
 class Handlers:
@@ -76,6 +89,27 @@ class Handlers:
 
 class UnsupportedType(ValueError):
     pass
+
+
+class BaseInferenceToolkitError(Exception):
+    """sagemaker_inference.errors.BaseInferenceToolkitError(status_code, message, phrase), as the toolkit defines it."""
+
+    def __init__(self, status_code, message, phrase):
+        self.status_code = status_code
+        self.message = message
+        self.phrase = phrase
+        super().__init__(status_code, message, phrase)
+
+
+def provide_inference_toolkit() -> None:
+    """What the XGBoost image has installed: the sagemaker_inference.errors module the user module may import."""
+    import types
+
+    package = sys.modules.setdefault("sagemaker_inference", types.ModuleType("sagemaker_inference"))
+    errors = types.ModuleType("sagemaker_inference.errors")
+    errors.BaseInferenceToolkitError = BaseInferenceToolkitError
+    package.errors = errors
+    sys.modules["sagemaker_inference.errors"] = errors
 
 
 def load_module(program: str, submit: str):
@@ -135,8 +169,13 @@ def make_handler(handlers: Handlers, default_accept: str):
                 result, out_type = handlers.output_fn(handlers.predict_fn(data), accept)
             except UnsupportedType as exc:
                 return self._reply(415, json.dumps({"error": f"unsupported type {exc}"}).encode())
-            except Exception as exc:  # noqa: BLE001 - the toolkit answers 500 with the error
+            except BaseInferenceToolkitError as exc:  # only importable by the user module in the xgboost image
+                print(f"invocation failed: {exc.status_code} {exc.message}", file=sys.stderr, flush=True)
+                return self._reply(int(exc.status_code), str(exc.message).encode(), "text/plain")
+            except Exception as exc:  # noqa: BLE001 - a 500; the message reaches the caller only through the toolkit
                 print(f"invocation failed: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
+                if FRAMEWORK == "sklearn":  # Flask's own answer to an unhandled exception; the log has the message
+                    return self._reply(500, FLASK_500, "text/html; charset=utf-8")
                 return self._reply(500, json.dumps({"error": f"{type(exc).__name__}: {exc}"}).encode())
             payload = result.encode() if isinstance(result, str) else bytes(result)
             self._reply(200, payload, out_type or accept)
@@ -155,6 +194,8 @@ def main(argv=None) -> int:
     if not program:
         print("SAGEMAKER_PROGRAM is not set: the framework container has no user module to load", file=sys.stderr)
         return 1
+    if FRAMEWORK == "xgboost":
+        provide_inference_toolkit()
     try:
         handlers = Handlers(load_module(program, submit), model_dir)
     except Exception as exc:  # noqa: BLE001 - the container dies, /ping never answers
