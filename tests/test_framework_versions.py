@@ -54,6 +54,25 @@ def test_the_sandbox_container_python_runs_the_same_minor():
 
 def test_a_different_version_cannot_be_baked(tmp_path):
     assert framework_context("sklearn") == {"framework_image_version": PINNED["version"],
-                                            "sklearn_version": PINNED["library"]}
+                                            "sklearn_version": PINNED["library"],
+                                            "xgboost_version": pd.SUPPORTED_FRAMEWORKS["xgboost"]["library"]}
     with pytest.raises(ScaffoldError, match="differs from the version the platform pins"):
         bake({**CONTEXT, "maturity_level": 2, "sklearn_version": "1.2"}, tmp_path)
+
+
+def test_an_xgboost_project_pins_the_cookiecutter_xgboost_minor_on_the_cpu_wheel(tmp_path):
+    """framework xgboost (issue 15): pyproject and the serving lock pin xgboost-cpu (the CPU-only wheel of the
+    `xgboost` module) at the template's xgboost_version; a scikit-learn project has no xgboost at all."""
+    version = json.loads((TEMPLATE_DIR / "cookiecutter.json").read_text())["xgboost_version"]
+    assert version == pd.SUPPORTED_FRAMEWORKS["xgboost"]["library"]  # the platform's pin is the template default
+    xgb = bake({**CONTEXT, "maturity_level": 2, "framework": "xgboost"}, tmp_path / "x")
+    sk = bake({**CONTEXT, "maturity_level": 2}, tmp_path / "s")
+    pyproject = (xgb / "pyproject.toml").read_text()
+    assert f"\"xgboost-cpu=={version}.* ; sys_platform != 'darwin'\"" in pyproject
+    assert f"\"xgboost=={version}.* ; sys_platform == 'darwin'\"" in pyproject  # xgboost-cpu has no macOS wheel
+    (pin,) = re.findall(r"^xgboost-cpu==(\S+) \\$", (xgb / "requirements-serving.txt").read_text(), re.M)
+    assert pin.rsplit(".", 1)[0] == version, pin
+    assert '"xgboost' not in (sk / "pyproject.toml").read_text()
+    for name in ("requirements-serving.txt", "requirements-dev.txt"):  # no requirement line (comments may say why)
+        assert not re.search(r"^xgboost", (sk / name).read_text(), re.M), name
+        assert re.search(r"^xgboost-cpu==", (xgb / name).read_text(), re.M), name

@@ -58,6 +58,20 @@ def test_the_lock_covers_every_declared_dependency_of_the_level(baked, level):
         assert (extra in pins) == in_pyproject, (level, extra)
 
 
+@pytest.mark.parametrize("level", [0, 4])
+def test_the_lock_covers_an_xgboost_project(level, tmp_path):
+    """framework xgboost (issue 15) adds xgboost-cpu (linux, Windows) / xgboost (macOS, no CPU-only wheel there),
+    each pinned and hashed with the marker of the platforms it applies to."""
+    root = bake({**CONTEXT, "maturity_level": level, "framework": "xgboost"}, tmp_path)
+    text = (root / "requirements-dev.txt").read_text()
+    pins = parse_lock(text)
+    for req in declared(tomllib.loads((root / "pyproject.toml").read_text())):
+        name = canonicalize_name(req.name)
+        assert name in pins and req.specifier.contains(pins[name], prereleases=True), req
+    assert "xgboost-cpu==3.2.0 ; sys_platform != 'darwin' \\\n    --hash=sha256:" in text
+    assert "xgboost==3.2.0 ; sys_platform == 'darwin' \\\n    --hash=sha256:" in text
+
+
 def test_the_lock_follows_the_platform_framework_pin(baked):
     """scikit-learn is the SageMaker framework image's minor version (cookiecutter ``sklearn_version``)."""
     root = baked[4]
