@@ -28,11 +28,11 @@ SCHEMA = {"version": 1, "problem_type": "binary", "label": "target", "drop": [],
                        {"name": "tenure", "type": "numerical"}]}
 
 
-def fit_model(model_dir: Path) -> None:
+def fit_model(model_dir: Path, problem_type: str = "binary") -> None:
     """model.joblib (the template's pipeline shape: imputers, scaler, one-hot, estimator) and schema.json."""
     from sklearn.compose import ColumnTransformer
     from sklearn.impute import SimpleImputer
-    from sklearn.linear_model import LogisticRegression
+    from sklearn.linear_model import LinearRegression, LogisticRegression
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
@@ -41,8 +41,16 @@ def fit_model(model_dir: Path) -> None:
         ("num", make_pipeline(SimpleImputer(), StandardScaler()), ["age", "tenure"]),
         ("cat", make_pipeline(SimpleImputer(strategy="constant", fill_value="__missing__"),
                               OneHotEncoder(handle_unknown="ignore")), ["plan"])])
-    joblib.dump(make_pipeline(encode, LogisticRegression()).fit(x, [0, 1, 0, 1]), model_dir / "model.joblib")
-    (model_dir / "schema.json").write_text(json.dumps(SCHEMA))
+    schema = dict(SCHEMA, problem_type=problem_type)
+    if problem_type == "regression":
+        y, estimator = [1.5, 2.5, 3.5, 4.5], LinearRegression()
+        del schema["classes"]
+    elif problem_type == "multiclass":
+        y, estimator, schema["classes"] = ["a", "b", "c", "a"], LogisticRegression(), ["a", "b", "c"]
+    else:
+        y, estimator = [0, 1, 0, 1], LogisticRegression()
+    joblib.dump(make_pipeline(encode, estimator).fit(x, y), model_dir / "model.joblib")
+    (model_dir / "schema.json").write_text(json.dumps(schema))
 
 
 @pytest.fixture(scope="module")
@@ -147,13 +155,17 @@ def test_body_limit_defaults_to_the_sagemaker_invoke_endpoint_limit(serving, mon
     assert client.post("/invocations", content=row * 3, headers={"Content-Type": "text/csv"}).status_code == 413
 
 
-def test_the_emulated_framework_container_imports_predictor_next_to_inference(tmp_path, monkeypatch):
+@pytest.mark.parametrize("problem_type,keys", [("binary", {"label", "score"}), ("multiclass", {"label", "score"}),
+                                               ("regression", {"value"})])
+def test_the_emulated_framework_container_imports_predictor_next_to_inference(tmp_path, monkeypatch, problem_type,
+                                                                               keys):
     """sagemaker-scikit-learn-container / sagemaker-xgboost-container import SAGEMAKER_PROGRAM from
     SAGEMAKER_SUBMIT_DIRECTORY with that directory on sys.path; train.py ships inference.py and predictor.py in
-    <model_dir>/code/, so `import predictor` inside inference.py resolves there (no package)."""
+    <model_dir>/code/, so `import predictor` inside inference.py resolves there (no package). Every problem type
+    answers its shape."""
     from modules.sandbox.services.sagemaker import framework_serving
 
-    fit_model(tmp_path)
+    fit_model(tmp_path, problem_type)
     code = tmp_path / "code"
     code.mkdir()
     for name in ("inference.py", "predictor.py"):
@@ -164,7 +176,10 @@ def test_the_emulated_framework_container_imports_predictor_next_to_inference(tm
     handlers = framework_serving.Handlers(framework_serving.load_module("inference.py", str(code)), str(tmp_path))
     data = handlers.input_fn(b'{"instances": [{"age": 33, "plan": "pro", "tenure": null}]}', "application/json")
     body, kind = handlers.output_fn(handlers.predict_fn(data), "application/json")
-    assert kind == "application/json" and set(json.loads(body)["predictions"][0]) == {"label", "score"}
+    assert kind == "application/json" and set(json.loads(body)["predictions"][0]) == keys
+    lines, kind = handlers.output_fn(handlers.predict_fn(handlers.input_fn(b"33,pro,\n20,,3\n", "text/csv")),
+                                     "text/csv")
+    assert kind == "text/csv" and [len(line.split(",")) for line in lines.splitlines()] == [len(keys)] * 2
     with pytest.raises(ValueError, match="column 'plan'"):  # the real sklearn container answers 500 with it logged
         handlers.predict_fn(handlers.input_fn(b'[{"age": 1, "plan": 2, "tenure": 1}]', "application/json"))
     for name in ("inference", "predictor"):
