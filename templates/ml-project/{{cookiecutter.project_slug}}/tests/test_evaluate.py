@@ -134,3 +134,17 @@ def test_baseline_dataset_is_each_training_row_as_the_endpoint_captures_it(probl
             assert values[0] == str(answer["label"]) and float(values[1]) == pytest.approx(answer["score"])
     assert any(cell == "" for line in lines for cell in line.split(","))
     assert np.isfinite([float(line.split(",")[outputs - 1]) for line in lines]).all()
+
+
+def test_a_test_label_the_training_split_never_saw_is_one_clear_error(model_dir, splits, tmp_path, capsys):
+    loaded = predictor.load(model_dir)
+    test = pd.read_csv(splits / "test" / "test.csv")
+    if loaded.problem_type == "regression":
+        test[loaded.schema["label"]] = "n/a"  # not a number
+    else:
+        test.loc[0, loaded.schema["label"]] = 99
+    (tmp_path / "t").mkdir()
+    test.to_csv(tmp_path / "t" / "test.csv", index=False)
+    assert evaluate.main(["--model-dir", str(model_dir), "--test-dir", str(tmp_path / "t"),
+                          "--output-dir", str(tmp_path / "e")]) == 2
+    assert "evaluate: error:" in capsys.readouterr().err and not (tmp_path / "e").exists()

@@ -219,7 +219,11 @@ def main(argv=None) -> int:
     parser.add_argument("--baseline-features-dir", default=None, help="preprocess's baseline/ (headerless features)")
     parser.add_argument("--baseline-dir", default=None, help="where baseline.csv (outputs, features) goes")
     args, _ = parser.parse_known_args(argv)
-    run(args.model_dir, args.test_dir, args.output_dir, args.baseline_features_dir, args.baseline_dir)
+    try:
+        run(args.model_dir, args.test_dir, args.output_dir, args.baseline_features_dir, args.baseline_dir)
+    except (FileNotFoundError, ValueError) as exc:  # the predictor's SchemaError is a ValueError
+        print(f"evaluate: error: {exc}", file=sys.stderr)
+        return 2
     return 0
 
 
