@@ -138,7 +138,9 @@ def test_seed_sample_data_uploads_the_bundled_sample_first(platform, capsys):
     result = json.loads(capsys.readouterr().out)
     assert result["seeded"] == f"s3://{BUCKET}/{PROJECT}/data/sample-1/sample.csv"
     body = s3().get_object(Bucket=BUCKET, Key=f"{PROJECT}/data/sample-1/sample.csv")["Body"].read().decode()
-    assert body.splitlines()[0].startswith("target,") and len(body.splitlines()) > 100
+    from {{ cookiecutter.__package_name }} import schema  # the sample's label is named as the data contract's
+
+    assert body.splitlines()[0].startswith(f"{schema.load()['label']},") and len(body.splitlines()) > 100
     assert result["code_version"] == "abc123" and result["parameters"]["CodeVersion"] == "abc123"
     assert result["execution_arn"] == executions(platform)[0]["PipelineExecutionArn"]
 
