@@ -62,9 +62,11 @@ def installed(wheel, tmp_path_factory) -> Path:
 def test_the_wheel_carries_the_program_the_stacks_the_template_and_the_pack(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
     # the template's files as git sees them (tracked, or new and not ignored: no tool caches)
-    listed = _run(["git", "ls-files", "--cached", "--others", "--exclude-standard", "templates"], cwd=ROOT).stdout
+    listed = _run(["git", "ls-files", "--cached", "--others", "--exclude-standard", "templates", "modules"],
+                  cwd=ROOT).stdout  # modules: every subpackage too (the demo imports modules.sandbox.services)
     expected = {name for name in listed.splitlines() if (ROOT / name).is_file()}
     assert "templates/ml-project/cookiecutter.json" in expected
+    assert "modules/sandbox/services/gateway.py" in expected
     assert any("/.github/workflows/ci.yml" in n for n in expected) and any(n.endswith("/.gitignore") for n in expected)
     assert sorted(expected - names) == []
     assert not [n for n in names if re.search(r"(^|/)(__pycache__|\.ruff_cache|\.pytest_cache)/|\.pyc$", n)]
@@ -87,8 +89,9 @@ def test_an_installed_wheel_runs_new_plan_and_upgrade_check(installed, tmp_path)
     repo = tmp_path / "out" / "churn"
     assert (repo / ".github" / "workflows" / "ci.yml").is_file() and (repo / ".gitignore").is_file()
     state = json.loads((repo / ".cruft.json").read_text())
-    assert state["ladder"]["template_hash"] == scaffold.template_hash()  # the checkout's template, byte for byte
-    stack = next(installed.glob("lib/python3*/site-packages/stacks/Pulumi.dev.yaml"))
+    site = next(installed.glob("lib/python3*/site-packages"))
+    assert state["ladder"]["template_hash"] == scaffold.template_hash(site / "templates" / "ml-project")
+    stack = site / "stacks" / "Pulumi.dev.yaml"
     current = _run([ladder, "upgrade", str(repo), "--check", "--stack-file", str(stack)], cwd=tmp_path)
     assert "up to date" in current.stdout
     changed = tmp_path / "Pulumi.dev.yaml"  # the stack moved to another level (here down to 1)
@@ -174,3 +177,13 @@ def test_the_ci_upgrade_check_installs_only_locked_or_no_deps_and_uses_the_cli_o
 
     help_text = CliRunner().invoke(app, ["upgrade", "--help"]).output
     assert "--check" in help_text and "--stack-file" in help_text
+
+
+@pytest.mark.slow
+def test_an_installed_wheel_runs_the_demo(installed, tmp_path):
+    """The whole loop from the wheel's files (its sandbox services, template and program), not this checkout."""
+    env = {"LADDER_CACHE_DIR": str(ROOT / ".ladder" / "cache" / "definitions")}  # not the user's ~/.cache
+    proc = _run([installed / "bin" / "ladder", "demo", "--json"], cwd=tmp_path, env=env, timeout=900)
+    result = json.loads(proc.stdout)
+    assert result["executions"], sorted(result)
+    assert not (next(installed.glob("lib/python3*/site-packages")) / ".ladder").exists()  # nothing written there
