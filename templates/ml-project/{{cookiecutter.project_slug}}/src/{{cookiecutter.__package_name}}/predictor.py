@@ -55,10 +55,13 @@ def normalise(frame: pd.DataFrame, schema: dict) -> pd.DataFrame:
                                   index=frame.index)
             continue
         try:
-            values = pd.to_numeric(column.map(lambda v: np.nan if _missing(v) else v), errors="raise")
+            if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
+                values = column.astype(float)  # already numbers (NaN = missing): no per-cell conversion
+            else:
+                values = pd.to_numeric(column.map(lambda v: np.nan if _missing(v) else v), errors="raise")
+                values = values.astype(float)
         except (TypeError, ValueError) as exc:
             raise SchemaError(f"column {name!r} is numerical: {exc}") from None
-        values = values.astype(float)
         if np.isinf(values.to_numpy()).any():
             raise SchemaError(f"column {name!r} is numerical: infinite values are not allowed")
         out[name] = values
