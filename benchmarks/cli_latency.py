@@ -6,7 +6,9 @@
    Also printed: the same plan with a cold definition cache (``LADDER_NO_CACHE=1``: the SageMaker SDK builds), and a
    second floor that registers the very resources of the plan (same types, same inputs, importing the same
    pulumi_aws/pulumi_aws_native classes) as generic ``pulumi.CustomResource``s - what Pulumi alone costs for this
-   stack (a lower bound: typed classes also translate their arguments).
+   stack (a lower bound: typed classes also translate their arguments). Each floor is printed twice: as a plain
+   script, and run the way ``ladder plan`` runs (no cyclic garbage collector, objects frozen before exit:
+   modules/cli.py ONE_SHOT), so the GC tuning is not counted as our program's speed.
 2. ``ladder --help`` against a bare Typer app's ``--help`` (fresh processes). Target <= 2x.
    And where the plan's time goes (fresh processes, medians): the CLI's own imports (typer, rich), Pulumi's
    runtime, the pulumi_aws/pulumi_aws_native modules of the types the plan declares (the floor imports only
@@ -38,6 +40,9 @@ LADDER = [PY, "-m", "modules.cli"]
 TARGETS = {"plan_prod": 1.5, "help": 2.0, "plan_100": 1.5}
 
 FLOOR_ROLES = '''
+import gc, os
+if os.environ.get("BENCH_GC") == "off":  # as `ladder plan` runs: no collector, frozen at exit
+    gc.disable()
 import json, sys
 import pulumi
 from pulumi.runtime.sync_await import _sync_await
@@ -55,9 +60,14 @@ doc = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
 roles = [aws.iam.Role(f"role-{i}", name=f"bench-role-{i}", assume_role_policy=doc, tags={"i": str(i)})
          for i in range(int(sys.argv[1]))]
 _sync_await(pulumi.Output.all(*[r.arn for r in roles]).future())
+if os.environ.get("BENCH_GC") == "off":
+    gc.freeze()
 '''
 
 FLOOR_SAME = '''
+import gc, os
+if os.environ.get("BENCH_GC") == "off":  # as `ladder plan` runs: no collector, frozen at exit
+    gc.disable()
 import importlib, json, sys
 import pulumi
 from pulumi.runtime.sync_await import _sync_await
@@ -76,6 +86,8 @@ for type_ in sorted({r["type"] for r in resources}):  # the classes the program 
             type_.rsplit(":", 1)[1])
 made = [pulumi.CustomResource(r["type"], r["name"], r["inputs"]) for r in resources]
 _sync_await(pulumi.Output.all(*[m.urn for m in made]).future())
+if os.environ.get("BENCH_GC") == "off":
+    gc.freeze()
 '''
 
 SAME_PROGRAM = '''
@@ -213,6 +225,9 @@ def main() -> None:
         plan_nocache = median([*LADDER, "plan", "--stack", "prod"], max(1, n // 2), env={"LADDER_NO_CACHE": "1"})
         floor_roles = median([PY, str(roles), str(custom)], n)
         floor_same = median([PY, str(same), str(dump)], n)
+        gc_off = {"BENCH_GC": "off"}
+        floor_roles_gc = median([PY, str(roles), str(custom)], n, env=gc_off)
+        floor_same_gc = median([PY, str(same), str(dump)], n, env=gc_off)
         ladder_help = median([*LADDER, "--help"], n)
         typer_help = median([PY, str(typer_app), "--help"], n)
         parts = breakdown(split, types, n)
@@ -225,6 +240,11 @@ def main() -> None:
                                  "s": plan_nocache, "floor_s": floor_roles},
         "plan_prod_same_types": {"what": f"the same plan vs the same {custom} resources (types, inputs, modules) "
                                          "registered by bare Pulumi", "s": plan_warm, "floor_s": floor_same},
+        "plan_prod_gc_parity": {"what": "the same plan vs the roles floor run as `ladder plan` runs (no cyclic GC, "
+                                        "frozen at exit)", "s": plan_warm, "floor_s": floor_roles_gc},
+        "plan_prod_same_types_gc": {"what": "the same plan vs its same resources registered by bare Pulumi, no cyclic "
+                                            "GC either: what our program adds to the SDK", "s": plan_warm,
+                                    "floor_s": floor_same_gc},
         "help": {"what": "`ladder --help` vs a bare Typer app's --help (fresh processes)",
                  "s": ladder_help, "floor_s": typer_help},
         "plan_100": {"what": f"100 level-4 projects ({p100['resources']} resources) in one process vs the same "
