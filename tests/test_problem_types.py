@@ -420,3 +420,17 @@ def test_each_problem_type_trains_and_gates_through_the_platform_pipeline(tmp_pa
         assert "rmse is above the threshold 1 (rmse <= 1 required)" in (failed.failure or "")
     finally:
         server.stop()
+
+
+@pytest.mark.parametrize("n", range(4))
+def test_raising_the_level_of_the_mixed_stack_only_adds(n):
+    """Monotone levels hold for every problem type: each URN of level n exists at n+1 with identical inputs."""
+    packages = {name: package_arn(name) for name in EXPECTED}
+    graphs = []
+    for maturity in (n, n + 1):
+        cfg = mixed(maturity, "prod", packages=packages)
+        graphs.append(plan.run_program(spec.from_config(cfg, source="<mixed>", stack="mixed"), cfg))
+    diff = plan.compare(graphs[0], graphs[1])
+    assert diff.removed == []
+    assert [a.urn for a, _ in diff.changed] == []
+    assert len(graphs[1].resources) > len(graphs[0].resources)
