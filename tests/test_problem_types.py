@@ -346,7 +346,9 @@ E2E_PROJECTS = [
 def test_each_problem_type_trains_and_gates_through_the_platform_pipeline(tmp_path: Path):
     """The platform's definition (gate on <group>.<metric>.value, >= min or <= max) executed on the baked
     repository's own step code: what evaluate writes is what the gate reads, for regression and an xgboost
-    multiclass model; an rmse above the gate's max fails the run at the Fail step and registers nothing."""
+    multiclass model; an rmse above the gate's max fails the run at the Fail step and registers nothing; at level 3
+    each approved package is served by its framework container (sklearn / XGBoost, emulated), the project's own
+    smoke test passes and the answers have the problem type's shape."""
     import os
     import subprocess
     import sys
@@ -387,9 +389,11 @@ def test_each_problem_type_trains_and_gates_through_the_platform_pipeline(tmp_pa
             assert proc.returncode == 0, proc.stdout + proc.stderr
             return server.gateway.pipelines.wait(json.loads(proc.stdout)["execution_arn"], 900)
 
-        repos = {}
+        repos, packages = {}, {}
+        # the repositories are baked at level 3 (they also hold deploy/smoke_test.py, used once the stack serves)
+        s3 = spec.from_config(mixed(3, "dev", E2E_PROJECTS), source="<e2e>", stack="e2e")
         for project in s.projects:
-            repo = scaffold.bake(scaffold.context_for(s, project), tmp_path / "projects")
+            repo = scaffold.bake(scaffold.context_for(s3, s3.project(project.name)), tmp_path / "projects")
             git = ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@example.com"]
             subprocess.run([*git, "init", "-q", "-b", "main"], check=True)
             subprocess.run([*git, "add", "-A"], check=True)
@@ -408,6 +412,7 @@ def test_each_problem_type_trains_and_gates_through_the_platform_pipeline(tmp_pa
             gate = project.training.quality_gate
             value = report[group][gate.metric]["value"]
             assert value <= gate.threshold if gate.bound == "max" else value >= gate.threshold
+            packages[project.name] = execution.summary()["modelPackageArn"]
 
         # the same regression project with a max no model reaches: the gate fails the run, nothing registers
         strict = copy.deepcopy(cfg)
@@ -418,6 +423,35 @@ def test_each_problem_type_trains_and_gates_through_the_platform_pipeline(tmp_pa
         assert failed.status == "Failed"
         assert "gate" in failed.steps and "register" not in failed.steps
         assert "rmse is above the threshold 1 (rmse <= 1 required)" in (failed.failure or "")
+
+        # level 3 serves each approved package in its own framework container (scikit-learn for the regression
+        # project, XGBoost for the multiclass one): the project's smoke test passes against it and held-out rows
+        # get the problem type's answer ({"value"} / {"label" among the classes, "score"})
+        sm = client("sagemaker")
+        for arn in packages.values():
+            sm.update_model_package(ModelPackageArn=arn, ModelApprovalStatus="Approved")
+        served = mixed(3, "dev", E2E_PROJECTS, packages=packages)
+        endpoints = sandbox.apply(spec.from_config(served, source="<e2e>", stack="e2e"), served,
+                                  endpoint=server.endpoint, state_dir=tmp_path / "state").outputs["projects"]
+        runtime = client("sagemaker-runtime")
+        env = {**os.environ, "PYTHONPATH": "src:.", "AWS_ENDPOINT_URL": server.endpoint, "AWS_REGION": "us-east-1"}
+        for name, repo in repos.items():
+            smoke = subprocess.run([sys.executable, "-m", "deploy.smoke_test", "--env", "dev", "--poll", "1",
+                                    "--timeout", "120"], cwd=repo, env=env, capture_output=True, text=True, timeout=300)
+            assert smoke.returncode == 0, smoke.stdout + smoke.stderr
+            endpoint = endpoints[name]["endpointName"]
+            assert sm.describe_endpoint(EndpointName=endpoint)["EndpointStatus"] == "InService"
+            width = 13 if name == "species" else 10  # wine's and diabetes' feature counts
+            rows = "\n".join(",".join([f"{0.1 * (i + 1):.1f}"] * width) for i in range(3))
+            answer = json.loads(runtime.invoke_endpoint(EndpointName=endpoint, ContentType="text/csv",
+                                                        Accept="application/json", Body=rows.encode())["Body"].read())
+            predictions = answer["predictions"]
+            assert len(predictions) == 3
+            if name == "demand":
+                assert all(set(p) == {"value"} and isinstance(p["value"], float) for p in predictions)
+            else:
+                assert all(set(p) == {"label", "score"} and 0.0 <= p["score"] <= 1.0 for p in predictions)
+                assert {p["label"] for p in predictions} <= {0, 1, 2}
     finally:
         server.stop()
 
