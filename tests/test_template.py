@@ -3,11 +3,13 @@ left, and run each baked project's own tests and local training offline."""
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
 import subprocess
 import sys
+import tarfile
 import time
 from pathlib import Path
 
@@ -490,7 +492,20 @@ def deploy_setup(baked, tmp_path):
     for key, value in {"model-package-group": group, "endpoint-name": endpoint}.items():
         ssm.put_parameter(Name=f"/mlops/dev/{SLUG}/{key}", Value=value, Type="String")
     sm.create_model_package_group(ModelPackageGroupName=group)
-    spec = {"Containers": [{"Image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/x:1"}],
+    # the package's model.tar.gz holds the resolved schema training writes; the smoke test builds its row from it
+    schema = {"version": 1, "problem_type": "binary", "label": "target", "drop": [], "classes": [0, 1],
+              "features": [{"name": "a", "type": "numerical"}, {"name": "b", "type": "numerical"}]}
+    archive = io.BytesIO()
+    with tarfile.open(fileobj=archive, mode="w:gz") as tar:
+        data = json.dumps(schema).encode()
+        info = tarfile.TarInfo("schema.json")
+        info.size = len(data)
+        tar.addfile(info, io.BytesIO(data))
+    s3 = session.client("s3", endpoint_url=url)
+    s3.create_bucket(Bucket="acme-dev-artifacts")
+    s3.put_object(Bucket="acme-dev-artifacts", Key="model.tar.gz", Body=archive.getvalue())
+    spec = {"Containers": [{"Image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/x:1",
+                            "ModelDataUrl": "s3://acme-dev-artifacts/model.tar.gz"}],
             "SupportedContentTypes": ["text/csv"], "SupportedResponseMIMETypes": ["application/json"]}
     arns = {status: sm.create_model_package(ModelPackageGroupName=group, ModelApprovalStatus=status,
                                             InferenceSpecification=spec)["ModelPackageArn"]
