@@ -297,13 +297,18 @@ def main(argv: list[str] | None = None) -> None:
         return
     import gc
 
+    was_enabled = gc.isenabled()
     gc.disable()
     try:
         app(args=args, prog_name="ladder")
     finally:
         # the process exits next: without this, the interpreter's final collection traverses every object the
-        # SDK imports made (~0.3 s, a quarter of a plan) to free nothing the exit would not free anyway
+        # SDK imports made (~0.3 s, a quarter of a plan) to free nothing the exit would not free anyway. Frozen
+        # objects are skipped by every later collection, so the collector is given back as it was (an in-process
+        # caller of main keeps a working collector).
         gc.freeze()
+        if was_enabled:
+            gc.enable()
 
 
 if __name__ == "__main__":  # pragma: no cover
