@@ -328,6 +328,50 @@ def test_each_problem_type_and_framework_passes_its_tests_and_reaches_its_gate(v
     assert ("xgboost-cpu==3.2.*" in pyproject) == (context.get("framework") == "xgboost")
 
 
+def ci_train_step(root: Path) -> str:
+    import yaml
+
+    workflow = yaml.safe_load((root / ".github" / "workflows" / "ci.yml").read_text())
+    runs = [step.get("run", "") for step in workflow["jobs"]["test"]["steps"]]
+    return next(run for run in runs if "train-local" in run)
+
+
+DECLARED = {"data_label": "churned", "data_categorical": '["plan"]', "data_drop": '["customer_id"]'}
+
+
+@pytest.mark.parametrize("data, step", [({}, "make train-local"), (DECLARED, "make train-local GATE=report"),
+                                        ({"data_drop": '["customer_id"]'}, "make train-local GATE=report")])
+def test_ci_enforces_the_gate_on_the_sample_only_without_a_data_contract(tmp_path, data, step):
+    """With a data contract the bundled sample is not the team's data (the gate is set for theirs): CI reports."""
+    root = bake({**CONTEXT, "maturity_level": 1, **data}, tmp_path / "out")
+    assert ci_train_step(root) == step
+    config = (root / "src" / PKG / "config.py").read_text()
+    assert f"DATA_DECLARED = {bool(data)}" in config
+    readme = (root / "README.md").read_text()
+    assert ("runs\n`make train-local GATE=report`" in readme) == bool(data)
+
+
+@pytest.mark.slow
+def test_a_gate_set_for_the_teams_data_fails_neither_the_repositorys_tests_nor_a_reporting_ci(tmp_path):
+    """Regression xgboost with `rmse max 5` (diabetes reaches ~57): the baked tests test the code, not the
+    sample's rmse; with a data contract CI's `make train-local GATE=report` reports the miss and exits 0."""
+    gate = {"problem_type": "regression", "framework": "xgboost", "quality_gate_metric": "rmse",
+            "quality_gate_bound": "max", "quality_gate_threshold": 5}
+    root = bake({**CONTEXT, "maturity_level": 1, **gate}, tmp_path / "plain")
+    result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider"], check=False,
+                            cwd=root, env=offline_env(), capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0 and " failed" not in result.stdout, result.stdout[-4000:] + result.stderr[-2000:]
+    make = ["make", "--no-print-directory", "train-local", f"PYTHON={sys.executable}", f"BUILD={tmp_path / 'b'}"]
+    result = subprocess.run(make, cwd=root, env=offline_env(), capture_output=True, text=True, timeout=300, check=False)
+    assert result.returncode != 0 and "quality gate FAILED: rmse" in result.stderr  # no contract: CI enforces
+    declared = bake({**CONTEXT, "maturity_level": 1, **gate, "data_label": "demand"}, tmp_path / "declared")
+    assert ci_train_step(declared) == "make train-local GATE=report"
+    result = subprocess.run([*make, "GATE=report"], cwd=declared, env=offline_env(), capture_output=True, text=True,
+                            timeout=300, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "quality gate on the bundled sample, not your data: quality gate FAILED: rmse" in result.stdout
+
+
 def own_csv(path: Path, rows: int = 500) -> int:
     """A team's CSV: an id column first, the label in the middle, categorical text, missing values everywhere but
     in the label (a quarter of the rows has one)."""

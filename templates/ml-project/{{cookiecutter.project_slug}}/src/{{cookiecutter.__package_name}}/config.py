@@ -20,6 +20,11 @@ QUALITY_GATE_BOUND = "{{ cookiecutter.quality_gate_bound }}"
 QUALITY_GATE_THRESHOLD = {{ cookiecutter.quality_gate_threshold }}
 DRIFT_THRESHOLD = {{ cookiecutter.drift_threshold }}
 
+# True when the stack's spec declares a data contract (projects[].data: a label other than the sample's "target",
+# categorical or drop columns): the team trains on its own data, so the bundled sample is not what the gate is
+# set for and CI only reports the gate on it (`make train-local GATE=report`); False: the sample is the data.
+DATA_DECLARED = {{ "True" if (cookiecutter.data_label != "target" or (cookiecutter.data_categorical|string|trim) not in ["[]", ""] or (cookiecutter.data_drop|string|trim) not in ["[]", ""]) else "False" }}
+
 
 def contract_prefix(environment: str = ENVIRONMENT, project: str = PROJECT) -> str:
     """SSM path under which the platform publishes this project's resource names."""
