@@ -162,8 +162,9 @@ def check_data(s3, data_prefix: str, seed: bool = False) -> dict:
     if not seed:
         raise RunError(
             f"no training data under s3://{bucket}/{prefix} (SageMaker fails a processing input with no objects: "
-            f"\"No S3 objects found under S3 URL\"). Upload labelled CSV files (label in the first column, header "
-            f"row) as a new data version, then run again:\n"
+            f"\"No S3 objects found under S3 URL\"). Upload labelled CSV files (a header row; the label "
+            f"column named as in src/{{ cookiecutter.__package_name }}/schema.json, any position) as a new data version, "
+            f"then run again:\n"
             f"  aws s3 cp <file.csv> s3://{bucket}/{prefix}<version>/\n"
             f"or pass --seed-sample-data to upload this project's bundled sample dataset to "
             f"s3://{bucket}/{prefix}{SAMPLE_FOLDER}/")
