@@ -147,4 +147,5 @@ def test_a_test_label_the_training_split_never_saw_is_one_clear_error(model_dir,
     test.to_csv(tmp_path / "t" / "test.csv", index=False)
     assert evaluate.main(["--model-dir", str(model_dir), "--test-dir", str(tmp_path / "t"),
                           "--output-dir", str(tmp_path / "e")]) == 2
-    assert "evaluate: error:" in capsys.readouterr().err and not (tmp_path / "e").exists()
+    err = capsys.readouterr().err
+    assert f"evaluate: error: label column {loaded.schema['label']!r}" in err and not (tmp_path / "e").exists()

@@ -112,12 +112,30 @@ def test_binary_contract_with_three_classes_is_an_error(own_csv, contract_file, 
         preprocess.run(csv, tmp_path / "o", schema_path=contract_file("binary", **OWN_CONTRACT))
 
 
-def test_a_class_with_one_row_is_kept_unstratified(own_csv, tmp_path):
+@pytest.mark.parametrize("problem_type, rare", [("binary", 1), ("multiclass", "rare")])
+def test_a_class_with_one_row_is_a_contract_error_naming_the_label_and_the_class(problem_type, rare, own_csv,
+                                                                                    tmp_path, capsys):
+    """One row of a class: the old split dropped stratification and the row could miss the training split, then
+    evaluate raised a traceback. Now exit 2 naming the label column and the class, nothing written."""
+    csv, contract, raw = own_csv(problem_type)
+    if problem_type == "binary":
+        raw["outcome"] = 0
+    raw.loc[0, "outcome"] = rare
+    raw.to_csv(csv, index=False)
+    out = tmp_path / "o"
+    assert preprocess.main(["--input-dir", str(csv), "--output-dir", str(out), "--schema", str(contract)]) == 2
+    err = capsys.readouterr().err
+    assert "label column 'outcome'" in err and f"class(es) [{str(rare)!r}]" in err and "fewer than 2 rows" in err, err
+    assert not out.exists()
+
+
+def test_a_class_with_two_rows_reaches_the_training_split(own_csv, tmp_path):
     csv, contract, raw = own_csv("multiclass")
-    raw.loc[0, "outcome"] = "rare"
+    raw.loc[[0, 1], "outcome"] = "rare"
     raw.to_csv(csv, index=False)
     written = preprocess.run(csv, tmp_path / "o", schema_path=contract)
-    assert sum(len(f) for f in read_splits(written).values()) == 600
+    frames = read_splits(written)
+    assert sum(len(f) for f in frames.values()) == 600 and "rare" in set(frames["train"]["outcome"])
 
 
 def test_only_the_newest_version_folder_is_used(tmp_path, contract_file):

@@ -170,3 +170,21 @@ def test_label_values_are_json_scalars(own_csv, tmp_path):
                                                          {"tenure": [1.0], "monthly_charges": [1.0]}))
     assert json.loads(json.dumps(answers)) == answers and type(answers[0]["label"]) is int
     assert OWN_CONTRACT["label"] == json.loads((model / "schema.json").read_text())["label"]
+
+
+def test_a_validation_label_training_never_saw_is_one_clear_error_exit_2(splits, tmp_path, capsys):
+    """Was an uncaught ValueError (traceback, exit 1) from the validation metric."""
+    contract = json.loads((splits / "train" / "schema.json").read_text())
+    label = contract["label"]
+    validation = pd.read_csv(splits / "validation" / "validation.csv")
+    if contract["problem_type"] == "regression":
+        validation[label] = validation[label].astype(object)
+        validation.loc[0, label] = "unknown"
+    else:
+        validation.loc[0, label] = 99
+    (tmp_path / "v").mkdir()
+    validation.to_csv(tmp_path / "v" / "validation.csv", index=False)
+    code = train.main(["--train", str(splits / "train"), "--validation", str(tmp_path / "v"),
+                       "--model-dir", str(tmp_path / "m")])
+    err = capsys.readouterr().err
+    assert code == 2 and f"train: error: label column {label!r}" in err and "Traceback" not in err, err

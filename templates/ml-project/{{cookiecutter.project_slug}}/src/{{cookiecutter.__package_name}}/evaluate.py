@@ -91,12 +91,18 @@ def read_frame(directory, resolved: dict) -> pd.DataFrame:
     return pd.concat([pd.read_csv(f, dtype=text) for f in files], ignore_index=True)
 
 
-def _codes(y, classes: list) -> np.ndarray:
+class LabelError(ValueError):
+    """The labels of an evaluated split do not fit the model (a class training never saw, a non-numerical
+    regression target); the message names the label column."""
+
+
+def _codes(y, classes: list, label: str = "label") -> np.ndarray:
     index = {c: i for i, c in enumerate(classes)}
     values = [v.item() if hasattr(v, "item") else v for v in y]
     unknown = sorted({str(v) for v in values if v not in index})
     if unknown:
-        raise ValueError(f"label value(s) {unknown} are not among the training split's classes {classes}")
+        raise LabelError(f"label column {label!r}: value(s) {unknown} are not among the training split's classes "
+                         f"{classes} (the model cannot score a class it was not trained on)")
     return np.array([index[v] for v in values], dtype=int)
 
 
@@ -124,10 +130,26 @@ def _values(problem_type: str, y: np.ndarray, scores: np.ndarray) -> dict:
 
 
 def _truth(predictor, frame: pd.DataFrame) -> np.ndarray:
-    y = frame[predictor.schema["label"]]
+    label = predictor.schema["label"]
+    y = frame[label]
+    if y.isna().any():
+        raise LabelError(f"label column {label!r}: {int(y.isna().sum())} row(s) without a label (preprocess leaves "
+                         f"them out of the splits)")
     if predictor.problem_type == "regression":
-        return y.to_numpy(dtype=float)
-    return _codes(y, predictor.classes)
+        try:
+            return y.to_numpy(dtype=float)
+        except (TypeError, ValueError):
+            text = [v for v in y.dropna().unique() if not _is_number(v)][:3]
+            raise LabelError(f"label column {label!r} must be numerical for regression, holds {text}") from None
+    return _codes(y, predictor.classes, label)
+
+
+def _is_number(value) -> bool:
+    try:
+        float(value)
+    except (TypeError, ValueError):
+        return False
+    return True
 
 
 def metric_values(predictor, frame: pd.DataFrame) -> dict:

@@ -101,7 +101,8 @@ def main(argv=None) -> int:
     except GateError as exc:
         print(exc, file=sys.stderr)
         return 1
-    except (preprocess.NoDataError, preprocess.ContractError, schema.ContractError, predictor.SchemaError) as exc:
+    except (preprocess.NoDataError, preprocess.ContractError, schema.ContractError, predictor.SchemaError,
+            evaluate.LabelError) as exc:
         print(f"train-local: error: {exc}", file=sys.stderr)
         return 2
     return 0

@@ -50,6 +50,7 @@ BASELINE_DIR, BASELINE_FILE = "baseline", "baseline.csv"
 SCHEMA_FILE = "schema.json"
 PROBLEM_TYPES = ("binary", "multiclass", "regression")
 CLASSIFICATION = ("binary", "multiclass")
+MIN_CLASS_ROWS = 2  # train_test_split(stratify=...) needs at least 2 rows of every class
 SAMPLE_LABEL = "target"
 SAMPLES = {"binary": "load_breast_cancer", "multiclass": "load_wine", "regression": "load_diabetes"}
 # the contract as generated (schema.json's content), for a processing job that has only this file
@@ -166,7 +167,8 @@ def load_input(input_dir, input_uri=None, sample_fallback: bool = False, contrac
 
 def apply_contract(frame: pd.DataFrame, contract: dict, is_sample: bool = False) -> tuple[pd.DataFrame, int]:
     """(frame with the label first and the drop columns removed, rows without a label). ContractError naming
-    the column: label or a declared column absent, a numerical column holding text, a single class."""
+    the column: label or a declared column absent, a numerical column holding text, a single class, a class
+    with fewer than 2 rows (the splits are stratified: each class must reach the training split)."""
     label = contract["label"]
     columns = list(frame.columns)
     if label not in columns:
@@ -208,6 +210,12 @@ def apply_contract(frame: pd.DataFrame, contract: dict, is_sample: bool = False)
         if contract["problem_type"] == "binary" and count != 2:
             raise ContractError(f"label column {label!r} has {count} distinct values; problem_type binary needs "
                                 f"exactly 2 (multiclass takes more)")
+        counts = frame[label].value_counts()
+        rare = sorted(str(v) for v in counts[counts < MIN_CLASS_ROWS].index)
+        if rare:
+            raise ContractError(f"label column {label!r}: class(es) {rare} have fewer than {MIN_CLASS_ROWS} rows; "
+                                f"the train/validation/test splits are stratified by class and a model cannot learn a "
+                                f"class it never sees: add rows of it, or merge or remove it")
     return frame, unlabelled
 
 
@@ -220,7 +228,8 @@ def _is_number(value) -> bool:
 
 
 def _stratify(frame: pd.DataFrame, label: str, problem_type: str):
-    """Stratify classification splits when every class has at least 2 rows (train_test_split's requirement)."""
+    """Stratify classification splits when every class has at least 2 rows (train_test_split's requirement;
+    apply_contract refuses a class with fewer, so only a tiny split of a rare class goes unstratified)."""
     if problem_type not in CLASSIFICATION:
         return None
     counts = frame[label].value_counts()

@@ -170,7 +170,7 @@ def main(argv=None) -> int:
     hp = {k: getattr(args, k) for k in names if getattr(args, k) is not None}
     try:
         run(args.train, args.model_dir, args.validation, framework=args.framework, hyperparameters=hp)
-    except (schema.ContractError, predictor.SchemaError) as exc:
+    except (schema.ContractError, predictor.SchemaError, evaluate.LabelError) as exc:
         print(f"train: error: {exc}", file=sys.stderr)
         return 2
     return 0
