@@ -149,3 +149,39 @@ def test_a_test_label_the_training_split_never_saw_is_one_clear_error(model_dir,
                           "--output-dir", str(tmp_path / "e")]) == 2
     err = capsys.readouterr().err
     assert f"evaluate: error: label column {loaded.schema['label']!r}" in err and not (tmp_path / "e").exists()
+
+
+def test_mape_with_a_zero_target_is_nan_and_as_the_gate_one_clear_error(trained, tmp_path, capsys):
+    """scikit-learn's mape divides by max(|y|, eps): one 0 target gave ~1e15, a meaningless value."""
+    splits, model = trained("regression")
+    test = pd.read_csv(splits / "test" / "test.csv")
+    test.loc[:2, "target"] = 0
+    (tmp_path / "t").mkdir()
+    test.to_csv(tmp_path / "t" / "test.csv", index=False)
+    args = ["--model-dir", str(model), "--test-dir", str(tmp_path / "t"), "--output-dir", str(tmp_path / "e")]
+    assert evaluate.main([*args, "--gate-metric", "mape"]) == 2
+    err = capsys.readouterr().err
+    assert "label column 'target': 3 test target(s) are 0" in err and "mape is undefined when a target is 0; use mae or rmse" in err
+    assert not (tmp_path / "e").exists()
+    assert evaluate.main([*args, "--gate-metric", "rmse"]) == 0
+    metrics = json.loads((tmp_path / "e" / "evaluation.json").read_text())["regression_metrics"]
+    assert metrics["mape"] == {"value": "NaN", "standard_deviation": "NaN"}
+    assert isinstance(metrics["rmse"]["value"], float) and metrics["mae"]["value"] > 0
+
+
+def test_a_gate_metric_undefined_on_the_test_split_fails_evaluate_not_the_pipelines_comparison(trained, tmp_path,
+                                                                                                capsys):
+    """auc on a test split of one class is "NaN": handed to the pipeline's numeric gate it is a string."""
+    splits, model = trained("binary")
+    test = pd.read_csv(splits / "test" / "test.csv")
+    test = test[test["target"] == 1]
+    (tmp_path / "t").mkdir()
+    test.to_csv(tmp_path / "t" / "test.csv", index=False)
+    args = ["--model-dir", str(model), "--test-dir", str(tmp_path / "t"), "--output-dir", str(tmp_path / "e")]
+    assert evaluate.main([*args, "--gate-metric", "auc"]) == 2
+    err = capsys.readouterr().err
+    assert "the quality gate metric auc is undefined (NaN)" in err and "single class 1" in err, err
+    assert not (tmp_path / "e").exists()
+    assert evaluate.main([*args, "--gate-metric", "accuracy"]) == 0
+    metrics = json.loads((tmp_path / "e" / "evaluation.json").read_text())["binary_classification_metrics"]
+    assert metrics["auc"]["value"] == "NaN" and metrics["accuracy"]["value"] > 0.5

@@ -23,7 +23,10 @@ one group per problem type; the pipeline's quality gate reads <group>.<metric>.v
 Each metric is listed under the platform spec's name; weighted_f1 (= f1_weighted) and mse are Model Monitor's
 own names. As Model Monitor does, standard_deviation is that of the metric over five random 80% samples, and
 "NaN" with fewer than 200 rows. The binary positive class is schema classes[1] (score = its probability, label
-at 0.5).
+at 0.5). A metric undefined on the test split is "NaN" (auc on a split of one class; mape when a target is 0 -
+scikit-learn would divide by its epsilon and report ~1e15). When that metric is the quality gate's (--gate-metric,
+default the one baked from the spec: {{ cookiecutter.quality_gate_metric }}), evaluate fails with one clear error
+(exit 2, nothing written) instead of handing the pipeline's numeric gate the string "NaN".
 
 With --baseline-features-dir (preprocess's baseline/: the training split's features, headerless, schema order)
 and --baseline-dir it also writes baseline/baseline.csv, the dataset the pipeline's Model Monitor baseline step
@@ -54,6 +57,7 @@ GROUPS = {"binary": "binary_classification_metrics", "multiclass": "multiclass_c
 OUTPUTS = {"binary": ("label", "score"), "multiclass": ("label", "score"), "regression": ("value",)}
 MIN_ROWS_FOR_DEVIATION = 200  # Model Monitor: standard deviation only with at least 200 samples
 SAMPLES, SAMPLE_FRACTION = 5, 0.8
+GATE_METRIC = "{{ cookiecutter.quality_gate_metric }}"  # what the pipeline's quality gate reads (spec training.qualityGate)
 
 
 def _import_predictor(code_dir: Path):
@@ -91,6 +95,10 @@ def read_frame(directory, resolved: dict) -> pd.DataFrame:
     return pd.concat([pd.read_csv(f, dtype=text) for f in files], ignore_index=True)
 
 
+class GateMetricError(ValueError):
+    """The quality gate's metric is undefined on the test split (the pipeline's gate compares a number)."""
+
+
 class LabelError(ValueError):
     """The labels of an evaluated split do not fit the model (a class training never saw, a non-numerical
     regression target); the message names the label column."""
@@ -110,8 +118,10 @@ def _values(problem_type: str, y: np.ndarray, scores: np.ndarray) -> dict:
     """Metric values of one problem type; y: class codes (classification) or values (regression)."""
     if problem_type == "regression":
         mse = skm.mean_squared_error(y, scores)
+        # mape divides by |y|: undefined when a target is 0 (scikit-learn's epsilon would give ~1e15)
+        mape = float("nan") if (y == 0).any() else skm.mean_absolute_percentage_error(y, scores)
         return {"r2": skm.r2_score(y, scores), "rmse": math.sqrt(mse), "mae": skm.mean_absolute_error(y, scores),
-                "mape": skm.mean_absolute_percentage_error(y, scores), "mse": mse}
+                "mape": mape, "mse": mse}
     k = scores.shape[1]
     predicted = scores.argmax(axis=1) if problem_type == "multiclass" else (scores[:, 1] >= 0.5).astype(int)
     clipped = np.clip(scores, 1e-15, 1.0)
@@ -144,6 +154,10 @@ def _truth(predictor, frame: pd.DataFrame) -> np.ndarray:
     return _codes(y, predictor.classes, label)
 
 
+def _scalar(value):
+    return value.item() if hasattr(value, "item") else value
+
+
 def _is_number(value) -> bool:
     try:
         float(value)
@@ -167,7 +181,7 @@ def compute_metrics(predictor, frame: pd.DataFrame, seed: int = 0) -> dict:
         rng = np.random.default_rng(seed)
         samples = [rng.choice(len(y), size=int(len(y) * SAMPLE_FRACTION), replace=False) for _ in range(SAMPLES)]
         runs = [_values(problem, y[i], scores[i]) for i in samples]
-        deviations = {name: float(np.std([r[name] for r in runs])) for name in values}
+        deviations = {name: _number(np.std([r[name] for r in runs])) for name in values}
     group = {}
     if problem != "regression":
         classes = predictor.classes
@@ -220,10 +234,31 @@ def metric_value(report: dict, metric: str) -> float:
     return float(report[groups[0]][metric]["value"])
 
 
-def run(model_dir, test_dir, output_dir, baseline_features_dir=None, baseline_dir=None) -> Path:
+def check_gate_metric(report: dict, predictor, frame: pd.DataFrame, metric: str) -> None:
+    """GateMetricError when the gate's metric has no numerical value in the report (see the module docstring).
+    A metric of another problem type is not this model's gate (the platform's spec pairs metric and type)."""
+    group = report[GROUPS[predictor.problem_type]]
+    if metric not in group or group[metric]["value"] != "NaN":
+        return
+    label = predictor.schema["label"]
+    y = frame[label]
+    if metric == "mape":
+        raise GateMetricError(f"label column {label!r}: {int((y.astype(float) == 0).sum())} test target(s) are 0 and "
+                              f"mape is undefined when a target is 0; use mae or rmse as the quality gate metric")
+    reason = ""
+    if predictor.problem_type != "regression" and y.nunique() < 2:
+        reason = f" (label column {label!r} holds the single class {json.dumps(_scalar(y.iloc[0]))} there)"
+    raise GateMetricError(f"the quality gate metric {metric} is undefined (NaN) on the test split of {len(y)} "
+                          f"rows{reason}; the pipeline's gate needs a number: more, or more varied, test rows")
+
+
+def run(model_dir, test_dir, output_dir, baseline_features_dir=None, baseline_dir=None,
+        gate_metric: str | None = GATE_METRIC) -> Path:
     with open_model(model_dir) as predictor:
         frame = read_frame(test_dir, predictor.schema)
         report = compute_metrics(predictor, frame)
+        if gate_metric:
+            check_gate_metric(report, predictor, frame, gate_metric)
         if baseline_features_dir and baseline_dir:
             write_baseline(predictor, baseline_features_dir, baseline_dir)
     Path(output_dir).mkdir(parents=True, exist_ok=True)
@@ -240,9 +275,11 @@ def main(argv=None) -> int:
     parser.add_argument("--output-dir", default="/opt/ml/processing/evaluation")
     parser.add_argument("--baseline-features-dir", default=None, help="preprocess's baseline/ (headerless features)")
     parser.add_argument("--baseline-dir", default=None, help="where baseline.csv (outputs, features) goes")
+    parser.add_argument("--gate-metric", default=GATE_METRIC, help="the quality gate's metric: must be defined")
     args, _ = parser.parse_known_args(argv)
     try:
-        run(args.model_dir, args.test_dir, args.output_dir, args.baseline_features_dir, args.baseline_dir)
+        run(args.model_dir, args.test_dir, args.output_dir, args.baseline_features_dir, args.baseline_dir,
+            gate_metric=args.gate_metric)
     except (FileNotFoundError, ValueError) as exc:  # the predictor's SchemaError is a ValueError
         print(f"evaluate: error: {exc}", file=sys.stderr)
         return 2

@@ -53,7 +53,7 @@ def run(build_dir, data=None, metric: str = config.QUALITY_GATE_METRIC, bound: s
     preprocess.run(data, build, sample_fallback=sample_fallback)
     train.run(build / "train", build / "model", build / "validation", metric=metric)
     report_path = evaluate.run(build / "model", build / "test", build / "evaluation", build / "baseline",
-                               build / "baseline-dataset")
+                               build / "baseline-dataset", gate_metric=metric)
     report = json.loads(report_path.read_text())
     if gate == "report":
         manifest = json.loads((build / "manifest" / preprocess.MANIFEST_FILE).read_text())
@@ -102,7 +102,7 @@ def main(argv=None) -> int:
         print(exc, file=sys.stderr)
         return 1
     except (preprocess.NoDataError, preprocess.ContractError, schema.ContractError, predictor.SchemaError,
-            evaluate.LabelError) as exc:
+            evaluate.LabelError, evaluate.GateMetricError) as exc:
         print(f"train-local: error: {exc}", file=sys.stderr)
         return 2
     return 0
