@@ -99,7 +99,7 @@ def features_frame(data, schema_path=None) -> pd.DataFrame:
     if raw and "features" in raw:  # a resolved schema (<model_dir>/schema.json)
         names = [f["name"] for f in raw["features"]]
         categorical = [f["name"] for f in raw["features"] if f["type"] == "categorical"]
-        frame = pd.read_csv(data, dtype={n: str for n in categorical})
+        frame = pd.read_csv(data, dtype={n: str for n in categorical}, **contract_schema.CSV_NA)
         absent = [n for n in names if n not in frame.columns]
         if absent:
             raise ValueError(f"{data}: lacks the schema's feature columns {absent[:5]}")

@@ -188,3 +188,28 @@ def test_a_validation_label_training_never_saw_is_one_clear_error_exit_2(splits,
                        "--model-dir", str(tmp_path / "m")])
     err = capsys.readouterr().err
     assert code == 2 and f"train: error: label column {label!r}" in err and "Traceback" not in err, err
+
+
+def test_pandas_na_strings_are_values_a_category_NA_and_a_class_None(own_csv, tmp_path):
+    """Serving and drift read "NA" as text; preprocess/train/evaluate read it as missing with pandas' defaults: a
+    category "NA" became a missing value and rows of a class "None" were left out as unlabelled."""
+    from {{ cookiecutter.__package_name }} import evaluate
+
+    csv, contract, raw = own_csv("multiclass")
+    missing = int(raw["plan"].isna().sum())
+    raw["plan"] = raw["plan"].replace({"plus": "NA"})
+    raw["outcome"] = raw["outcome"].replace({"mid": "None"})
+    raw.to_csv(csv, index=False)
+    assert "NA" in csv.read_text() and ",None," in csv.read_text()
+    written = preprocess.run(csv, tmp_path / "data", schema_path=contract)
+    manifest = json.loads(written["manifest"].read_text())
+    assert manifest["missing_cells"]["plan"] == missing and manifest["rows"]["unlabelled"] == 0  # empty cells only
+    train.run(tmp_path / "data" / "train", tmp_path / "model", tmp_path / "data" / "validation")
+    resolved = json.loads((tmp_path / "model" / "schema.json").read_text())
+    assert next(f for f in resolved["features"] if f["name"] == "plan")["categories"] == ["NA", "basic", "pro"]
+    assert resolved["classes"] == ["None", "high", "low"]
+    report = json.loads(evaluate.run(tmp_path / "model", tmp_path / "data" / "test", tmp_path / "e").read_text())
+    matrix = report["multiclass_classification_metrics"]["confusion_matrix"]
+    assert set(matrix) == {"None", "high", "low"} and sum(matrix["None"].values()) > 0
+    frame = pd.read_csv(tmp_path / "data" / "test" / "test.csv", keep_default_na=False, na_values=[""])
+    assert "None" in {row["label"] for row in predictor.load(tmp_path / "model").predict(frame)}

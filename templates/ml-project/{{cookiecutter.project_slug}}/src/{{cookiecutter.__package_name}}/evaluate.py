@@ -57,6 +57,9 @@ GROUPS = {"binary": "binary_classification_metrics", "multiclass": "multiclass_c
 OUTPUTS = {"binary": ("label", "score"), "multiclass": ("label", "score"), "regression": ("value",)}
 MIN_ROWS_FOR_DEVIATION = 200  # Model Monitor: standard deviation only with at least 200 samples
 SAMPLES, SAMPLE_FRACTION = 5, 0.8
+# Every CSV is read as serving and drift read it: an empty cell is a missing value, and nothing else - pandas'
+# default NA strings ("NA", "None", "null", "N/A", "nan", ...) are values (a category "NA", a class "None")
+CSV_NA = {"keep_default_na": False, "na_values": [""]}
 GATE_METRIC = "{{ cookiecutter.quality_gate_metric }}"  # what the pipeline's quality gate reads (spec training.qualityGate)
 
 
@@ -92,7 +95,7 @@ def read_frame(directory, resolved: dict) -> pd.DataFrame:
     if not files:
         raise FileNotFoundError(f"no CSV files in {directory}")
     text = {f["name"]: str for f in resolved["features"] if f["type"] == "categorical"}
-    return pd.concat([pd.read_csv(f, dtype=text) for f in files], ignore_index=True)
+    return pd.concat([pd.read_csv(f, dtype=text, **CSV_NA) for f in files], ignore_index=True)
 
 
 class GateMetricError(ValueError):
@@ -212,7 +215,7 @@ def write_baseline(predictor, features_dir, baseline_dir) -> Path:
         raise FileNotFoundError(f"no CSV files in {features_dir}")
     names = predictor.features
     text = {i: str for i, f in enumerate(predictor.schema["features"]) if f["type"] == "categorical"}
-    features = pd.concat([pd.read_csv(f, header=None, dtype=text) for f in files], ignore_index=True)
+    features = pd.concat([pd.read_csv(f, header=None, dtype=text, **CSV_NA) for f in files], ignore_index=True)
     if features.shape[1] != len(names):
         raise ValueError(f"baseline features have {features.shape[1]} columns, the model takes {len(names)}")
     features.columns = names

@@ -65,6 +65,9 @@ BAKED_CONTRACT = {
 ROOT_VERSION = "root"
 SAMPLE_VERSION = "bundled-sample"
 MANIFEST_FILE = "manifest.json"
+# Every CSV is read as serving and drift read it: an empty cell is a missing value, and nothing else - pandas'
+# default NA strings ("NA", "None", "null", "N/A", "nan", ...) are values (a category "NA", a class "None")
+CSV_NA = {"keep_default_na": False, "na_values": [""]}
 
 
 class NoDataError(RuntimeError):
@@ -140,7 +143,7 @@ def read_files(files: list[Path], contract: dict) -> pd.DataFrame:
     """The CSV files of one version (same header each), categorical columns as text exactly as written."""
     frames = []
     for path in files:
-        frame = pd.read_csv(path, dtype={name: str for name in contract["categorical"]})
+        frame = pd.read_csv(path, dtype={name: str for name in contract["categorical"]}, **CSV_NA)
         if frames and list(frame.columns) != list(frames[0].columns):
             raise ContractError(f"{path.name}: columns {list(frame.columns)} differ from {files[0].name}'s "
                                 f"{list(frames[0].columns)}")

@@ -31,6 +31,9 @@ SCHEMA_FILE = "schema.json"
 PROBLEM_TYPES = ("binary", "multiclass", "regression")
 CLASSIFICATION = ("binary", "multiclass")
 VERSION = 1
+# Every CSV is read as serving and drift read it: an empty cell is a missing value, and nothing else - pandas'
+# default NA strings ("NA", "None", "null", "N/A", "nan", ...) are values (a category "NA", a class "None")
+CSV_NA = {"keep_default_na": False, "na_values": [""]}
 
 
 class ContractError(ValueError):
@@ -76,8 +79,8 @@ def load(path=None) -> dict:
 
 
 def read_csv(path, contract: dict) -> pd.DataFrame:
-    """A CSV under the contract: categorical columns as text exactly as written (empty = missing)."""
-    return pd.read_csv(path, dtype={name: str for name in contract["categorical"]})
+    """A CSV under the contract: categorical columns as text exactly as written (empty = missing, "NA" is text)."""
+    return pd.read_csv(path, dtype={name: str for name in contract["categorical"]}, **CSV_NA)
 
 
 def json_scalar(value):
