@@ -372,6 +372,25 @@ def test_a_gate_set_for_the_teams_data_fails_neither_the_repositorys_tests_nor_a
     assert "quality gate on the bundled sample, not your data: quality gate FAILED: rmse" in result.stdout
 
 
+@pytest.mark.parametrize("gate, published", [
+    ({"quality_gate_metric": "auc"}, "publishes `auc` (the quality gate's metric)"),
+    ({"problem_type": "multiclass", "quality_gate_metric": "f1_weighted", "quality_gate_threshold": 0.9},
+     "publishes `weighted_f1` (Model Monitor's name for the quality gate's\n   f1_weighted)"),
+    ({"problem_type": "multiclass", "quality_gate_metric": "f1_macro", "quality_gate_threshold": 0.9},
+     "which do not include the quality\n   gate's f1_macro (no Model Monitor metric"),
+])
+def test_readme_names_the_metric_model_monitor_publishes_and_the_binary_positive_class(tmp_path, gate, published):
+    """Model Monitor publishes weighted_f1, not the spec's f1_weighted (the alarm's metric); binary: the positive
+    class is the second label in sorted order and ground truth is written as the model's label."""
+    readme = (bake({**CONTEXT, "maturity_level": 4, **gate}, tmp_path / "out") / "README.md").read_text()
+    assert published in readme
+    assert f"publishes {gate['quality_gate_metric']} and" not in readme
+    binary = gate.get("problem_type", "binary") == "binary"
+    assert ("**second label in sorted order**" in readme) == binary
+    assert ("`churned`/`stayed` -> `stayed`" in readme) == binary
+    assert "written\n   exactly as the model answers it in `predictions[*].label`" in readme
+
+
 def own_csv(path: Path, rows: int = 500) -> int:
     """A team's CSV: an id column first, the label in the middle, categorical text, missing values everywhere but
     in the label (a quarter of the rows has one)."""
