@@ -154,6 +154,8 @@ def _origin_script() -> str:
     ("https://github.com/acme/platform.git", "prod", {"repository": "acme/platform", "stack": "prod"}),
     ("https://github.com/acme/ml-platform", "dev", {"repository": "acme/ml-platform", "stack": "dev"}),
     ("git@github.com:acme/platform.git", "staging", {"repository": "acme/platform", "stack": "staging"}),
+    ("ssh://git@github.com/acme/platform.git", "dev", {"repository": "acme/platform", "stack": "dev"}),
+    ("https://x-access-token:abc@github.com/acme/platform.git", "dev", {"repository": "acme/platform", "stack": "dev"}),
     ("/home/me/platform", "dev", {"repository": "", "stack": "dev"}),  # a local checkout: nothing to fetch
     ("https://github.com/acme/platform", "dev; rm -rf /", {"repository": "acme/platform", "stack": ""}),
     ("https://gitlab.com/acme/platform", None, {"repository": "", "stack": ""}),
