@@ -39,32 +39,9 @@ PY = sys.executable
 LADDER = [PY, "-m", "modules.cli"]
 TARGETS = {"plan_prod": 1.5, "help": 2.0, "plan_100": 1.5}
 
-FLOOR_ROLES = '''
-import gc, os
-if os.environ.get("BENCH_GC") == "off":  # as `ladder plan` runs: no collector, frozen at exit
-    gc.disable()
-import json, sys
-import pulumi
-from pulumi.runtime.sync_await import _sync_await
-
-class Mocks(pulumi.runtime.Mocks):
-    def new_resource(self, args):
-        return f"{args.name}-id", dict(args.inputs, arn=f"arn:aws:iam::123456789012:role/{args.name}")
-    def call(self, args):
-        return {}
-
-pulumi.runtime.set_mocks(Mocks(), project="bench", stack="bench", preview=False)
-import pulumi_aws as aws
-doc = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
-       "Principal": {"Service": "sagemaker.amazonaws.com"}, "Action": "sts:AssumeRole"}]})
-roles = [aws.iam.Role(f"role-{i}", name=f"bench-role-{i}", assume_role_policy=doc, tags={"i": str(i)})
-         for i in range(int(sys.argv[1]))]
-_sync_await(pulumi.Output.all(*[r.arn for r in roles]).future())
-if os.environ.get("BENCH_GC") == "off":
-    gc.freeze()
-'''
-
-FLOOR_SAME = '''
+# What both fresh-process floors share: the collector as `ladder plan` runs it (BENCH_GC=off), Pulumi's mocks
+# (each resource gets an ARN of the given form) and a helper that imports the typed class of a resource type.
+_FLOOR_PRELUDE = '''
 import gc, os
 if os.environ.get("BENCH_GC") == "off":  # as `ladder plan` runs: no collector, frozen at exit
     gc.disable()
@@ -74,36 +51,55 @@ from pulumi.runtime.sync_await import _sync_await
 
 class Mocks(pulumi.runtime.Mocks):
     def new_resource(self, args):
-        return f"{args.name}-id", dict(args.inputs, arn=f"arn:aws:x::123456789012:{args.name}")
+        return f"{args.name}-id", dict(args.inputs, arn=f"@ARN@")
     def call(self, args):
         return {}
 
 pulumi.runtime.set_mocks(Mocks(), project="bench", stack="bench", preview=False)
-resources = json.load(open(sys.argv[1]))
-for type_ in sorted({r["type"] for r in resources}):  # the classes the program uses (their modules load lazily)
+'''
+# the typed class of a resource type (importing it loads its pulumi_aws / pulumi_aws_native module)
+_IMPORT_CLASS = '''
+def import_class(type_):
     package, module = type_.split(":")[0], type_.split(":")[1].split("/")[0]
-    getattr(importlib.import_module(("pulumi_aws." if package == "aws" else "pulumi_aws_native.") + module),
-            type_.rsplit(":", 1)[1])
-made = [pulumi.CustomResource(r["type"], r["name"], r["inputs"]) for r in resources]
-_sync_await(pulumi.Output.all(*[m.urn for m in made]).future())
+    return getattr(importlib.import_module(("pulumi_aws." if package == "aws" else "pulumi_aws_native.") + module),
+                   type_.rsplit(":", 1)[1])
+'''
+_FLOOR_END = '''
 if os.environ.get("BENCH_GC") == "off":
     gc.freeze()
 '''
 
+FLOOR_ROLES = _FLOOR_PRELUDE.replace("@ARN@", "arn:aws:iam::123456789012:role/{args.name}") + '''
+import pulumi_aws as aws
+doc = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+       "Principal": {"Service": "sagemaker.amazonaws.com"}, "Action": "sts:AssumeRole"}]})
+roles = [aws.iam.Role(f"role-{i}", name=f"bench-role-{i}", assume_role_policy=doc, tags={"i": str(i)})
+         for i in range(int(sys.argv[1]))]
+_sync_await(pulumi.Output.all(*[r.arn for r in roles]).future())
+''' + _FLOOR_END
+
+FLOOR_SAME = _FLOOR_PRELUDE.replace("@ARN@", "arn:aws:x::123456789012:{args.name}") + _IMPORT_CLASS + '''
+resources = json.load(open(sys.argv[1]))
+for type_ in sorted({r["type"] for r in resources}):  # the classes the program uses (their modules load lazily)
+    import_class(type_)
+made = [pulumi.CustomResource(r["type"], r["name"], r["inputs"]) for r in resources]
+_sync_await(pulumi.Output.all(*[m.urn for m in made]).future())
+''' + _FLOOR_END
+
 SAME_PROGRAM = '''
 import importlib, json, os
 import pulumi
+''' + _IMPORT_CLASS + '''
 resources = json.load(open(os.environ["BENCH_RESOURCES"]))
 for type_ in sorted({r["type"] for r in resources}):
-    package, module = type_.split(":")[0], type_.split(":")[1].split("/")[0]
-    getattr(importlib.import_module(("pulumi_aws." if package == "aws" else "pulumi_aws_native.") + module),
-            type_.rsplit(":", 1)[1])
+    import_class(type_)
 for r in resources:
     pulumi.CustomResource(r["type"], r["name"], r["inputs"])
 '''
 
 BREAKDOWN = '''
 import gc, importlib, json, sys, time
+''' + _IMPORT_CLASS + '''
 gc.disable()  # as `ladder plan` runs (modules/cli.py ONE_SHOT)
 marks = [time.perf_counter()]
 import typer, rich.console, modules.cli  # noqa: E401
@@ -111,9 +107,7 @@ marks.append(time.perf_counter())
 import pulumi, pulumi.runtime.mocks  # noqa: E401
 marks.append(time.perf_counter())
 for type_ in json.load(open(sys.argv[1])):
-    package, module = type_.split(":")[0], type_.split(":")[1].split("/")[0]
-    getattr(importlib.import_module(("pulumi_aws." if package == "aws" else "pulumi_aws_native.") + module),
-            type_.rsplit(":", 1)[1])
+    import_class(type_)
 marks.append(time.perf_counter())
 import modules.plan, modules.platform, modules.spec  # noqa: E401
 marks.append(time.perf_counter())
