@@ -161,7 +161,7 @@ def _scalar(value):
     return value.item() if hasattr(value, "item") else value
 
 
-def _is_number(value) -> bool:
+def _is_number(value) -> bool:  # also in preprocess.py: each processing step runs its own script alone
     try:
         float(value)
     except (TypeError, ValueError):

@@ -222,7 +222,7 @@ def apply_contract(frame: pd.DataFrame, contract: dict, is_sample: bool = False)
     return frame, unlabelled
 
 
-def _is_number(value) -> bool:
+def _is_number(value) -> bool:  # also in evaluate.py: each processing step runs its own script alone
     try:
         float(value)
     except (TypeError, ValueError):
