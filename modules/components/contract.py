@@ -12,9 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pulumi
-import pulumi_aws as aws
 
 from .base import Context, child
+from .sdk import aws
 
 CONTRACT_VERSION = "1"
 # Keys a contract may publish, in order; the platform publishes those whose capability is enabled.

@@ -10,9 +10,9 @@ import json
 from dataclasses import dataclass
 
 import pulumi
-import pulumi_aws as aws
 
 from .base import Context, child, policy_json
+from .sdk import aws
 
 GITHUB_OIDC_URL = "https://token.actions.githubusercontent.com"
 GITHUB_OIDC_HOST = "token.actions.githubusercontent.com"

@@ -21,11 +21,11 @@ from dataclasses import dataclass
 from typing import Any, Optional
 
 import pulumi
-import pulumi_aws as aws
 
 from ..naming import Naming
 from ..spec import Project
 from .base import Context, child, policy_json
+from .sdk import aws
 
 VARIANT = "AllTraffic"
 DISPATCH_EVENT_TYPE = "model-approved"

@@ -33,13 +33,13 @@ from dataclasses import dataclass
 from typing import Any, Optional
 
 import pulumi
-import pulumi_aws as aws
 
 from ..spec import Network, Project
 from .base import Context, child, policy_json
 from .deployment import VARIANT, builtin_alarm_names, capture_destination, endpoint_name, package_group_arn, \
     rollback_alarm_names
 from .registry import promoted_artefact_statements
+from .sdk import aws
 
 # ExcludeRetainedVariantProperties: these come from the new endpoint config even with RetainAllVariantProperties
 EXCLUDED_FROM_RETENTION = ("DataCaptureConfig",)
@@ -85,7 +85,7 @@ class ModelEndpoint(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: ModelEndpointArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("mlops:deployment:ModelEndpoint", name, None, opts)
-        import pulumi_aws_native as aws_native
+        from .sdk import native
 
         ctx, project = args.ctx, args.project
         naming, serving = ctx.naming, project.serving
@@ -182,7 +182,7 @@ class ModelEndpoint(pulumi.ComponentResource):
         if routing.linear_step_size is not None:
             traffic["linear_step_size"] = {"type": routing.linear_step_size.type,
                                            "value": routing.linear_step_size.value}
-        self.endpoint = aws_native.sagemaker.Endpoint(
+        self.endpoint = native.sagemaker.Endpoint(
             f"{name}-endpoint",
             endpoint_name=self.endpoint_name,
             endpoint_config_name=self.endpoint_config.name,

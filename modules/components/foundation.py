@@ -10,10 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import pulumi
-import pulumi_aws as aws
 
 from .base import Context, child, policy_json
 from .registry import share_bucket_statements, share_key_statements
+from .sdk import aws
 
 LOG_PREFIX = "s3-access/artifacts/"
 

@@ -41,7 +41,6 @@ from dataclasses import dataclass
 from typing import Any, Optional
 
 import pulumi
-import pulumi_aws as aws
 
 from ..spec import ClarifyMonitor, Network, Project
 from .base import Context, child, policy_json
@@ -55,6 +54,7 @@ from .monitor_signals import (  # noqa: F401  (re-exported: the platform's monit
     retraining_pattern,
     schedule_arn, schedule_expression, violations_event, violations_pattern,
 )
+from .sdk import aws
 
 
 @dataclass(frozen=True)
@@ -275,7 +275,7 @@ class ProjectMonitoring(pulumi.ComponentResource):
 
     def _model_quality(self, name: str, args: ProjectMonitoringArgs, endpoint: pulumi.Output[str],
                        bucket: pulumi.Output[str]) -> pulumi.CustomResource:
-        import pulumi_aws_native as native
+        from .sdk import native
 
         ctx, project = args.ctx, args.project
         job = native.sagemaker.ModelQualityJobDefinition(
@@ -298,7 +298,7 @@ class ProjectMonitoring(pulumi.ComponentResource):
 
     def _clarify(self, name: str, args: ProjectMonitoringArgs, endpoint: pulumi.Output[str],
                  bucket: pulumi.Output[str], kind: str, spec: ClarifyMonitor) -> pulumi.CustomResource:
-        import pulumi_aws_native as native
+        from .sdk import native
 
         ctx, project = args.ctx, args.project
         config = (pulumi.Output.from_input(spec.analysis_config_uri) if spec.analysis_config_uri

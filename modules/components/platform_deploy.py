@@ -40,10 +40,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import pulumi
-import pulumi_aws as aws
 
 from .base import Context, child, policy_json
 from .delivery import GITHUB_OIDC_HOST, environment_subject, github_trust
+from .sdk import aws
 
 TAG_KEY = "mlops:environment"
 PASSED_TO = ["sagemaker.amazonaws.com", "events.amazonaws.com", "scheduler.amazonaws.com"]

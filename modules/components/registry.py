@@ -19,9 +19,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import pulumi
-import pulumi_aws as aws
 
 from .base import Context, child, policy_json
+from .sdk import aws
 
 def shared_artefact_prefix(project: str) -> str:
     """What a shared package loads: the pipeline outputs (model.tar.gz, metrics, baselines), not code or data."""

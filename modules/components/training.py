@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from typing import Optional
 
 import pulumi
-import pulumi_aws as aws
 
 from ..spec import Project
 from .base import Context, child, policy_json
+from .sdk import aws
 
 
 def code_root(bucket: str, project: str) -> str:
