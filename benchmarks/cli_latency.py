@@ -3,17 +3,19 @@
 1. ``ladder plan --stack prod`` in a fresh process ("cold": new interpreter, nothing imported) with a warm
    definition cache, against the floor: a fresh process that imports pulumi_aws and registers the same number of
    custom resources (IAM roles with a small static policy) under Pulumi mocks. Target <= 1.5x.
-   Also printed: the same plan with a cold definition cache (``LADDER_NO_CACHE=1``: the SageMaker SDK builds), and a
-   second floor that registers the very resources of the plan (same types, same inputs, importing the same
-   pulumi_aws/pulumi_aws_native classes) as generic ``pulumi.CustomResource``s - what Pulumi alone costs for this
-   stack (a lower bound: typed classes also translate their arguments). Each floor is printed twice: as a plain
+   Also printed: the same plan with a cold definition cache (``LADDER_NO_CACHE=1``: the SageMaker SDK builds); the
+   same plan with the typed pulumi_aws classes (``LADDER_TYPED_AWS=1``: each loads its namespace's type
+   definitions first; the program sends the same requests without them, modules/components/sdk.py); and a second
+   floor that registers the very resources of the plan (same types, same inputs) as generic
+   ``pulumi.CustomResource``s - what Pulumi alone costs for this stack (a lower bound: the program also translates
+   its arguments, builds its components and renders). Each floor is printed twice: as a plain
    script, and run the way ``ladder plan`` runs (no cyclic garbage collector, objects frozen before exit:
    modules/cli.py ONE_SHOT), so the GC tuning is not counted as our program's speed.
 2. ``ladder --help`` against a bare Typer app's ``--help`` (fresh processes). Target <= 2x.
    And where the plan's time goes (fresh processes, medians): the CLI's own imports (typer, rich), Pulumi's
-   runtime, the pulumi_aws/pulumi_aws_native modules of the types the plan declares (the floor imports only
-   pulumi_aws and its iam module), our modules (spec, components), and the run (spec load, the program's
-   registrations under mocks, rendering) - each imported in that order before the command runs.
+   runtime, pulumi_aws's top level and the resource table the program registers with (aws_sdk.json; the floor
+   imports pulumi_aws and its iam namespace), our modules (spec, components), and the run (spec load, the
+   program's registrations under mocks, rendering) - each imported in that order before the command runs.
 3. 100 level-4 projects planned in one process (imports warm) against the floor for the same resource count in
    the same process (benchmarks/plan_scaling.py's floor). Target <= 1.5x. Also printed: against the very
    resources of that plan registered by bare Pulumi (same types and inputs) in the same process.
@@ -57,13 +59,6 @@ class Mocks(pulumi.runtime.Mocks):
 
 pulumi.runtime.set_mocks(Mocks(), project="bench", stack="bench", preview=False)
 '''
-# the typed class of a resource type (importing it loads its pulumi_aws / pulumi_aws_native module)
-_IMPORT_CLASS = '''
-def import_class(type_):
-    package, module = type_.split(":")[0], type_.split(":")[1].split("/")[0]
-    return getattr(importlib.import_module(("pulumi_aws." if package == "aws" else "pulumi_aws_native.") + module),
-                   type_.rsplit(":", 1)[1])
-'''
 _FLOOR_END = '''
 if os.environ.get("BENCH_GC") == "off":
     gc.freeze()
@@ -78,36 +73,31 @@ roles = [aws.iam.Role(f"role-{i}", name=f"bench-role-{i}", assume_role_policy=do
 _sync_await(pulumi.Output.all(*[r.arn for r in roles]).future())
 ''' + _FLOOR_END
 
-FLOOR_SAME = _FLOOR_PRELUDE.replace("@ARN@", "arn:aws:x::123456789012:{args.name}") + _IMPORT_CLASS + '''
+FLOOR_SAME = _FLOOR_PRELUDE.replace("@ARN@", "arn:aws:x::123456789012:{args.name}") + '''
+import pulumi_aws  # its top level (the program imports it for get_caller_identity), not its namespaces
 resources = json.load(open(sys.argv[1]))
-for type_ in sorted({r["type"] for r in resources}):  # the classes the program uses (their modules load lazily)
-    import_class(type_)
 made = [pulumi.CustomResource(r["type"], r["name"], r["inputs"]) for r in resources]
 _sync_await(pulumi.Output.all(*[m.urn for m in made]).future())
 ''' + _FLOOR_END
 
 SAME_PROGRAM = '''
-import importlib, json, os
+import json, os
 import pulumi
-''' + _IMPORT_CLASS + '''
 resources = json.load(open(os.environ["BENCH_RESOURCES"]))
-for type_ in sorted({r["type"] for r in resources}):
-    import_class(type_)
 for r in resources:
     pulumi.CustomResource(r["type"], r["name"], r["inputs"])
 '''
 
 BREAKDOWN = '''
-import gc, importlib, json, sys, time
-''' + _IMPORT_CLASS + '''
+import gc, json, sys, time
 gc.disable()  # as `ladder plan` runs (modules/cli.py ONE_SHOT)
 marks = [time.perf_counter()]
 import typer, rich.console, modules.cli  # noqa: E401
 marks.append(time.perf_counter())
 import pulumi, pulumi.runtime.mocks  # noqa: E401
 marks.append(time.perf_counter())
-for type_ in json.load(open(sys.argv[1])):
-    import_class(type_)
+import pulumi_aws, modules.components.sdk  # noqa: E401
+modules.components.sdk._table()
 marks.append(time.perf_counter())
 import modules.plan, modules.platform, modules.spec  # noqa: E401
 marks.append(time.perf_counter())
@@ -118,7 +108,7 @@ except SystemExit:
 marks.append(time.perf_counter())
 print("BREAKDOWN", json.dumps([b - a for a, b in zip(marks, marks[1:])]), file=sys.stderr)
 '''
-BREAKDOWN_PARTS = ("cli imports (typer, rich)", "pulumi runtime import", "pulumi_aws(+native) modules of the plan",
+BREAKDOWN_PARTS = ("cli imports (typer, rich)", "pulumi runtime import", "pulumi_aws top level + resource table",
                    "our modules (spec, components)", "run: spec load, registrations, render")
 
 BARE_TYPER = '''
@@ -148,13 +138,13 @@ def median(cmd: list[str], repeat: int, env: dict | None = None) -> float:
     return statistics.median(run(cmd, env) for _ in range(repeat))
 
 
-def breakdown(script: Path, types: Path, repeat: int) -> dict[str, float]:
+def breakdown(script: Path, repeat: int) -> dict[str, float]:
     """Medians of each part of a fresh-process plan (BREAKDOWN), plus the interpreter's own start."""
     parts: list[list[float]] = [[] for _ in BREAKDOWN_PARTS]
     rest: list[float] = []
     for _ in range(repeat):
         t0 = time.perf_counter()
-        proc = subprocess.run([PY, str(script), str(types)], cwd=ROOT, check=True, capture_output=True, text=True)
+        proc = subprocess.run([PY, str(script)], cwd=ROOT, check=True, capture_output=True, text=True)
         wall = time.perf_counter() - t0
         line = next(ln for ln in reversed(proc.stderr.splitlines()) if ln.startswith("BREAKDOWN "))
         inside = json.loads(line[10:])
@@ -207,16 +197,16 @@ def main() -> None:
     resources = [r for r in json.loads(out)["resources"] if not r["type"].startswith(("mlops:", "pulumi:"))]
     custom = len(resources)
     with tempfile.TemporaryDirectory() as tmp:
-        roles, same, typer_app, dump, split, types = (
-            Path(tmp) / f for f in ("roles.py", "same.py", "typer_app.py", "res.json", "breakdown.py", "types.json"))
+        roles, same, typer_app, dump, split = (
+            Path(tmp) / f for f in ("roles.py", "same.py", "typer_app.py", "res.json", "breakdown.py"))
         split.write_text(BREAKDOWN)
-        types.write_text(json.dumps(sorted({r["type"] for r in resources})))
         roles.write_text(FLOOR_ROLES)
         same.write_text(FLOOR_SAME)
         typer_app.write_text(BARE_TYPER)
         dump.write_text(json.dumps(resources))
         plan_warm = median([*LADDER, "plan", "--stack", "prod"], n)
         plan_nocache = median([*LADDER, "plan", "--stack", "prod"], max(1, n // 2), env={"LADDER_NO_CACHE": "1"})
+        plan_typed = median([*LADDER, "plan", "--stack", "prod"], n, env={"LADDER_TYPED_AWS": "1"})
         floor_roles = median([PY, str(roles), str(custom)], n)
         floor_same = median([PY, str(same), str(dump)], n)
         gc_off = {"BENCH_GC": "off"}
@@ -224,7 +214,7 @@ def main() -> None:
         floor_same_gc = median([PY, str(same), str(dump)], n, env=gc_off)
         ladder_help = median([*LADDER, "--help"], n)
         typer_help = median([PY, str(typer_app), "--help"], n)
-        parts = breakdown(split, types, n)
+        parts = breakdown(split, n)
     p100 = plan_100(max(1, n // 2))
     rows = {
         "plan_prod": {"what": f"cold `ladder plan --stack prod` (fresh process, warm definition cache), {custom} "
@@ -232,7 +222,9 @@ def main() -> None:
                       "s": plan_warm, "floor_s": floor_roles},
         "plan_prod_cold_cache": {"what": "the same with a cold definition cache (LADDER_NO_CACHE=1: the SDK builds)",
                                  "s": plan_nocache, "floor_s": floor_roles},
-        "plan_prod_same_types": {"what": f"the same plan vs the same {custom} resources (types, inputs, modules) "
+        "plan_prod_typed_aws": {"what": "the same with the typed pulumi_aws classes (LADDER_TYPED_AWS=1: their "
+                                        "namespaces' type definitions load)", "s": plan_typed, "floor_s": floor_roles},
+        "plan_prod_same_types": {"what": f"the same plan vs the same {custom} resources (types, inputs) "
                                          "registered by bare Pulumi", "s": plan_warm, "floor_s": floor_same},
         "plan_prod_gc_parity": {"what": "the same plan vs the roles floor run as `ladder plan` runs (no cyclic GC, "
                                         "frozen at exit)", "s": plan_warm, "floor_s": floor_roles_gc},
