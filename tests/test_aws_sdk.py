@@ -112,6 +112,22 @@ def test_a_generic_class_refuses_what_the_typed_class_refuses():
         sdk._class("aws.ssm.Parameter")("p", name="/x", value="v")
 
 
+def test_a_table_read_from_another_pulumi_aws_version_is_not_trusted(monkeypatch, capsys):
+    import pulumi_aws
+
+    table = copy.deepcopy(sdk._table())
+    table["versions"]["pulumi_aws"] = "0.0.1"
+    monkeypatch.setattr(sdk, "_table", lambda: table)
+    sdk._class.cache_clear()
+    sdk._table_matches.cache_clear()
+    try:
+        assert sdk._class("aws.iam.Role") is pulumi_aws.iam.Role  # the typed class: correct, if slower
+        assert "was read from 0.0.1" in capsys.readouterr().err
+    finally:
+        sdk._class.cache_clear()
+        sdk._table_matches.cache_clear()
+
+
 def test_nested_inputs_are_translated_by_type_and_user_maps_are_not():
     shape = sdk._table()["resources"]["aws.s3.BucketLifecycleConfiguration"]["inputs"]["rules"][1]
     rule = {"id": "expire", "status": "Enabled", "noncurrent_version_expiration": {"noncurrent_days": 30},

@@ -24,6 +24,7 @@ import functools
 import importlib
 import json
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -124,10 +125,25 @@ class _Resource(pulumi.CustomResource):
 
 
 @functools.cache
+def _table_matches(package: str) -> bool:
+    """Whether the table was read from the installed version of ``package`` (else its typed classes are used)."""
+    dist = PACKAGES[package]
+    installed = importlib.import_module(f"{dist}._utilities").get_version()
+    recorded = _table()["versions"].get(dist)
+    if installed != recorded:
+        sys.stderr.write(f"mlops-ladder: {dist} {installed} is installed but {TABLE.name} was read from {recorded}: "
+                         f"declaring its resources with the typed classes (correct, slower); to regenerate the "
+                         f"table run scripts/gen_aws_sdk.py\n")
+        return False
+    return True
+
+
+@functools.cache
 def _class(key: str) -> type:
     package, namespace, name = key.split(".")
-    if typed_mode() or key not in _table()["resources"]:
-        # not in the table (a class the generator has not seen): the typed class, correct if slower
+    if typed_mode() or key not in _table()["resources"] or not _table_matches(package):
+        # not in the table (a class the generator has not seen), or read from another version of the package:
+        # the typed class, correct if slower
         return getattr(importlib.import_module(f"{PACKAGES[package]}.{namespace}"), name)
     return type(name, (_Resource,), {"_sdk_key": key, "__module__": __name__, "__qualname__": name})
 
