@@ -95,6 +95,8 @@ class _Resource(pulumi.CustomResource):
         package = PACKAGES[self._sdk_key.split(".", 1)[0]]
         utilities = importlib.import_module(f"{package}._utilities")
         opts = pulumi.ResourceOptions.merge(utilities.get_resource_opts_defaults(), opts)
+        if opts.id is not None:  # the typed class then reads the resource's state: not what this class does
+            raise TypeError(f"{type(self).__name__}: reading an existing resource (opts.id) needs the typed class")
         names = _arguments(self._sdk_key)
         props: dict[str, Any] = {}
         for key, value in kwargs.items():
