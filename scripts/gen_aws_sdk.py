@@ -111,6 +111,8 @@ def record(cls: type, kwargs: dict) -> tuple[str, type, dict, object]:
     original = pulumi.CustomResource.__init__
 
     def fake(self, t, name, props=None, opts=None, *args, **kw):
+        if any(a is not None for a in args) or any(v is not None for v in kw.values()):
+            raise Refused(f"{t}: registers with more than (type, name, props, opts): {args} {kw}")  # package_ref...
         seen.update(token=t, props=props, opts=opts)
         raise _Stop
 
@@ -135,7 +137,7 @@ def describe(package: str, namespace: str, name: str, shapes: _Shapes) -> dict:
     module = importlib.import_module(f"{PACKAGES[package]}.{namespace}")
     cls = getattr(module, name)
     source = inspect.getsource(cls._internal_init)
-    for marker in ("get_env(", "to_json", "__props__.__dict__[\"__"):
+    for marker in ("get_env", "to_json", "__props__.__dict__[\"__"):
         if marker in source:
             raise Refused(f"{package}.{namespace}.{name}._internal_init uses {marker!r}")
     params = [p for p in inspect.signature(cls._internal_init).parameters if p not in ("__self__", "resource_name",
@@ -163,6 +165,10 @@ def describe(package: str, namespace: str, name: str, shapes: _Shapes) -> dict:
              and not (k == "hooks" and not any(vars(v).values()))}  # merge() leaves an empty hook binding
     if set(added) - {"aliases", "additional_secret_outputs", "replace_on_changes"}:
         raise Refused(f"{name}: sets resource options {sorted(added)}")
+    for alias in opts.aliases or []:
+        if not isinstance(alias, pulumi.Alias) or any(
+                getattr(alias, f, None) not in (None, ...) for f in ("name", "parent", "parent_urn", "stack", "project")):
+            raise Refused(f"{name}: an alias other than a former type ({alias!r})")
     all_names = _types.resource_py_to_pulumi_names(cls)
     outputs = sorted(all_names[k] for k in props if k not in py_to_pulumi)
     return {

@@ -45,7 +45,7 @@ STACKS = {
 }
 
 
-def _requests(cfg: dict, typed: bool, monkeypatch) -> dict[str, dict]:
+def _requests(cfg: dict, typed: bool, monkeypatch, program: Path | None = None) -> dict[str, dict]:
     from pulumi.runtime import mocks
 
     monkeypatch.setenv("LADDER_TYPED_AWS", "1" if typed else "0")
@@ -66,7 +66,8 @@ def _requests(cfg: dict, typed: bool, monkeypatch) -> dict[str, dict]:
 
     monkeypatch.setattr(mocks.MockMonitor, "RegisterResource", record)
     try:
-        plan.run_program(spec.from_config(copy.deepcopy(cfg), source="<test>", stack="test"), copy.deepcopy(cfg))
+        plan.run_program(spec.from_config(copy.deepcopy(cfg), source="<test>", stack="test"), copy.deepcopy(cfg),
+                         **({"program": program} if program else {}))
     finally:
         monkeypatch.undo()
         sdk._class.cache_clear()
@@ -82,6 +83,30 @@ def test_generic_registration_equals_the_typed_classes(name, monkeypatch):
     assert len(custom) > 10
     for key in typed:
         assert generic[key] == typed[key], key
+
+
+OPTIONS_PROGRAM = """
+import pulumi
+from modules.components.sdk import aws
+aws.iam.Role("r", assume_role_policy="{}", max_session_duration=3600, opts=pulumi.ResourceOptions(
+    ignore_changes=["max_session_duration", "name_prefix", "tags"], additional_secret_outputs=["unique_id"],
+    replace_on_changes=["permissions_boundary"]))
+aws.ssm.Parameter("p", name="/x", type="String", value="v", opts=pulumi.ResourceOptions(retain_on_delete=True))
+"""
+
+
+def test_option_property_names_are_translated_as_the_typed_class_does(tmp_path, monkeypatch):
+    """runtime/resource.py translates ignoreChanges/replaceOnChanges/additionalSecretOutputs with a typed class's
+    metadata; a generic resource would send max_session_duration as is (an ignore_changes that ignores nothing)."""
+    program = tmp_path / "__main__.py"
+    program.write_text(OPTIONS_PROGRAM)
+    cfg = config(maturity=0)
+    generic = _requests(cfg, typed=False, monkeypatch=monkeypatch, program=program)
+    typed = _requests(cfg, typed=True, monkeypatch=monkeypatch, program=program)
+    role = typed["aws:iam/role:Role::r"]
+    assert role["ignoreChanges"] == ["maxSessionDuration", "namePrefix", "tags"]
+    assert "uniqueId" in role["additionalSecretOutputs"] and role["replaceOnChanges"] == ["permissionsBoundary"]
+    assert generic == typed
 
 
 def test_the_stacks_declare_every_class_of_the_table():
@@ -110,6 +135,8 @@ def test_a_generic_class_refuses_what_the_typed_class_refuses():
         role("r", assume_role_polcy="{}")
     with pytest.raises(TypeError, match="Missing required property 'type'"):
         sdk._class("aws.ssm.Parameter")("p", name="/x", value="v")
+    with pytest.raises(TypeError, match="keyword arguments"):
+        role("r", {"assume_role_policy": "{}"})  # an Args object or a dict in the options' place
 
 
 def test_a_table_read_from_another_pulumi_aws_version_is_not_trusted(monkeypatch, capsys):

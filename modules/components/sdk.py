@@ -10,8 +10,10 @@ stacks both ways and compares every registration, and fails when the table is st
 
 Why (issue 17): a typed class loads its whole namespace's type definitions first (``pulumi_aws.sagemaker``: ~1,300
 classes, 0.2 s), which was 40 % of a cold ``ladder plan`` and of every ``pulumi up``. Outputs are the same
-attributes (``role.arn``, ``key.key_id``); nested output objects come back as dicts with Pulumi (camelCase) keys
-instead of typed objects (the components read none).
+attributes (``role.arn``, ``key.key_id``), but untyped: nested output objects come back as dicts with Pulumi
+(camelCase) keys instead of typed objects, and integers as floats (the components read only string outputs). A
+dict given for an input typed "string or document" (policies) is refused - when it is an Output, only once it
+resolves, i.e. at ``pulumi up``, not in a preview; the components pass JSON strings there.
 
 ``LADDER_TYPED_AWS=1`` makes every declaration use the typed class instead (what the equivalence test compares;
 an escape hatch if a registration ever looks wrong). Top-level helpers (``get_caller_identity_output``,
@@ -91,6 +93,9 @@ class _Resource(pulumi.CustomResource):
     _sdk_key: str
 
     def __init__(self, resource_name: str, opts: pulumi.ResourceOptions | None = None, **kwargs: Any) -> None:
+        if opts is not None and not isinstance(opts, pulumi.ResourceOptions):
+            raise TypeError(f"{type(self).__name__}: pass the inputs as keyword arguments (an Args object, or options "
+                            f"given positionally, need the typed class: LADDER_TYPED_AWS=1)")
         meta = _table()["resources"][self._sdk_key]
         package = PACKAGES[self._sdk_key.split(".", 1)[0]]
         utilities = importlib.import_module(f"{package}._utilities")
@@ -120,23 +125,41 @@ class _Resource(pulumi.CustomResource):
         if meta["replace_on_changes"]:
             opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(
                 replace_on_changes=list(meta["replace_on_changes"])))
+        _option_names(opts, meta)
         super().__init__(meta["token"], resource_name, props, opts)
         for pulumi_name, py_name in meta["python"].items():  # role.unique_id as well as role.uniqueId
             if pulumi_name in self.__dict__:
                 self.__dict__[py_name] = self.__dict__[pulumi_name]
 
 
+def _option_names(opts: pulumi.ResourceOptions, meta: dict) -> None:
+    """Property names in options to Pulumi names, as the runtime does with a typed class's metadata
+    (runtime/resource.py _translate_ignore_changes, _translate_replace_on_changes: the Args class's input names;
+    _translate_additional_secret_outputs: all the resource's names); for a generic resource it would not."""
+    inputs = {py: pulumi_name for pulumi_name, (py, _) in meta["inputs"].items()}
+    every = {**{py: pulumi_name for pulumi_name, py in meta["python"].items()}, **inputs}
+    if opts.ignore_changes:
+        opts.ignore_changes = [inputs.get(k) or k for k in opts.ignore_changes]
+    if opts.replace_on_changes:
+        opts.replace_on_changes = [inputs.get(k) or k for k in opts.replace_on_changes]
+    if opts.additional_secret_outputs:
+        opts.additional_secret_outputs = [every.get(k) or k for k in opts.additional_secret_outputs]
+
+
 @functools.cache
 def _table_matches(package: str) -> bool:
     """Whether the table was read from the installed version of ``package`` (else its typed classes are used)."""
+    import importlib.metadata
+
     dist = PACKAGES[package]
-    installed = importlib.import_module(f"{dist}._utilities").get_version()
-    recorded = _table()["versions"].get(dist)
-    if installed != recorded:
-        sys.stderr.write(f"mlops-ladder: {dist} {installed} is installed but {TABLE.name} was read from {recorded}: "
-                         f"declaring its resources with the typed classes (correct, slower); to regenerate the "
-                         f"table run scripts/gen_aws_sdk.py\n")
-        return False
+    for name, installed in ((dist, importlib.import_module(f"{dist}._utilities").get_version()),
+                            ("pulumi", importlib.metadata.version("pulumi"))):  # the SDK's serialization rules
+        recorded = _table()["versions"].get(name)
+        if installed != recorded:
+            sys.stderr.write(f"mlops-ladder: {name} {installed} is installed but {TABLE.name} was read from "
+                             f"{recorded}: declaring {dist} resources with the typed classes (correct, slower); to "
+                             f"regenerate the table run scripts/gen_aws_sdk.py\n")
+            return False
     return True
 
 
