@@ -53,7 +53,7 @@ def stack_name_problem(stack: str) -> Optional[str]:
         return None
     from . import spec as spec_mod
 
-    known = sorted(spec_mod.stack_name_of(p) for p in spec_mod.STACKS_DIR.glob("Pulumi.*.yaml"))
+    known = sorted(spec_mod.stack_name_of(p) for p in spec_mod.stack_file("x").parent.glob("Pulumi.*.yaml"))
     shown = repr(stack[:60]) + ("..." if len(stack) > 60 else "")
     what = "is empty" if not stack.strip() else (f"{shown} is not a stack name (letters, digits, '-', '_' and "
                                                  f"'.', as Pulumi allows)")

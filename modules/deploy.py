@@ -22,7 +22,8 @@ from typing import Any, Optional
 import typer
 
 from . import spec as spec_mod
-from .spec import REPO_ROOT, SpecError, StackSpec
+from .paths import project_root
+from .spec import SpecError, StackSpec
 
 ARN_KEY = "modelPackageArn"
 PREVIOUS_KEY = "previousModelPackageArn"
@@ -186,15 +187,6 @@ def write_arn(path: Path, project: str, arn: str, code_version: Optional[str] = 
 # ---------------------------------------------------------------------------------------------------
 # pulumi up
 # ---------------------------------------------------------------------------------------------------
-
-def project_root() -> Path:
-    """The platform checkout: the working directory when it holds Pulumi.yaml and stacks/ (e.g. an installed
-    ``ladder`` run inside a checkout, as the generated deploy workflow does), else this source tree."""
-    cwd = Path.cwd()
-    if (cwd / "Pulumi.yaml").is_file() and (cwd / "stacks").is_dir():
-        return cwd
-    return REPO_ROOT
-
 
 def up_blocker(stack: str, path: Path) -> Optional[str]:
     """Why ``pulumi up`` cannot run here (the next step to print), or None when it can."""

@@ -31,8 +31,9 @@ from .validation import (YamlProblem, namespace_warnings, non_finite_paths, pars
                          validate_instance_type, validate_model_package_arn, validate_oidc_provider_arn,
                          validate_s3_uri, validate_schedule, validate_tag_value)
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-STACKS_DIR = REPO_ROOT / "stacks"
+from .paths import REPO_ROOT, project_root
+
+STACKS_DIR = REPO_ROOT / "stacks"  # the bundled sample stacks
 NAMESPACE = "mlops"
 
 SLUG_RE = re.compile(r"^[a-z]([a-z0-9-]*[a-z0-9])?$")
@@ -427,7 +428,7 @@ class StackSpec(_Model):
 # ---------------------------------------------------------------------------------------------------
 
 def stack_file(stack: str, root: Path | None = None) -> Path:
-    return (root or REPO_ROOT) / "stacks" / f"Pulumi.{stack}.yaml"
+    return (root or project_root()) / "stacks" / f"Pulumi.{stack}.yaml"  # a checkout in the cwd first
 
 
 def stack_name_of(path: Path) -> str:

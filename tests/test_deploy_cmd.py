@@ -203,7 +203,8 @@ def test_stack_names_resolve_in_the_platform_checkout_of_the_working_directory(a
     result = invoke(app, "deploy", "--stack", "staging", "-p", "churn", "--model-package-arn", ARN, "--no-up")
     assert result.exit_code == 0, result.output
     assert spec.load(path=stacks / "Pulumi.staging.yaml").projects[0].serving.model_package_arn == ARN
-    assert spec.load(stack="staging").projects[0].serving.model_package_arn is None  # repo untouched
+    assert spec.load(stack="staging").projects[0].serving.model_package_arn == ARN  # --stack: the checkout's too
+    assert spec.load(stack="staging", root=spec.REPO_ROOT).projects[0].serving.model_package_arn is None  # repo untouched
     result = invoke(app, "promote", "-p", "churn", "--from", "staging", "--to", "prod")
     assert result.exit_code == 0, result.output
     assert spec.load(path=stacks / "Pulumi.prod.yaml").projects[0].serving.model_package_arn == ARN

@@ -85,6 +85,18 @@ def test_an_installed_wheel_runs_new_plan_and_upgrade_check(installed, tmp_path)
     graph = json.loads(_run([ladder, "plan", "--stack", "dev", "--json"], cwd=tmp_path, env=env).stdout)
     assert graph["stack"] == "dev" and graph["resources"]
     assert "demo" in _run([ladder, "--help"], cwd=tmp_path).stdout
+    # inside a platform checkout (Pulumi.yaml + stacks/), --stack reads that checkout's stack, not the bundled one,
+    # and sandbox state goes to the checkout; outside one, to the working directory - never into site-packages
+    checkout = tmp_path / "platform"
+    (checkout / "stacks").mkdir(parents=True)
+    (checkout / "Pulumi.yaml").write_text((ROOT / "Pulumi.yaml").read_text())
+    (checkout / "stacks" / "Pulumi.dev.yaml").write_text(
+        (ROOT / "stacks" / "Pulumi.dev.yaml").read_text().replace("mlops:org: acme ", "mlops:org: zeta "))
+    mine = _run([ladder, "plan", "--stack", "dev", "--json"], cwd=checkout, env=env).stdout
+    assert '"zeta-dev-' in mine and '"acme-dev-' not in mine
+    where = "from modules.sandbox.state import state_path; print(state_path('dev'))"
+    assert _run([python, "-c", where], cwd=checkout).stdout.strip() == str(checkout / ".ladder" / "sandbox" / "dev.json")
+    assert _run([python, "-c", where], cwd=tmp_path).stdout.strip() == str(tmp_path / ".ladder" / "sandbox" / "dev.json")
     _run([ladder, "new", "churn", "--stack", "dev", "-o", "out"], cwd=tmp_path)
     repo = tmp_path / "out" / "churn"
     assert (repo / ".github" / "workflows" / "ci.yml").is_file() and (repo / ".gitignore").is_file()

@@ -28,7 +28,8 @@ from pathlib import Path
 from typing import Any, Optional
 
 from .. import spec as spec_mod
-from ..spec import REPO_ROOT, StackSpec
+from ..paths import state_root
+from ..spec import StackSpec
 from .aws import Aws, EmulatorUnavailable, SandboxError
 from .engine import EMULATED, SUPERSEDED, VALIDATED, Entry, EventFn, SandboxMocks, deletion_order, delete_entry
 from .handlers import Ctx
@@ -43,7 +44,7 @@ def sentinel_name(stack: str) -> str:
 
 
 def state_path(stack: str, state_dir: str | Path | None = None) -> Path:
-    base = Path(state_dir) if state_dir is not None else REPO_ROOT / STATE_DIR
+    base = Path(state_dir) if state_dir is not None else state_root() / STATE_DIR
     return base / f"{stack}.json"
 
 
