@@ -20,16 +20,16 @@ unwritable directory only loses the speed-up.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import functools
 import hashlib
 import json
 import os
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any, Callable
+
+from .files import atomic_write
 
 CACHE_ENV = "LADDER_CACHE_DIR"
 NO_CACHE_ENV = "LADDER_NO_CACHE"
@@ -101,16 +101,7 @@ def write(digest: str, definition: str) -> None:
 def write_file(path: Path, text: str) -> None:
     """Temp file + rename in the same directory: readers see the old file, none, or the whole new one."""
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.stem[:16]}-", suffix=".tmp", dir=path.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                fh.write(text)
-            os.replace(tmp, path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
+        atomic_write(path, text)
     except OSError:
         return  # a read-only checkout or a full disk: the cache is only a speed-up
 

@@ -22,6 +22,7 @@ from typing import Any, Optional
 import typer
 
 from . import spec as spec_mod
+from .files import atomic_write, write_beside
 from .paths import project_root
 from .spec import SpecError, StackSpec
 
@@ -159,17 +160,12 @@ def write_arn(path: Path, project: str, arn: str, code_version: Optional[str] = 
     except OSError as exc:
         raise DeployError(f"cannot read {path}: {exc.strerror or exc}") from None
     text = rewrite_arn(original, project, arn, path, code_version, baseline)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        try:
-            with open(tmp, "w", encoding="utf-8") as fh:
-                fh.write(text)
-                fh.flush()
-                os.fsync(fh.fileno())
-            shutil.copymode(path, tmp)
-        except OSError as exc:
-            raise DeployError(f"cannot write {path} (temp file {tmp.name} in its directory): "
-                              f"{exc.strerror or exc}; nothing was changed") from None
+        tmp = write_beside(path, text)
+    except OSError as exc:
+        raise DeployError(f"cannot write {path} (a temp file in its directory): {exc.strerror or exc}; nothing was "
+                          f"changed") from None
+    try:
         try:
             updated = spec_mod.load(path=tmp)
         except SpecError as exc:
@@ -327,17 +323,8 @@ def _clients(region: str):
 
 
 def _restore(path: Path, original: str) -> None:
-    """Put the stack file back as it was (temp file beside it, fsync'd, renamed over it: never half written)."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.restore.tmp")
-    try:
-        with open(tmp, "w", encoding="utf-8") as fh:
-            fh.write(original)
-            fh.flush()
-            os.fsync(fh.fileno())
-        shutil.copymode(path, tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    """Put the stack file back as it was (never half written)."""
+    atomic_write(path, original)
 
 
 def _preflight(s: StackSpec, project: str, path: Path, echo=typer.echo) -> None:

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from .. import spec as spec_mod
+from ..files import atomic_write
 from ..paths import state_root
 from ..spec import StackSpec
 from .aws import Aws, EmulatorUnavailable, SandboxError
@@ -169,20 +170,6 @@ def journal_path(path: Path) -> Path:
 
 def lock_path(path: Path) -> Path:
     return path.with_name(path.stem + ".lock")
-
-
-def atomic_write(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` via a temp file in the same directory, fsync'd, then renamed over it."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    try:
-        with open(tmp, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 class Journal:
