@@ -136,6 +136,8 @@ def _option_names(opts: pulumi.ResourceOptions, meta: dict) -> None:
     """Property names in options to Pulumi names, as the runtime does with a typed class's metadata
     (runtime/resource.py _translate_ignore_changes, _translate_replace_on_changes: the Args class's input names;
     _translate_additional_secret_outputs: all the resource's names); for a generic resource it would not."""
+    if not (opts.ignore_changes or opts.replace_on_changes or opts.additional_secret_outputs):
+        return  # most resources: nothing to translate
     inputs = {py: pulumi_name for pulumi_name, (py, _) in meta["inputs"].items()}
     every = {**{py: pulumi_name for pulumi_name, py in meta["python"].items()}, **inputs}
     if opts.ignore_changes:
